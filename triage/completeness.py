@@ -1,0 +1,99 @@
+"""Does the log hold an answer, and if not, what exactly to ask for?
+
+A volunteer's first reply to half of all crash reports is "please post the
+full log"; this says it at once, in the product's own terms, and names the
+facts already known so the user does not repeat them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .model import PRODUCT_NAMES, Completeness, Facts, KeyLine, Match
+from .placeholders import fill
+
+__all__ = ["assess", "followup_request"]
+
+_MID_LOAD = re.compile(
+    r"^(?:llama_model_loader: |llm_load_print_meta: |print_info: |load_tensors: |llm_load_tensors: |llm_load_vocab: |load: "
+    r"|llama_model_load_internal: |llama_kv_cache\w*: |llama_new_context_with_model: |llama_context: |llama_init_from_model: "
+    r"|ggml_metal_init: |ggml_cuda_init: |ggml_vulkan: |gguf_init|llama_model_load: |common_init_from_params: |main: (?:build|seed|built)"
+    r"|\s*Device \d+: |Loading model|Attempting to Load|Identified as |Using automatic RoPE|Initializing dynamic library"
+    r"|srv\s+load_model|system_info|llama_load_model_from_file|llama_model_load_from_file"
+    r"|\.{3,}\s*$|\s*\.\.\.\s*$|\[\.\.\.\]|.*msg=\"(?:starting llama server|waiting for|loading model|offload|llama runner started)"
+    r"|.*(?:starting llama server|waiting for server to become available|waiting for llama runner to start responding)"
+    r"|.*\bkv\s+\d+:\s|.*tensor|.*metadata)",
+    re.IGNORECASE,
+)
+_TRACEBACK_FRAME = re.compile(r'^\s*File "[^"]+", line \d+|^\s{2,}\S.*$|^\s*[~^]{3,}\s*$|^\s*│')
+_TRACEBACK_START = re.compile(r"Traceback \(most recent call last\)")
+_EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt|Exit)\b")
+
+
+def _traceback_cut(tail: list[tuple[int, str]]) -> bool:
+    """The paste ends inside a Python traceback, before the exception line."""
+    if not tail or not _TRACEBACK_FRAME.match(tail[-1][1]):
+        return False
+    for _, text in reversed(tail[-40:]):
+        if _EXCEPTION_LINE.match(text):
+            return False
+        if _TRACEBACK_START.search(text):
+            return True
+    return False
+
+
+def assess(matches: list[Match], keylines: list[KeyLine], tail: list[tuple[int, str]]) -> Completeness:
+    confident = [m for m in matches if m.certainty == "confident" and m.kind == "cause"]
+    last = tail[-1][1].strip() if tail else ""
+    if confident:
+        return Completeness("complete", "the log shows the failure and a known cause")
+    if _traceback_cut(tail):
+        return Completeness("truncated", f"the paste stops inside a Python traceback, before the exception (last line: {last[:120]!r})")
+    specific = [k for k in keylines if k.score >= 60]
+    if specific:
+        return Completeness("complete", "the log has specific error lines, though no KB entry explains them")
+    if keylines:
+        return Completeness(
+            "wrapper-only",
+            "the log shows only a wrapper or follow-on error (" + keylines[0].text[:100] + "); the cause was printed elsewhere",
+        )
+    if last and _MID_LOAD.match(last):
+        return Completeness("truncated", f"the log stops while the model is loading (last line: {last[:120]!r})")
+    return Completeness("no-error-line", "the log holds no error line at all")
+
+
+def _known(facts: Facts) -> str:
+    parts = []
+    if facts.product:
+        name = PRODUCT_NAMES.get(facts.product, facts.product)
+        parts.append(f"{name} {facts.version}" if facts.version else name)
+    if facts.os:
+        parts.append({"macos": "macOS", "linux": "Linux", "windows": "Windows"}.get(facts.os, facts.os))
+    if facts.gpus:
+        gpu = facts.gpus[0]
+        parts.append(gpu.name + (f" (compute {gpu.compute_capability})" if gpu.compute_capability else ""))
+    elif facts.backends:
+        parts.append("/".join(facts.backends))
+    if facts.model_file:
+        parts.append(facts.model_file.replace("\\", "/").rsplit("/", 1)[-1])
+    return ", ".join(parts)
+
+
+def followup_request(completeness: Completeness, matches: list[Match], facts: Facts, followup: dict[str, Any]) -> str:
+    """What to capture next, or '' when the log already holds the answer."""
+    if completeness.verdict == "complete" and any(m.certainty == "confident" for m in matches):
+        return ""
+    if completeness.verdict == "complete":
+        return ""
+    section = followup.get(facts.product or "", followup.get("default", {}))
+    template = str(section.get("text", "")) if isinstance(section, dict) else ""
+    if not template:
+        return ""
+    values = {"known": _known(facts) or "nothing yet", "product_name": PRODUCT_NAMES.get(facts.product or "", "the program")}
+    values.update({k: v for k, v in facts.values().items() if v})
+    text = fill(template, values) or template
+    known = _known(facts)
+    if known:
+        text += f"\n\nAlready known from this log (no need to repeat): {known}."
+    return text.strip()

@@ -1,0 +1,247 @@
+"""Values derived from the log's numbers, for remedies no other tool gives:
+memory requested versus free, a smaller -ngl or context that fits, the
+HSA_OVERRIDE_GFX_VERSION of a supported sibling, what a WinError means.
+
+Pure functions of the regex groups and the facts; a value that cannot be
+derived is simply absent, and the KB text falls back or drops that line.
+"""
+
+from __future__ import annotations
+
+from .model import Facts
+
+__all__ = ["COMPUTED_NAMES", "compute_values", "fmt_mib"]
+
+COMPUTED_NAMES = (
+    "requested_mib",
+    "free_mib",
+    "total_mib",
+    "shortfall_mib",
+    "suggested_gpu_layers",
+    "current_gpu_layers",
+    "layers_total",
+    "kv_size",
+    "kv_per_1k_ctx",
+    "ctx",
+    "suggested_ctx",
+    "hsa_override",
+    "gfx_family",
+    "missing_isa",
+    "winerror_meaning",
+    "old_gpu",
+    "old_gpu_cc",
+    "device_cc",
+    "cmake_arch",
+    "gpu_layers_flag",
+    "ctx_flag",
+)
+
+# gfx targets ROCm does not ship, mapped to the supported sibling whose
+# kernels run on them (the HSA_OVERRIDE_GFX_VERSION trick Ollama documents).
+# RDNA2 variants -> gfx1030, RDNA3 variants -> gfx1100, RDNA1 -> gfx1010.
+_HSA_SIBLING: dict[str, str] = {
+    "gfx1031": "10.3.0",
+    "gfx1032": "10.3.0",
+    "gfx1033": "10.3.0",
+    "gfx1034": "10.3.0",
+    "gfx1035": "10.3.0",
+    "gfx1036": "10.3.0",
+    "gfx1101": "11.0.0",
+    "gfx1102": "11.0.0",
+    "gfx1103": "11.0.0",
+    "gfx1150": "11.0.0",
+    "gfx1151": "11.0.0",
+    "gfx1011": "10.1.0",
+    "gfx1012": "10.1.0",
+    "gfx90c": "9.0.0",
+    "gfx902": "9.0.0",
+    "gfx909": "9.0.0",
+}
+
+_WINERROR = {
+    "1114": "a DLL's initialization routine failed; for llama.cpp-based DLLs this is almost always a CPU without the AVX/AVX2 instructions the library was built for",
+    "126": "a DLL or one of the DLLs it depends on (often the CUDA/ROCm runtime) could not be found",
+    "127": "a function was not found in a DLL: the DLLs present are from a different version than the program expects",
+    "193": "the DLL is for a different architecture (32-bit vs 64-bit)",
+    "-1073741795": "the CPU hit an instruction it does not support (0xc000001d, illegal instruction)",
+}
+
+_ISA_BY_INSTRUCTION = {
+    "zmm": "AVX-512",
+    "vpdpbusd": "AVX-VNNI",
+    "vfmadd": "FMA",
+    "vcvtph2ps": "F16C",
+    "ymm": "AVX/AVX2",
+}
+
+# Product-specific spelling of "GPU layers" and "context length".
+_GPU_LAYERS_FLAG = {
+    "koboldcpp": "--gpulayers",
+    "llama.cpp": "-ngl",
+    "llamafile": "-ngl",
+    "ollama": "num_gpu",
+    "lmstudio": "GPU Offload (layers) in the model load settings",
+    "llama-cpp-python": "n_gpu_layers",
+    "text-generation-webui": "n-gpu-layers in the Model tab",
+}
+_CTX_FLAG = {
+    "koboldcpp": "--contextsize",
+    "llama.cpp": "-c",
+    "llamafile": "-c",
+    "ollama": "num_ctx (or OLLAMA_CONTEXT_LENGTH)",
+    "lmstudio": "Context Length in the model load settings",
+    "llama-cpp-python": "n_ctx",
+    "text-generation-webui": "n_ctx in the Model tab",
+}
+
+
+def fmt_mib(mib: float) -> str:
+    if mib >= 1024:
+        return f"{mib / 1024:.1f} GiB"
+    return f"{mib:.0f} MiB"
+
+
+def _num(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _requested_mib(groups: dict[str, str]) -> float | None:
+    mib = _num(groups.get("alloc_mib"))
+    if mib is not None:
+        return mib
+    raw = _num(groups.get("alloc_bytes"))
+    if raw is not None:
+        return raw / (1024 * 1024)
+    gib = _num(groups.get("alloc_gib"))
+    return gib * 1024 if gib is not None else None
+
+
+def _power_of_two_floor(value: float) -> int:
+    n = 512
+    while n * 2 <= value:
+        n *= 2
+    return n
+
+
+def compute_values(groups: dict[str, str], facts: Facts) -> dict[str, str]:
+    out: dict[str, str] = {}
+    product = facts.product or ""
+    if product in _GPU_LAYERS_FLAG:
+        out["gpu_layers_flag"] = _GPU_LAYERS_FLAG[product]
+        out["ctx_flag"] = _CTX_FLAG[product]
+
+    requested = _requested_mib(groups)
+    free = facts.numbers.get("free_vram_mib")
+    total = None
+    for gpu in facts.gpus:
+        if free is None and gpu.free_mib is not None:
+            free = float(gpu.free_mib)
+        if total is None and gpu.vram_mib is not None:
+            total = float(gpu.vram_mib)
+    if requested is not None:
+        out["requested_mib"] = fmt_mib(requested)
+    if free is not None:
+        out["free_mib"] = fmt_mib(free)
+    if total is not None:
+        out["total_mib"] = fmt_mib(total)
+    if requested is not None and free is not None and requested > free:
+        out["shortfall_mib"] = fmt_mib(requested - free)
+
+    layers_total = facts.numbers.get("layers_total") or facts.numbers.get("n_layer")
+    current = _num(facts.flags.get("gpu_layers"))
+    offloaded = facts.numbers.get("layers_offloaded")
+    if layers_total:
+        out["layers_total"] = str(int(layers_total))
+    if current is not None and current >= 0:
+        out["current_gpu_layers"] = str(int(current))
+    layers_on_gpu = current if current is not None and current > 0 else offloaded
+    if layers_total and layers_on_gpu is not None and layers_on_gpu > layers_total:
+        layers_on_gpu = layers_total + 1  # "-ngl 999" means all layers plus the output layer
+    per_layer = None
+    model_mib = facts.numbers.get("model_mib")
+    if model_mib and layers_total:
+        per_layer = model_mib / layers_total
+    elif requested and layers_on_gpu:
+        per_layer = requested / layers_on_gpu
+    if per_layer and free is not None:
+        budget = max(free - 1024, 0)  # leave ~1 GiB for the KV cache and compute buffers
+        fit = int(budget // per_layer)
+        if layers_total:
+            fit = min(fit, int(layers_total))
+        if layers_on_gpu:
+            fit = min(fit, int(layers_on_gpu) - 1)
+        out["suggested_gpu_layers"] = str(max(fit, 0))
+    elif layers_on_gpu and layers_on_gpu > 1:
+        out["suggested_gpu_layers"] = str(int(layers_on_gpu // 2))
+
+    kv = facts.numbers.get("kv_mib")
+    ctx = _num(facts.flags.get("ctx_size")) or facts.numbers.get("n_ctx")
+    if kv:
+        out["kv_size"] = fmt_mib(kv)
+    if ctx:
+        out["ctx"] = str(int(ctx))
+    if kv and ctx:
+        per_1k = kv / ctx * 1024
+        out["kv_per_1k_ctx"] = fmt_mib(per_1k)
+        budget = None
+        if requested is not None and free is not None and requested > free:
+            budget = kv - (requested - free) - 256
+        elif free is not None and kv > free:
+            budget = free * 0.5
+        if budget is not None and budget > 0:
+            suggested = _power_of_two_floor(budget / per_1k * 1024)
+            if suggested < ctx:
+                out["suggested_ctx"] = str(suggested)
+        elif ctx > 8192:
+            out["suggested_ctx"] = "8192"
+    elif ctx and ctx > 8192:
+        out["suggested_ctx"] = "8192"
+
+    gfx = (groups.get("gfx") or "").lower()
+    if gfx:
+        if gfx in _HSA_SIBLING:
+            out["hsa_override"] = _HSA_SIBLING[gfx]
+        out["gfx_family"] = gfx
+
+    isa = groups.get("isa")
+    if isa:
+        out["missing_isa"] = isa.upper()
+    else:
+        instr = (groups.get("instruction") or "").lower()
+        for needle, name in _ISA_BY_INSTRUCTION.items():
+            if needle in instr:
+                out["missing_isa"] = name
+                break
+
+    code = groups.get("winerror")
+    if code and code in _WINERROR:
+        out["winerror_meaning"] = _WINERROR[code]
+
+    old = [g for g in facts.gpus if g.compute_capability and _cc_value(g.compute_capability) is not None
+           and _cc_value(g.compute_capability) < 6.1 and g.backend in (None, "cuda")]  # type: ignore[operator]
+    if old:
+        out["old_gpu"] = old[0].name
+        out["old_gpu_cc"] = old[0].compute_capability or ""
+
+    arch = groups.get("device_arch")
+    if arch and arch.isdigit() and len(arch) >= 2:
+        major, minor = int(arch) // 100 if len(arch) >= 3 else int(arch[0]), (int(arch) % 100) // 10 if len(arch) >= 3 else int(arch[1:])
+        out["device_cc"] = f"{major}.{minor}"
+        out["cmake_arch"] = f"{major}{minor}"
+    elif facts.gpus and facts.gpus[0].compute_capability and "." in (facts.gpus[0].compute_capability or ""):
+        cc = facts.gpus[0].compute_capability or ""
+        out["device_cc"] = cc
+        out["cmake_arch"] = cc.replace(".", "")
+    return out
+
+
+def _cc_value(cc: str) -> float | None:
+    try:
+        return float(cc)
+    except ValueError:
+        return None

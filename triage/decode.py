@@ -1,0 +1,80 @@
+"""Bytes in, UTF-8 bytes with `\\n` line ends out.
+
+The engine keeps the log as bytes so the keyword prefilter can scan it at
+memory speed; lines are decoded one at a time, only where a keyword hit.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from .errors import InputError
+
+__all__ = ["decode"]
+
+_SAMPLE = 64 * 1024
+# Control bytes that never appear in console text (tab, LF, VT, FF, CR and ESC do).
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27)) + b"\x7f"
+_CONTROL_TABLE = bytes.maketrans(_CONTROL, b"\x00" * len(_CONTROL))
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """PowerShell and some editors write UTF-16 without a BOM: NULs on one side."""
+    if len(sample) < 8:
+        return None
+    even = sample[0::2]
+    odd = sample[1::2]
+    zeros_even = even.count(0) / len(even)
+    zeros_odd = odd.count(0) / max(len(odd), 1)
+    if zeros_odd > 0.4 and zeros_even < 0.05:
+        return "utf-16-le"
+    if zeros_even > 0.4 and zeros_odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _transcode(raw: bytes, encoding: str, bom: int) -> bytes:
+    text = raw[bom:].decode(encoding, errors="replace")
+    return text.encode("utf-8", errors="replace")
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if not sample:
+        return False
+    control = sample.translate(_CONTROL_TABLE).count(0) / len(sample)
+    if control > 0.2:
+        return True
+    if control < 0.03:
+        return False
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") / max(len(text), 1)
+    return control + bad > 0.3
+
+
+def decode(raw: bytes) -> bytes:
+    """Return UTF-8 bytes, `\\n`-terminated lines, no NULs; raise InputError for non-logs."""
+    if raw.startswith(codecs.BOM_UTF32_LE) and len(raw) % 4 == 0 and raw[4:8].count(0) >= 2:
+        data = _transcode(raw, "utf-32-le", 4)
+    elif raw.startswith(codecs.BOM_UTF32_BE) and len(raw) % 4 == 0:
+        data = _transcode(raw, "utf-32-be", 4)
+    elif raw.startswith(codecs.BOM_UTF16_LE):
+        data = _transcode(raw, "utf-16-le", 2)
+    elif raw.startswith(codecs.BOM_UTF16_BE):
+        data = _transcode(raw, "utf-16-be", 2)
+    elif raw.startswith(codecs.BOM_UTF8):
+        data = raw[3:]
+    else:
+        encoding = _utf16_without_bom(raw[:_SAMPLE])
+        if encoding:
+            data = _transcode(raw, encoding, 0)
+        else:
+            if _looks_binary(raw[:_SAMPLE]) or (len(raw) > 3 * _SAMPLE and _looks_binary(raw[-_SAMPLE:])):
+                raise InputError("input looks like binary data, not a console log (paste the log as text)")
+            data = raw
+    if b"\x00" in data:
+        data = data.replace(b"\x00", b"")
+    if b"\n" not in data and b"\r" in data:
+        data = data.replace(b"\r", b"\n")
+    if not data.strip():
+        raise InputError("input is empty (nothing but whitespace)")
+    return data

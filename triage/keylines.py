@@ -1,0 +1,98 @@
+"""The error lines of a log, most specific first, and which are mere wrappers.
+
+Used when no KB entry matched (so the reader still sees what went wrong) and
+for the completeness verdict.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .model import KeyLine
+
+__all__ = ["KEYLINE_KEYWORDS", "is_wrapper", "rank_keylines", "score_line"]
+
+KEYLINE_KEYWORDS: tuple[bytes, ...] = tuple(
+    k.encode()
+    for k in (
+        "error", "fail", "fatal", "assert", "abort", "exception", "panic", "segmentation fault",
+        "illegal instruction", "traceback", "cannot", "could not", "couldn't", "unable to", "not found",
+        "out of memory", "terminated", "exit code", "exit status", "core dumped", "unsupported",
+        "not supported", "invalid", "winerror", "errno", "sigsegv", "sigabrt", "denied", "no such file",
+        "killed", "unknown model", "unknown pre-tokenizer", "wrong number", "wrong shape", "missing tensor",
+        "bad magic", "bad cpu type", "can't run", "cant run", "not a valid application", "timed out",
+        "requires more system memory", "address already in use", "devicelost",
+    )
+)
+
+_KEY = re.compile(
+    r"\b(?:errors?|errno|failed|failure|fail|fatal|assert(?:ion)?|abort(?:ed)?|exception|panic|segmentation fault|sigsegv|sigabrt"
+    r"|illegal instruction|traceback|cannot|could not|couldn't|unable to|not found|out of memory|terminated|exit code"
+    r"|exit status|core dumped|unsupported|not supported|invalid|winerror|denied|no such file|killed|unknown model"
+    r"|unknown pre-tokenizer|wrong number|wrong shape|missing tensor|bad magic|bad cpu type|can'?t run|not a valid application"
+    r"|timed out|requires more system memory|address already in use|ErrorDeviceLost)",
+    re.IGNORECASE,
+)
+# Lines that contain an error word but report success or a setting.
+_NOT_KEY = re.compile(
+    r"\berror(?:s)?\s*[=:]\s*(?:0|none|null|nil|false)\b|\[GIN\].*\|\s*[23]\d\d\s*\||\bno errors?\b"
+    r"|GGML_CUDA_FORCE|error_correction|errors_test|level=(?:INFO|DEBUG)\b(?!.*\berror=)|= unknown$|"
+    r"failsafe|--noavx2|Unable to detect VRAM|Set GPU layers manually|not compiled with GPU offload support",
+    re.IGNORECASE,
+)
+_SPECIFIC = re.compile(
+    r"GGML_ASSERT|GGML_ABORT|\berror:|\bERROR:|\b\w+(?:Error|Exception)\b(?!: llama runner)|CUDA error|fatal error|error loading model(?!\.)"
+    r"|unknown (?:model architecture|pre-tokenizer)|out of memory|ErrorOutOfDeviceMemory|ErrorDeviceLost|illegal instruction"
+    r"|invalid opcode|bad magic|invalid magic|not within the file bounds|wrong number of tensors|missing tensor|wrong shape"
+    r"|address already in use|Only one usage of each socket address|GLIBC|undefined symbol|WinError \d+|Could not find module"
+    r"|requires more system memory|timed out waiting|no kernel image|invalid device function|unsupported op",
+    re.IGNORECASE,
+)
+_WRAPPER = re.compile(
+    r"llama(?:-server| runner) process (?:has )?(?:terminated|no longer running)(?::? (?:exit status \S+|signal: [\w ]+))?\s*(?:error=\"?exit status \S+\"?)?\s*$"
+    r"|llama runner terminated\b.*error=\"exit status"
+    r"|error starting (?:the external )?llama runner: llama runner process has terminated\s*$"
+    r"|^\s*(?:🥲 )?Failed to load the model\.?\s*$|^\s*Failed to load model\s*$|^\s*Error loading model\.\s*$"
+    r"|\(Exit code: -?\d+\)\. Unknown error"
+    r"|\bERROR\s+Failed to load the model\.\s*$"
+    r"|AttributeError: '(?:LlamaCppModel|Llama|NoneType)' object has no attribute '(?:model|ctx|_ctx|_model|sampler)'"
+    r"|^\s*(?:zsh: |bash: )?(?:abort(?:ed)?|segmentation fault|illegal hardware instruction)\b.*$"
+    r"|^\s*Aborted(?: \(core dumped\))?\s*$|^\s*Segmentation fault(?: \(core dumped\))?\b.*$"
+    r"|^\s*SIG(?:SEGV|ABRT): |signal arrived during cgo execution|^\s*Traceback \(most recent call last\):"
+    r"|The above exception was the direct cause|Failed to execute script|^\s*AssertionError\s*$"
+    r"|double free or corruption|free\(\): invalid pointer|^Error: 500 Internal Server Error:?\s*$"
+    r"|^\s*(?:\w+: )?(?:error: )?(?:failed to load model|unable to load model)(?: '[^']*')?\s*$"
+    r"|llama_(?:load_model_from_file|model_load_from_file(?:_impl)?): failed to load model\s*$"
+    r"|Error loading model: Failed to start the model",
+    re.IGNORECASE,
+)
+
+
+def score_line(text: str) -> int:
+    """0: not an error line; 20: a wrapper or follow-on; 60: an error; 90: a specific error."""
+    if not _KEY.search(text) or _NOT_KEY.search(text):
+        return 0
+    if _WRAPPER.search(text):
+        return 20
+    if _SPECIFIC.search(text):
+        return 90
+    return 60
+
+
+def is_wrapper(text: str) -> bool:
+    return bool(_WRAPPER.search(text))
+
+
+def rank_keylines(lines: list[tuple[int, str]], limit: int = 8) -> list[KeyLine]:
+    scored: list[KeyLine] = []
+    seen: set[str] = set()
+    for number, text in lines:
+        stripped = text.strip()
+        if not stripped or stripped in seen:
+            continue
+        score = score_line(stripped)
+        if score:
+            seen.add(stripped)
+            scored.append(KeyLine(number, stripped[:500], score))
+    scored.sort(key=lambda k: (-k.score, k.line))
+    return scored[:limit]

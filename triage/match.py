@@ -1,0 +1,238 @@
+"""Keyword prefilter, then each signature's regexes on the candidate lines only.
+
+Every regex search runs with a timeout; a search that times out counts as no
+match and is reported in the diagnostics, never as a hang.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import regex
+
+from .facts import FACT_RULES, FactState, finish_facts
+from .keylines import KEYLINE_KEYWORDS
+from .load import KnowledgeBase, Signature
+from .model import Facts, Hit
+from .normalize import Log
+from .prefilter import Prefilter, make_prefilter
+
+__all__ = ["Diagnostics", "Index", "build_index", "scan"]
+
+REGEX_TIMEOUT = 0.25  # seconds per search; real lines take microseconds
+ANYWHERE_TIMEOUT = 2.0
+MAX_CANDIDATES = 4000  # lines per signature; the prefilter already capped repeats
+
+
+@dataclass(slots=True)
+class Diagnostics:
+    timeouts: list[str] = field(default_factory=list)
+    signature_seconds: dict[str, float] = field(default_factory=dict)
+    slowest_regex: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Index:
+    """Everything the scan needs, built once per knowledge base."""
+
+    keywords: list[bytes]
+    prefilter: Prefilter
+    sig_keywords: list[list[int]]  # signature index -> keyword indexes
+    unfiltered: list[int]  # signatures with prefilter = false
+    fact_keywords: list[list[int]]
+    keyline_keywords: list[int]
+
+
+def build_index(kb: KnowledgeBase, backend: str | None = None) -> Index:
+    positions: dict[bytes, int] = {}
+
+    def idx(kw: bytes) -> int:
+        if kw not in positions:
+            positions[kw] = len(positions)
+        return positions[kw]
+
+    sig_keywords = [[idx(kw) for kw in sig.keywords] for sig in kb.signatures]
+    unfiltered = [i for i, sig in enumerate(kb.signatures) if not sig.keywords]
+    fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in FACT_RULES]
+    keyline_keywords = [idx(kw) for kw in KEYLINE_KEYWORDS]
+    keywords = list(positions)
+    return Index(keywords, make_prefilter(keywords, backend), sig_keywords, unfiltered, fact_keywords, keyline_keywords)
+
+
+def get_index(kb: KnowledgeBase) -> Index:
+    if kb._prefilter is None:
+        kb._prefilter = build_index(kb)
+    index: Index = kb._prefilter
+    return index
+
+
+@dataclass(slots=True)
+class ScanResult:
+    hits: list[Hit]
+    facts: Facts
+    keylines: list[tuple[int, str]]
+    diagnostics: Diagnostics
+
+
+class _Lines:
+    """Cleaned line text by start offset, computed once per line."""
+
+    def __init__(self, log: Log) -> None:
+        self.log = log
+        self.cache: dict[int, str] = {}
+
+    def get(self, start: int) -> str:
+        text = self.cache.get(start)
+        if text is None:
+            text = self.log.text_at(start)
+            self.cache[start] = text
+        return text
+
+
+def _search(pattern: regex.Pattern[str], text: str, diag: Diagnostics, sig_id: str, timeout: float = REGEX_TIMEOUT) -> regex.Match[str] | None:
+    t0 = time.perf_counter()
+    try:
+        return pattern.search(text, timeout=timeout)
+    except TimeoutError:
+        diag.timeouts.append(f"{sig_id}: {pattern.pattern[:60]!r}")
+        return None
+    finally:
+        elapsed = time.perf_counter() - t0
+        if elapsed > diag.slowest_regex.get(sig_id, 0.0):
+            diag.slowest_regex[sig_id] = elapsed
+
+
+def _line_starts(log: Log, offsets: list[int]) -> list[int]:
+    data = log.data
+    starts = {data.rfind(b"\n", 0, off) + 1 for off in offsets}
+    return sorted(starts)
+
+
+def _check_signature(
+    sig: Signature, starts: list[int], lines: _Lines, log: Log, diag: Diagnostics, anywhere_cache: dict[str, bool]
+) -> list[tuple[int, dict[str, str], list[int]]]:
+    """(anchor start, groups, context starts) for each line the signature accepts."""
+    found: list[tuple[int, dict[str, str], list[int]]] = []
+    seen_text: dict[str, dict[str, str] | None] = {}
+    for start in starts[:MAX_CANDIDATES]:
+        text = lines.get(start)
+        if text in seen_text and not sig.near and not sig.unless_near:
+            groups_cached = seen_text[text]
+            if groups_cached is not None:
+                _, after = log.neighbours(start, 0, sig.context)
+                found.append((start, groups_cached, after))
+            continue
+        m = None
+        for pattern in sig.regexes:
+            m = _search(pattern, text, diag, sig.id)
+            if m:
+                break
+        if not m or any(_search(p, text, diag, sig.id) for p in sig.unless):
+            seen_text[text] = None
+            continue
+        groups = {k: v for k, v in m.groupdict().items() if v}
+        if sig.near or sig.unless_near:
+            above, below = log.neighbours(start, sig.window, sig.window)
+            window_text = [lines.get(s) for s in above + below]
+            ok = True
+            for pattern in sig.near:
+                hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id))), None)
+                if hit is None:
+                    ok = False
+                    break
+                groups.update({k: v for k, v in hit.groupdict().items() if v and k not in groups})
+            if not ok or any(_search(p, t, diag, sig.id) for p in sig.unless_near for t in window_text + [text]):
+                seen_text[text] = None
+                continue
+        if sig.anywhere or sig.unless_anywhere:
+            ok = anywhere_cache.get(sig.id)
+            if ok is None:
+                full = log.text
+                ok = all(_search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.anywhere) and not any(
+                    _search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere
+                )
+                anywhere_cache[sig.id] = ok
+            if not ok:
+                seen_text[text] = None
+                continue
+        seen_text[text] = groups
+        _, after = log.neighbours(start, 0, sig.context)
+        found.append((start, groups, after))
+    return found
+
+
+def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[int]]) -> Facts:
+    state = FactState()
+    for rule, kw_ids in zip(FACT_RULES, index.fact_keywords):
+        offsets: list[int] = []
+        for k in kw_ids:
+            offsets.extend(hits_by_kw[k])
+        if not offsets:
+            continue
+        for start in _line_starts(log, offsets)[:MAX_CANDIDATES]:
+            text = lines.get(start)
+            if rule.all_matches:
+                for m in rule.pattern.finditer(text):
+                    rule.apply(state, m)
+            else:
+                m = rule.pattern.search(text)
+                if m:
+                    rule.apply(state, m)
+    return finish_facts(state)
+
+
+def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | None = None) -> ScanResult:
+    index = get_index(kb)
+    hits_by_kw = index.prefilter.scan(log.lower)
+    lines = _Lines(log)
+    diag = Diagnostics()
+    anywhere_cache: dict[str, bool] = {}
+    raw_hits: list[tuple[Signature, int, dict[str, str], list[int]]] = []
+    for i, sig in enumerate(kb.signatures):
+        if only is not None and sig.id not in only:
+            continue
+        if sig.keywords:
+            offsets: list[int] = []
+            for k in index.sig_keywords[i]:
+                offsets.extend(hits_by_kw[k])
+            if not offsets:
+                continue
+            starts = _line_starts(log, offsets)
+        else:
+            starts = [0] + [p + 1 for p in _newlines(log)]
+        t0 = time.perf_counter() if timing else 0.0
+        for start, groups, after in _check_signature(sig, starts, lines, log, diag, anywhere_cache):
+            raw_hits.append((sig, start, groups, after))
+        if timing:
+            diag.signature_seconds[sig.id] = diag.signature_seconds.get(sig.id, 0.0) + time.perf_counter() - t0
+    facts = _extract_facts(log, lines, index, hits_by_kw)
+    key_offsets: list[int] = []
+    for k in index.keyline_keywords:
+        key_offsets.extend(hits_by_kw[k])
+    keyline_starts = _line_starts(log, key_offsets)[:MAX_CANDIDATES]
+    wanted = keyline_starts + [h[1] for h in raw_hits] + [s for h in raw_hits for s in h[3]]
+    numbers = log.line_numbers(wanted)
+    hits = [
+        Hit(
+            signature=sig.id,
+            kb_id=sig.kb_id,
+            line=numbers[start],
+            text=lines.get(start),
+            groups=tuple(sorted(groups.items())),
+            context=tuple((numbers[s], lines.get(s)) for s in after),
+        )
+        for sig, start, groups, after in raw_hits
+    ]
+    hits.sort(key=lambda h: h.line)
+    keylines = [(numbers[s], lines.get(s)) for s in keyline_starts]
+    return ScanResult(hits, facts, keylines, diag)
+
+
+def _newlines(log: Log) -> list[int]:
+    out = []
+    pos = log.data.find(b"\n")
+    while pos >= 0 and pos + 1 < len(log.data):
+        out.append(pos)
+        pos = log.data.find(b"\n", pos + 1)
+    return out

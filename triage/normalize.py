@@ -1,0 +1,169 @@
+"""Normalised, line-addressable view of a decoded log.
+
+Lines are cleaned lazily (ANSI colours, CR, Markdown fences and quotes,
+journald/syslog and docker-compose prefixes, Ollama's slog wrapper), one at a
+time, so a 200 MB log costs only the lines a keyword points at. Each cleaned
+line keeps its 1-based line number in the input as given.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, NewType
+
+__all__ = ["Log", "NormalizedLog", "clean_line", "normalize"]
+
+MAX_LINE = 8192  # longer lines are cut for matching; real error lines are short
+
+_ANSI = re.compile(r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
+_FENCE = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})[\w+-]*\s*$")
+_QUOTE = re.compile(r"^\s{0,3}(?:>[ \t]?)+")
+_JOURNALD = re.compile(
+    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)?)"
+    r" [\w.-]+ (?:kernel: (?:\[\s*\d+\.\d+\] )?|[\w./@-]+(?:\[\d+\])?: )"
+)
+_COMPOSE = re.compile(r"^[A-Za-z0-9][\w.-]*(?:-\d+)?\s+\|\s")
+_SLOG = re.compile(r'^time=\S+ level=(?P<level>[A-Z]+)(?: source=\S+)? msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)$')
+_SLOG_ESC = re.compile(r'\\(["\\nt])')
+
+NormalizedLog = NewType("NormalizedLog", "Log")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    ch = m.group(1)
+    return {"n": " ", "t": " "}.get(ch, ch)
+
+
+def clean_line(text: str) -> str:
+    """One raw line to the text signatures see."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "\r" in text:
+        text = text.rstrip("\r").replace("\r", " ")
+    if "#011" in text:
+        text = text.replace("#011", "\t")
+    if not text:
+        return text
+    first = text[0]
+    if first in " >`~\t" and _FENCE.match(text):
+        return ""
+    if first in " >\t" and (m := _QUOTE.match(text)):
+        text = text[m.end() :]
+    if text[:1].isupper() or text[:1].isdigit():
+        if m := _JOURNALD.match(text):
+            text = text[m.end() :]
+    if text.startswith("time=") and (m := _SLOG.match(text)):
+        msg = m.group("msg")
+        if msg.startswith('"'):
+            msg = _SLOG_ESC.sub(_unescape, msg[1:-1])
+        text = msg + m.group("rest")
+    elif " | " in text[:60] and (m := _COMPOSE.match(text)):
+        text = text[m.end() :]
+    return text
+
+
+class Log:
+    """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
+
+    __slots__ = ("_lines_cache", "_lower", "_n_lines", "_text", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._lower: bytes | None = None
+        self._n_lines: int | None = None
+        self._text: str | None = None
+        self._lines_cache: dict[int, tuple[int, str]] = {}
+
+    @property
+    def lower(self) -> bytes:
+        if self._lower is None:
+            self._lower = self.data.lower()
+        return self._lower
+
+    @property
+    def n_lines(self) -> int:
+        if self._n_lines is None:
+            n = self.data.count(b"\n")
+            self._n_lines = n if self.data.endswith(b"\n") else n + 1
+        return self._n_lines
+
+    @property
+    def text(self) -> str:
+        """The whole log as text (for `anywhere` conditions only; built once)."""
+        if self._text is None:
+            self._text = self.data.decode("utf-8", errors="replace")
+        return self._text
+
+    def line_bounds(self, offset: int) -> tuple[int, int]:
+        start = self.data.rfind(b"\n", 0, offset) + 1
+        end = self.data.find(b"\n", offset)
+        return start, (len(self.data) if end < 0 else end)
+
+    def text_at(self, start: int) -> str:
+        """Cleaned text of the line starting at byte offset `start`."""
+        end = self.data.find(b"\n", start)
+        if end < 0:
+            end = len(self.data)
+        raw = self.data[start : min(end, start + MAX_LINE)]
+        return clean_line(raw.decode("utf-8", errors="replace"))
+
+    def line_numbers(self, starts: list[int]) -> dict[int, int]:
+        """1-based line number for each sorted line-start offset, in one pass."""
+        out: dict[int, int] = {}
+        line = 1
+        prev = 0
+        for start in sorted(set(starts)):
+            line += self.data.count(b"\n", prev, start)
+            prev = start
+            out[start] = line
+        return out
+
+    def neighbours(self, start: int, before: int, after: int) -> tuple[list[int], list[int]]:
+        """Start offsets of up to `before` lines above and `after` lines below."""
+        above: list[int] = []
+        pos = start
+        while len(above) < before and pos > 0:
+            prev = self.data.rfind(b"\n", 0, pos - 1) + 1
+            above.append(prev)
+            pos = prev
+        below: list[int] = []
+        pos = start
+        size = len(self.data)
+        while len(below) < after:
+            nxt = self.data.find(b"\n", pos)
+            if nxt < 0 or nxt + 1 >= size:
+                break
+            pos = nxt + 1
+            below.append(pos)
+        above.reverse()
+        return above, below
+
+    def tail(self, count: int) -> list[tuple[int, str]]:
+        """The last `count` non-blank cleaned lines with their numbers."""
+        out: list[tuple[int, str]] = []
+        end = len(self.data)
+        if self.data.endswith(b"\n"):
+            end -= 1
+        line_no = self.n_lines
+        while end >= 0 and len(out) < count and line_no > 0:
+            start = self.data.rfind(b"\n", 0, end) + 1
+            text = self.text_at(start)
+            if text.strip():
+                out.append((line_no, text))
+            line_no -= 1
+            end = start - 1
+            if start == 0:
+                break
+        out.reverse()
+        return out
+
+    def iter_lines(self) -> Iterator[tuple[int, str]]:
+        """Every cleaned line; only for small inputs (examples, tests)."""
+        for i, raw in enumerate(self.data.split(b"\n"), start=1):
+            if i > self.n_lines:
+                break
+            yield i, clean_line(raw[:MAX_LINE].decode("utf-8", errors="replace"))
+
+
+def normalize(data: bytes) -> NormalizedLog:
+    return NormalizedLog(Log(data))

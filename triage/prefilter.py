@@ -1,0 +1,159 @@
+"""One pass over the log for every keyword at once.
+
+Backends, best first: Hyperscan (SIMD literal matching), pyahocorasick (an
+Aho-Corasick automaton in C), and plain `bytes.find` per keyword. All three
+return the same offsets; tests compare them on the whole corpus.
+Keywords are ASCII-lowercased and the log is scanned as `bytes.lower()`, so
+case-insensitivity means the same thing in every backend.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import Callable, Protocol
+
+__all__ = ["Prefilter", "available_backends", "make_prefilter"]
+
+HEAD_HITS = 1000  # per keyword: the first ones ...
+TAIL_HITS = 1000  # ... and the last ones; a log that repeats a line 10^6 times needs no more
+
+
+class Prefilter(Protocol):
+    name: str
+
+    def scan(self, lower: bytes) -> list[list[int]]:
+        """Start offsets per keyword index (capped, ascending)."""
+        ...
+
+
+class _Collector:
+    __slots__ = ("head", "tail")
+
+    def __init__(self) -> None:
+        self.head: list[int] = []
+        self.tail: deque[int] = deque(maxlen=TAIL_HITS)
+
+    def add(self, offset: int) -> None:
+        if len(self.head) < HEAD_HITS:
+            self.head.append(offset)
+        else:
+            self.tail.append(offset)
+
+    def result(self) -> list[int]:
+        return sorted(set(self.head).union(self.tail))
+
+
+class FindPrefilter:
+    """Pure Python: one C-speed `bytes.find` loop per keyword."""
+
+    name = "python"
+
+    def __init__(self, keywords: list[bytes]) -> None:
+        self.keywords = keywords
+
+    def scan(self, lower: bytes) -> list[list[int]]:
+        out: list[list[int]] = []
+        for kw in self.keywords:
+            col = _Collector()
+            pos = lower.find(kw)
+            while pos >= 0:
+                col.add(pos)
+                pos = lower.find(kw, pos + 1)
+            out.append(col.result())
+        return out
+
+
+class AhoCorasickPrefilter:
+    name = "ahocorasick"
+
+    def __init__(self, keywords: list[bytes]) -> None:
+        import ahocorasick
+
+        self.automaton = ahocorasick.Automaton()
+        self.count = len(keywords)
+        for index, kw in enumerate(keywords):
+            # latin-1 maps each byte to one char, so offsets stay byte offsets.
+            key = kw.decode("latin-1")
+            existing = self.automaton.get(key, None)
+            ids = (existing[1] if existing else ()) + (index,)
+            self.automaton.add_word(key, (len(kw), ids))
+        if keywords:
+            self.automaton.make_automaton()
+
+    def scan(self, lower: bytes) -> list[list[int]]:
+        cols = [_Collector() for _ in range(self.count)]
+        if self.count:
+            text = lower.decode("latin-1")
+            for end, (length, ids) in self.automaton.iter(text):
+                start = end - length + 1
+                for index in ids:
+                    cols[index].add(start)
+        return [c.result() for c in cols]
+
+
+class HyperscanPrefilter:
+    name = "hyperscan"
+
+    def __init__(self, keywords: list[bytes]) -> None:
+        import hyperscan
+
+        self.count = len(keywords)
+        self.lengths = [len(kw) for kw in keywords]
+        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        if keywords:
+            self.db.compile(
+                expressions=list(keywords),
+                ids=list(range(len(keywords))),
+                elements=len(keywords),
+                flags=[hyperscan.HS_FLAG_CASELESS] * len(keywords),
+                literal=True,
+            )
+        self.scratch = hyperscan.Scratch(self.db) if keywords else None
+
+    def scan(self, lower: bytes) -> list[list[int]]:
+        cols = [_Collector() for _ in range(self.count)]
+        if not self.count or not lower:
+            return [c.result() for c in cols]
+        lengths = self.lengths
+
+        def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
+            cols[index].add(end - lengths[index])
+
+        self.db.scan(lower, match_event_handler=on_match, scratch=self.scratch)
+        return [c.result() for c in cols]
+
+
+_BACKENDS: dict[str, Callable[[list[bytes]], Prefilter]] = {
+    "hyperscan": HyperscanPrefilter,
+    "ahocorasick": AhoCorasickPrefilter,
+    "python": FindPrefilter,
+}
+
+
+def available_backends() -> list[str]:
+    names = []
+    for name, factory in _BACKENDS.items():
+        try:
+            factory([b"probe"])
+        except Exception:  # noqa: BLE001 - an optional backend may fail to import or compile
+            continue
+        names.append(name)
+    return names
+
+
+def make_prefilter(keywords: list[bytes], backend: str | None = None) -> Prefilter:
+    """The fastest backend that works here, or the one asked for (TRIAGE_PREFILTER)."""
+    wanted = backend or os.environ.get("TRIAGE_PREFILTER") or ""
+    order = [wanted] if wanted else list(_BACKENDS)
+    if wanted and wanted not in _BACKENDS:
+        raise ValueError(f"unknown prefilter backend {wanted!r}; choose from {', '.join(_BACKENDS)}")
+    last: Exception | None = None
+    for name in order:
+        try:
+            return _BACKENDS[name](keywords)
+        except Exception as exc:  # noqa: BLE001 - fall through to the next backend
+            last = exc
+    if wanted:
+        raise RuntimeError(f"prefilter backend {wanted!r} is not usable here: {last}")
+    return FindPrefilter(keywords)

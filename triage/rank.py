@@ -1,0 +1,148 @@
+"""Hits to ranked, filled-in matches.
+
+Specific beats generic: a cause outranks a wrapper (exit codes, "runner
+terminated"), and a match built only on generic symptoms is never confident.
+"""
+
+from __future__ import annotations
+
+from .compute import compute_values
+from .load import Entry, KnowledgeBase, Signature
+from .model import Evidence, Facts, Hit, Match, Remedy
+from .placeholders import fill
+from .versions import verdict
+
+__all__ = ["CONFIDENT", "rank"]
+
+CONFIDENT = 0.6  # at or above: "confident"; below: "possible"
+WRAPPER_CAP = 0.55
+GENERIC_CAP = 0.45
+MAX_EVIDENCE = 6
+
+
+def _values(hits: list[Hit], facts: Facts, entry: Entry, fixed_in: str | None, versions: str | None) -> dict[str, str]:
+    groups: dict[str, str] = {}
+    for hit in hits:
+        for key, value in hit.groups:
+            groups.setdefault(key, value)
+    values: dict[str, str] = {"title": entry.title, "kb_id": entry.id}
+    if fixed_in:
+        values["fixed_in"] = fixed_in
+    if versions:
+        values["affected_versions"] = versions
+    values.update(facts.values())
+    values.update(compute_values(groups, facts))
+    values.update(groups)
+    return values
+
+
+def _remedies(items: list[Remedy], product: str | None, values: dict[str, str]) -> tuple[list[str], list[str]]:
+    shown: list[str] = []
+    other: list[str] = []
+    for item in items:
+        text = fill(item.text, values)
+        if text is None:
+            continue
+        if not item.products or product is None or product in item.products:
+            target = shown
+        else:
+            target = other
+        if text not in target:
+            target.append(text)
+    return shown, other
+
+
+def _confidence(entry: Entry, hits: list[Hit], sigs: dict[str, Signature], facts: Facts) -> float:
+    used = {h.signature for h in hits}
+    weights = []
+    for sid in used:
+        sig = sigs[sid]
+        weight = sig.weight
+        if sig.products and facts.product and facts.product not in sig.products:
+            weight *= 0.75
+        weights.append(weight)
+    conf = max(weights) + min(0.1, 0.05 * (len(used) - 1))
+    if all(sigs[s].generic for s in used):
+        conf = min(conf, GENERIC_CAP)
+    if entry.kind == "wrapper":
+        conf = min(conf, WRAPPER_CAP)
+    return min(conf, 0.99)
+
+
+def _evidence(hits: list[Hit]) -> list[Evidence]:
+    out: list[Evidence] = []
+    seen: set[int] = set()
+    for hit in hits:
+        for line, text in ((hit.line, hit.text), *hit.context):
+            if line in seen or not text.strip():
+                continue
+            seen.add(line)
+            out.append(Evidence(line=line, text=text.strip()[:500], signature=hit.signature))
+        if len(out) >= MAX_EVIDENCE:
+            break
+    return out[:MAX_EVIDENCE]
+
+
+def _pick_variant(entry: Entry, hits: list[Hit], sigs: dict[str, Signature]) -> int | None:
+    best: tuple[float, int] | None = None
+    used = {h.signature for h in hits}
+    for i, variant in enumerate(entry.variants):
+        score = max((sigs[s].weight for s in variant.signatures if s in used), default=0.0)
+        if score and (best is None or score > best[0]):
+            best = (score, i)
+    return None if best is None else best[1]
+
+
+def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
+    sigs = {s.id: s for s in kb.signatures}
+    by_kb: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_kb.setdefault(hit.kb_id, []).append(hit)
+    matches: list[Match] = []
+    for kb_id, kb_hits in by_kb.items():
+        entry = kb.entries[kb_id]
+        # Strongest evidence first, then by position.
+        kb_hits.sort(key=lambda h: (-sigs[h.signature].weight, h.line))
+        vi = _pick_variant(entry, kb_hits, sigs)
+        variant = entry.variants[vi] if vi is not None else None
+        affected_specs = list(variant.affected) if variant and variant.affected is not None else list(entry.affected)
+        status, note, spec = verdict(facts.product, facts.version, affected_specs)
+        if spec is None and affected_specs and not facts.product:
+            spec = affected_specs[0]
+        values = _values(kb_hits, facts, entry, spec.fixed_in if spec else None, spec.versions if spec else None)
+        cause = fill(variant.cause if variant else entry.root_cause, values)
+        if cause is None:
+            cause = fill(entry.root_cause, values) or entry.summary
+        items = list(variant.remedies if variant else ()) + list(entry.remedies)
+        shown, other = _remedies(items, facts.product, values)
+        confidence = _confidence(entry, kb_hits, sigs, facts)
+        ordered = sorted(kb_hits, key=lambda h: h.line)
+        matches.append(
+            Match(
+                kb_id=kb_id,
+                title=(variant.title if variant and variant.title else entry.title),
+                confidence=confidence,
+                certainty="confident" if confidence >= CONFIDENT else "possible",
+                kind=entry.kind,
+                variant=variant.id if variant else None,
+                root_cause=cause,
+                summary=fill(entry.summary, values) or entry.summary,
+                remedies=shown,
+                other_remedies=other,
+                affected=[
+                    {k: v for k, v in {"product": a.product, "versions": a.versions, "fixed_in": a.fixed_in or ""}.items() if v}
+                    for a in affected_specs
+                ],
+                version_status=status,
+                version_note=note,
+                evidence=_evidence(kb_hits[:1] + ordered),
+                hit_count=len(kb_hits),
+                labels=[f"triage:{kb_id}", *entry.labels],
+                references=list(entry.references),
+                source=f"kb/{kb_id}.md",
+                values=values,
+                confirm=fill(entry.confirm, values) or "" if entry.confirm else "",
+            )
+        )
+    matches.sort(key=lambda m: (m.certainty != "confident", m.kind == "wrapper", -m.confidence, m.evidence[0].line if m.evidence else 0))
+    return matches

@@ -1,0 +1,153 @@
+"""pydantic schemas for the data files: what a maintainer may write.
+
+Kept apart from the engine's value types so validation happens once, at load
+time, and errors can name the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "AffectedSpec",
+    "EntrySpec",
+    "ExamplesSpec",
+    "RemedySpec",
+    "SignatureFile",
+    "SignatureSpec",
+    "VariantSpec",
+]
+
+KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PRODUCTS = (
+    "koboldcpp",
+    "llama.cpp",
+    "llamafile",
+    "ollama",
+    "lmstudio",
+    "llama-cpp-python",
+    "text-generation-webui",
+)
+Product = Literal[
+    "koboldcpp",
+    "llama.cpp",
+    "llamafile",
+    "ollama",
+    "lmstudio",
+    "llama-cpp-python",
+    "text-generation-webui",
+]
+
+
+def _kebab(value: str) -> str:
+    if not KEBAB.match(value):
+        raise ValueError(f"must be kebab-case (a-z, 0-9, '-'), got {value!r}")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExamplesSpec(_Strict):
+    match: list[str] = Field(min_length=1)
+    no_match: list[str] = Field(min_length=1)
+
+
+class SignatureSpec(_Strict):
+    id: str
+    kb: str | None = None
+    variant: str | None = None
+    description: str
+    keywords: list[str] = Field(default_factory=list)
+    prefilter: bool = True
+    regex: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
+    near: list[str] = Field(default_factory=list)
+    unless_near: list[str] = Field(default_factory=list)
+    anywhere: list[str] = Field(default_factory=list)
+    unless_anywhere: list[str] = Field(default_factory=list)
+    window: int = Field(default=12, ge=0, le=400)
+    context: int = Field(default=0, ge=0, le=20)
+    weight: float = Field(default=0.8, gt=0.0, le=1.0)
+    generic: bool = False
+    products: list[Product] = Field(default_factory=list)
+    examples: ExamplesSpec
+
+    @field_validator("id", "kb", "variant")
+    @classmethod
+    def _ids(cls, value: str | None) -> str | None:
+        return None if value is None else _kebab(value)
+
+    @field_validator("regex", "unless", "near", "unless_near", "anywhere", "unless_anywhere", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        for kw in value:
+            if len(kw.strip()) < 3:
+                raise ValueError(f"keyword {kw!r} is shorter than 3 characters: it would match almost anything")
+        return value
+
+
+class SignatureFile(_Strict):
+    signature: list[SignatureSpec] = Field(min_length=1)
+
+
+class RemedySpec(_Strict):
+    text: str
+    products: list[Product] = Field(default_factory=list)
+
+
+class AffectedSpec(_Strict):
+    product: Product
+    versions: str
+    fixed_in: str | None = None
+    note: str | None = None
+
+
+class VariantSpec(_Strict):
+    id: str
+    title: str | None = None
+    signatures: list[str] = Field(min_length=1)
+    cause: str
+    remedies: list[RemedySpec | str] = Field(default_factory=list)
+    affected: list[AffectedSpec] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _kebab(value)
+
+
+class EntrySpec(_Strict):
+    id: str
+    title: str
+    summary: str
+    root_cause: str
+    kind: Literal["cause", "wrapper"] = "cause"
+    labels: list[str] = Field(default_factory=list)
+    references: list[str] = Field(min_length=1)
+    affected: list[AffectedSpec] = Field(default_factory=list)
+    remedies: list[RemedySpec | str] = Field(min_length=1)
+    variant: list[VariantSpec] = Field(default_factory=list)
+    confirm: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _kebab(value)
+
+    @field_validator("references")
+    @classmethod
+    def _refs(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not ref.startswith("https://"):
+                raise ValueError(f"reference must be an https:// link, got {ref!r}")
+        return value
