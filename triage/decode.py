@@ -33,6 +33,17 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
+def _plausible_utf16(sample: bytes, zero_side: int) -> bool:
+    """A BOM followed by text whose high bytes are mostly zero (ASCII-heavy logs) or
+    that is not valid UTF-8 anyway; otherwise the 'BOM' was junk in front of UTF-8."""
+    if len(sample) < 16:
+        return True
+    zeros = sample[zero_side::2].count(0) / max(len(sample) // 2, 1)
+    if zeros > 0.2:
+        return True
+    return sample.decode("utf-8", errors="replace").count("\ufffd") > len(sample) // 20
+
+
 def _transcode(raw: bytes, encoding: str, bom: int) -> bytes:
     text = raw[bom:].decode(encoding, errors="replace")
     return text.encode("utf-8", errors="replace")
@@ -53,13 +64,15 @@ def _looks_binary(sample: bytes) -> bool:
 
 def decode(raw: bytes) -> bytes:
     """Return UTF-8 bytes, `\\n`-terminated lines, no NULs; raise InputError for non-logs."""
+    if len(raw) < _SAMPLE and not raw.replace(b"\x00", b"").strip():
+        raise InputError("input is empty (nothing but whitespace)")
     if raw.startswith(codecs.BOM_UTF32_LE) and len(raw) % 4 == 0 and raw[4:8].count(0) >= 2:
         data = _transcode(raw, "utf-32-le", 4)
     elif raw.startswith(codecs.BOM_UTF32_BE) and len(raw) % 4 == 0:
         data = _transcode(raw, "utf-32-be", 4)
-    elif raw.startswith(codecs.BOM_UTF16_LE):
+    elif raw.startswith(codecs.BOM_UTF16_LE) and _plausible_utf16(raw[2:_SAMPLE], 1):
         data = _transcode(raw, "utf-16-le", 2)
-    elif raw.startswith(codecs.BOM_UTF16_BE):
+    elif raw.startswith(codecs.BOM_UTF16_BE) and _plausible_utf16(raw[2:_SAMPLE], 0):
         data = _transcode(raw, "utf-16-be", 2)
     elif raw.startswith(codecs.BOM_UTF8):
         data = raw[3:]

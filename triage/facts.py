@@ -222,8 +222,8 @@ def _llamacpp_build(s: FactState, m: re.Match[str]) -> None:
     s.product("llama.cpp", 2, f"b{build}" if build and build != "1" else None)
 
 
-@rule(("llama-server", "llama-cli", "./main ", "llama_model_load", "llama_new_context", "ggml_"),
-      r"\bllama-(?:server|cli)\b|\./main |llama_model_load|llama_new_context_with_model|llama_init_from_model|\bggml_\w+:")
+@rule(("llama-server", "llama-cli", "./main ", "llama_model_load", "llama_new_context", "ggml_", "llama.cpp/", "llama.cpp\\"),
+      r"\bllama-(?:server|cli)\b|\./main |llama_model_load|llama_new_context_with_model|llama_init_from_model|\bggml_\w+:|llama\.cpp[/\\]")
 def _llamacpp_markers(s: FactState, m: re.Match[str]) -> None:
     s.product("llama.cpp", 1)
 

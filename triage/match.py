@@ -110,7 +110,7 @@ def _line_starts(log: Log, offsets: list[int]) -> list[int]:
 
 
 def _check_signature(
-    sig: Signature, starts: list[int], lines: _Lines, log: Log, diag: Diagnostics, anywhere_cache: dict[str, bool]
+    sig: Signature, starts: list[int], lines: _Lines, log: Log, diag: Diagnostics, anywhere_cache: dict[tuple[str, int, int], bool]
 ) -> list[tuple[int, dict[str, str], list[int]]]:
     """(anchor start, groups, context starts) for each line the signature accepts."""
     found: list[tuple[int, dict[str, str], list[int]]] = []
@@ -146,13 +146,15 @@ def _check_signature(
                 seen_text[text] = None
                 continue
         if sig.anywhere or sig.unless_anywhere:
-            ok = anywhere_cache.get(sig.id)
+            region = _anywhere_region(log, start)
+            key = (sig.id, region[0], region[1])
+            ok = anywhere_cache.get(key)
             if ok is None:
-                full = log.text
+                full = log.region_text(*region)
                 ok = all(_search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.anywhere) and not any(
                     _search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere
                 )
-                anywhere_cache[sig.id] = ok
+                anywhere_cache[key] = ok
             if not ok:
                 seen_text[text] = None
                 continue
@@ -160,6 +162,18 @@ def _check_signature(
         _, after = log.neighbours(start, 0, sig.context)
         found.append((start, groups, after))
     return found
+
+
+ANYWHERE_FULL = 4 * 1024 * 1024  # below this, "anywhere" means the whole log
+ANYWHERE_SPAN = 1024 * 1024  # above it: the first MiB plus a MiB either side of the anchor
+
+
+def _anywhere_region(log: Log, start: int) -> tuple[int, int]:
+    size = len(log.data)
+    if size <= ANYWHERE_FULL:
+        return (0, size)
+    lo = max(0, start - ANYWHERE_SPAN)
+    return (0 if lo <= ANYWHERE_SPAN else lo, min(size, start + ANYWHERE_SPAN))
 
 
 def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[int]]) -> Facts:
@@ -187,7 +201,7 @@ def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | 
     hits_by_kw = index.prefilter.scan(log.lower)
     lines = _Lines(log)
     diag = Diagnostics()
-    anywhere_cache: dict[str, bool] = {}
+    anywhere_cache: dict[tuple[str, int, int], bool] = {}
     raw_hits: list[tuple[Signature, int, dict[str, str], list[int]]] = []
     for i, sig in enumerate(kb.signatures):
         if only is not None and sig.id not in only:

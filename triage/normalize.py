@@ -94,6 +94,13 @@ class Log:
             self._text = self.data.decode("utf-8", errors="replace")
         return self._text
 
+    def region_text(self, start: int, end: int) -> str:
+        """Text of a byte range for `anywhere` conditions (the head is always included)."""
+        if start == 0 and end >= len(self.data):
+            return self.text
+        head = self.data[: min(1024 * 1024, start)] if start > 0 else b""
+        return (head + b"\n" + self.data[start:end]).decode("utf-8", errors="replace")
+
     def line_bounds(self, offset: int) -> tuple[int, int]:
         start = self.data.rfind(b"\n", 0, offset) + 1
         end = self.data.find(b"\n", offset)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .compute import compute_values
 from .load import Entry, KnowledgeBase, Signature
-from .model import Evidence, Facts, Hit, Match, Remedy
+from .model import PRODUCT_NAMES, Evidence, Facts, Hit, Match, Remedy
 from .placeholders import fill
 from .versions import verdict
 
@@ -72,11 +72,13 @@ def _confidence(entry: Entry, hits: list[Hit], sigs: dict[str, Signature], facts
 def _evidence(hits: list[Hit]) -> list[Evidence]:
     out: list[Evidence] = []
     seen: set[int] = set()
+    seen_text: set[str] = set()
     for hit in hits:
         for line, text in ((hit.line, hit.text), *hit.context):
-            if line in seen or not text.strip():
+            if line in seen or not text.strip() or text.strip() in seen_text:
                 continue
             seen.add(line)
+            seen_text.add(text.strip())
             out.append(Evidence(line=line, text=text.strip()[:500], signature=hit.signature))
         if len(out) >= MAX_EVIDENCE:
             break
@@ -109,6 +111,9 @@ def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
         status, note, spec = verdict(facts.product, facts.version, affected_specs)
         if spec is None and affected_specs and not facts.product:
             spec = affected_specs[0]
+            fixes = [f"{PRODUCT_NAMES.get(a.product, a.product)} {a.fixed_in}" for a in affected_specs if a.fixed_in]
+            if fixes:
+                note = "Fixed in " + ", ".join(fixes) + " (the log does not say which program this is)."
         values = _values(kb_hits, facts, entry, spec.fixed_in if spec else None, spec.versions if spec else None)
         cause = fill(variant.cause if variant else entry.root_cause, values)
         if cause is None:

@@ -10,12 +10,8 @@ _OS = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
 
 
 def verdict_line(match: Match) -> str:
-    if match.version_note:
-        return match.version_note
-    fixed = [a for a in match.affected if a.get("fixed_in")]
-    if fixed:
-        return "Fixed in " + ", ".join(f"{PRODUCT_NAMES.get(a['product'], a['product'])} {a['fixed_in']}" for a in fixed) + "."
-    return ""
+    """The sentence on the user's version (rank.py words it from the facts)."""
+    return match.version_note
 
 
 def facts_rows(facts: Facts) -> list[tuple[str, str]]:

@@ -1,0 +1,57 @@
+"""Real logs from public trackers: expected ids found, forbidden ids never reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from triage.analyse import analyse, default_kb
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _cases() -> list[tuple[Path, str, dict[str, object]]]:
+    out = []
+    for expected in sorted([TESTS / "corpus" / "expected.json", *(TESTS / "logs").rglob("expected.json")]):
+        if not expected.is_file():
+            continue
+        for name, spec in json.loads(expected.read_text(encoding="utf-8")).items():
+            out.append((expected.parent, name, spec))
+    return out
+
+
+_CASES = _cases()
+
+
+@pytest.mark.parametrize(("directory", "name", "spec"), _CASES, ids=[f"{c[0].name}/{c[1]}" for c in _CASES])
+def test_real_log(directory: Path, name: str, spec: dict[str, object]) -> None:
+    report = analyse((directory / name).read_bytes(), default_kb(), redact=False)
+    found = [m.kb_id for m in report.matches]
+    for kb_id in spec.get("expect", []):  # type: ignore[union-attr]
+        assert kb_id in found, f"expected {kb_id}, got {found}"
+    forbid = spec.get("forbid", [])
+    if "*" in forbid:  # type: ignore[operator]
+        assert not found, f"nothing may match, got {found}"
+    else:
+        assert not set(found) & set(forbid), f"forbidden {set(found) & set(forbid)}"  # type: ignore[arg-type]
+    if "completeness" in spec:
+        assert not report.confident, [m.kb_id for m in report.confident]
+        assert report.completeness.verdict != "complete", report.completeness
+        assert report.followup, "a log without a cause must get a follow-up request"
+    if "product" in spec and "completeness" in spec:
+        assert report.facts.product == spec["product"], report.facts.product
+
+
+def test_shared_corpus_top1(kb: object) -> None:
+    """Every expected id of the shared corpus is the first answer, not just somewhere in the list."""
+    data = json.loads((TESTS / "corpus" / "expected.json").read_text(encoding="utf-8"))
+    wrong = []
+    for name, spec in data.items():
+        if not spec["expect"]:
+            continue
+        report = analyse((TESTS / "corpus" / name).read_bytes(), default_kb(), redact=False)
+        if not report.matches or report.matches[0].kb_id not in spec["expect"]:
+            wrong.append((name, [m.kb_id for m in report.matches]))
+    assert not wrong
