@@ -171,7 +171,7 @@ def _run_kb(argv: Sequence[str]) -> int:
         from .kbtool import check_kb
 
         try:
-            kb = load_kb(args.kb_dir)
+            kb = load_kb(args.kb_dir, use_cache=False)
         except DataErrors as exc:
             for err in exc.errors:
                 print(err, file=sys.stderr)

@@ -8,9 +8,11 @@ derived is simply absent, and the KB text falls back or drops that line.
 
 from __future__ import annotations
 
+import re
+
 from .model import Facts
 
-__all__ = ["COMPUTED_NAMES", "compute_values", "fmt_mib"]
+__all__ = ["COMPUTED_NAMES", "compute_values", "fmt_mib", "parse_size_mib"]
 
 COMPUTED_NAMES = (
     "requested_mib",
@@ -34,6 +36,8 @@ COMPUTED_NAMES = (
     "cmake_arch",
     "gpu_layers_flag",
     "ctx_flag",
+    "ctx_divisor",
+    "mem_shortfall",
 )
 
 # gfx targets ROCm does not ship, mapped to the supported sibling whose
@@ -114,11 +118,33 @@ def _requested_mib(groups: dict[str, str]) -> float | None:
     mib = _num(groups.get("alloc_mib"))
     if mib is not None:
         return mib
-    raw = _num(groups.get("alloc_bytes"))
-    if raw is not None:
-        return raw / (1024 * 1024)
+    for key in ("alloc_bytes", "kv_alloc_bytes"):
+        raw = _num(groups.get(key))
+        if raw is not None:
+            return raw / (1024 * 1024)
     gib = _num(groups.get("alloc_gib"))
     return gib * 1024 if gib is not None else None
+
+
+_SIZE = re.compile(r"^\s*([\d.,]+)\s*([KMGT]?i?B|bytes?)?\s*$", re.IGNORECASE)
+
+
+def parse_size_mib(text: str | None) -> float | None:
+    """'164.8 GiB' / '615.4 MiB' / '1.5 TB' / '3959422976' (bytes) -> MiB."""
+    if not text:
+        return None
+    m = _SIZE.match(text)
+    if not m:
+        return None
+    try:
+        value = float(m.group(1).replace(",", ""))
+    except ValueError:
+        return None
+    unit = (m.group(2) or "B").upper()
+    scale = {"K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 * 1024}.get(unit[0])
+    if scale is None:  # plain bytes
+        return value / (1024 * 1024)
+    return value * scale
 
 
 def _power_of_two_floor(value: float) -> int:
@@ -152,55 +178,9 @@ def compute_values(groups: dict[str, str], facts: Facts) -> dict[str, str]:
     if requested is not None and free is not None and requested > free:
         out["shortfall_mib"] = fmt_mib(requested - free)
 
-    layers_total = facts.numbers.get("layers_total") or facts.numbers.get("n_layer")
-    current = _num(facts.flags.get("gpu_layers"))
-    offloaded = facts.numbers.get("layers_offloaded")
-    if layers_total:
-        out["layers_total"] = str(int(layers_total))
-    if current is not None and current >= 0:
-        out["current_gpu_layers"] = str(int(current))
-    layers_on_gpu = current if current is not None and current > 0 else offloaded
-    if layers_total and layers_on_gpu is not None and layers_on_gpu > layers_total:
-        layers_on_gpu = layers_total + 1  # "-ngl 999" means all layers plus the output layer
-    per_layer = None
-    model_mib = facts.numbers.get("model_mib")
-    if model_mib and layers_total:
-        per_layer = model_mib / layers_total
-    elif requested and layers_on_gpu:
-        per_layer = requested / layers_on_gpu
-    if per_layer and free is not None:
-        budget = max(free - 1024, 0)  # leave ~1 GiB for the KV cache and compute buffers
-        fit = int(budget // per_layer)
-        if layers_total:
-            fit = min(fit, int(layers_total))
-        if layers_on_gpu:
-            fit = min(fit, int(layers_on_gpu) - 1)
-        out["suggested_gpu_layers"] = str(max(fit, 0))
-    elif layers_on_gpu and layers_on_gpu > 1:
-        out["suggested_gpu_layers"] = str(int(layers_on_gpu // 2))
-
-    kv = facts.numbers.get("kv_mib")
-    ctx = _num(facts.flags.get("ctx_size")) or facts.numbers.get("n_ctx")
-    if kv:
-        out["kv_size"] = fmt_mib(kv)
-    if ctx:
-        out["ctx"] = str(int(ctx))
-    if kv and ctx:
-        per_1k = kv / ctx * 1024
-        out["kv_per_1k_ctx"] = fmt_mib(per_1k)
-        budget = None
-        if requested is not None and free is not None and requested > free:
-            budget = kv - (requested - free) - 256
-        elif free is not None and kv > free:
-            budget = free * 0.5
-        if budget is not None and budget > 0:
-            suggested = _power_of_two_floor(budget / per_1k * 1024)
-            if suggested < ctx:
-                out["suggested_ctx"] = str(suggested)
-        elif ctx > 8192:
-            out["suggested_ctx"] = "8192"
-    elif ctx and ctx > 8192:
-        out["suggested_ctx"] = "8192"
+    out.update(_gpu_layers(requested, free, facts))
+    out.update(_context(groups, requested, free, facts))
+    out.update(_system_memory(groups))
 
     gfx = (groups.get("gfx") or "").lower()
     if gfx:
@@ -238,6 +218,113 @@ def compute_values(groups: dict[str, str], facts: Facts) -> dict[str, str]:
         out["device_cc"] = cc
         out["cmake_arch"] = cc.replace(".", "")
     return out
+
+
+HEADROOM_MIB = 1024.0  # VRAM left for the KV cache, compute buffers and the driver
+
+
+def _gpu_layers(requested: float | None, free: float | None, facts: Facts) -> dict[str, str]:
+    """A concrete, smaller GPU layer count to try after an out-of-memory.
+
+    Per-layer size comes from the model (model size or Ollama's weights total
+    over the layer count) or, failing that, from the failed request over the
+    layers that were being offloaded. The budget is the free VRAM minus
+    headroom; without a free figure, a request that failed proves free memory
+    was below it, so the budget is the request minus headroom.
+    """
+    out: dict[str, str] = {}
+    n_layer = facts.numbers.get("n_layer")
+    layers_total = facts.numbers.get("layers_total") or n_layer
+    current = _num(facts.flags.get("gpu_layers"))
+    offloaded = facts.numbers.get("layers_offloaded")
+    if layers_total:
+        out["layers_total"] = str(int(layers_total))
+    if current is not None and current >= 0:
+        out["current_gpu_layers"] = str(int(current))
+    layers_on_gpu = current if current is not None and current > 0 else offloaded
+    if layers_total and layers_on_gpu is not None and layers_on_gpu > layers_total:
+        layers_on_gpu = layers_total + 1  # "-ngl 999" means all layers plus the output layer
+    model_mib = facts.numbers.get("model_mib") or facts.numbers.get("weights_mib")
+    repeating = n_layer or layers_total
+    per_layer = None
+    if model_mib and repeating:
+        per_layer = model_mib / repeating
+    elif requested and layers_on_gpu:
+        per_layer = requested / layers_on_gpu
+    if per_layer:
+        if free is not None:
+            budget = free - HEADROOM_MIB
+        elif requested is not None:
+            budget = requested - max(HEADROOM_MIB, per_layer)
+        else:
+            budget = None
+        if budget is not None:
+            fit = int(max(budget, 0) // per_layer)
+            if layers_total:
+                fit = min(fit, int(layers_total))
+            if layers_on_gpu:
+                fit = min(fit, int(layers_on_gpu) - 1)
+            out["suggested_gpu_layers"] = str(max(fit, 0))
+            return out
+    if layers_on_gpu and layers_on_gpu > 1:
+        out["suggested_gpu_layers"] = str(int(layers_on_gpu // 2))
+    return out
+
+
+def _context(groups: dict[str, str], requested: float | None, free: float | None, facts: Facts) -> dict[str, str]:
+    """KV cache size, its cost per 1,024 tokens, and a context that fits.
+
+    The KV size is the logged one (llama.cpp KV self size, Ollama
+    memory.required.kv) or a failed KV allocation (group kv_alloc_bytes).
+    Ollama's num_ctx is per parallel slot, so its suggestion is divided by
+    the slot count.
+    """
+    out: dict[str, str] = {}
+    kv = facts.numbers.get("kv_mib")
+    kv_alloc = _num(groups.get("kv_alloc_bytes"))
+    if not kv and kv_alloc:
+        kv = kv_alloc / (1024 * 1024)
+    ctx = _num(facts.flags.get("ctx_size")) or facts.numbers.get("n_ctx")
+    parallel = _num(facts.flags.get("parallel")) or 1.0
+    if kv:
+        out["kv_size"] = fmt_mib(kv)
+    if ctx:
+        out["ctx"] = str(int(ctx))
+    budget_mib = None  # memory the KV cache may use
+    if kv and requested is not None and free is not None and requested > free:
+        budget_mib = kv - (requested - free) - 256
+    elif kv and free is not None and kv > free * 0.5:
+        budget_mib = free * 0.5
+    suggested = None
+    if kv and ctx:
+        per_1k = kv / ctx * 1024
+        out["kv_per_1k_ctx"] = fmt_mib(per_1k)
+        if budget_mib is not None and budget_mib > 0:
+            tokens = budget_mib / per_1k * 1024
+            if facts.product == "ollama" and parallel > 1:
+                tokens /= parallel
+            suggested = _power_of_two_floor(tokens)
+            if suggested >= ctx:
+                suggested = None
+    if suggested is None and ctx and ctx > 8192:
+        suggested = 8192
+    if suggested is not None:
+        out["suggested_ctx"] = str(suggested)
+    if kv and free is not None and kv > free * 0.5 and "suggested_ctx" not in out:
+        n = 2
+        while kv / n > max(free * 0.5, 1.0):
+            n *= 2
+        out["ctx_divisor"] = str(n)
+    return out
+
+
+def _system_memory(groups: dict[str, str]) -> dict[str, str]:
+    """Ollama's 'requires more system memory (X) than is available (Y)'."""
+    required = parse_size_mib(groups.get("required_mem"))
+    available = parse_size_mib(groups.get("available_mem"))
+    if required is not None and available is not None and required > available:
+        return {"mem_shortfall": fmt_mib(required - available)}
+    return {}
 
 
 def _cc_value(cc: str) -> float | None:

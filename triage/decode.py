@@ -88,6 +88,6 @@ def decode(raw: bytes) -> bytes:
         data = data.replace(b"\x00", b"")
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")
-    if not data.strip():
+    if not data[:_SAMPLE].strip() and not data.strip():
         raise InputError("input is empty (nothing but whitespace)")
     return data

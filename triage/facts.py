@@ -7,7 +7,6 @@ function that records what it found; rules run only on lines a keyword hit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Callable
 
 from .model import Facts, Gpu
@@ -98,12 +97,23 @@ class FactState:
 Handler = Callable[[FactState, "re.Match[str]"], None]
 
 
-@dataclass(frozen=True, slots=True)
 class FactRule:
-    keywords: tuple[bytes, ...]
-    pattern: re.Pattern[str]
-    apply: Handler
-    all_matches: bool = False
+    """A keyword-gated fact extractor; its regex compiles on first use."""
+
+    __slots__ = ("_pattern", "all_matches", "apply", "keywords", "source")
+
+    def __init__(self, keywords: tuple[bytes, ...], source: str, apply: Handler, all_matches: bool) -> None:
+        self.keywords = keywords
+        self.source = source
+        self.apply = apply
+        self.all_matches = all_matches
+        self._pattern: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(self.source, re.IGNORECASE)
+        return self._pattern
 
 
 def _mib(value: str, unit: str) -> float:
@@ -483,14 +493,7 @@ def _model_size(s: FactState, m: re.Match[str]) -> None:
 def _compile() -> list[FactRule]:
     out = []
     for keywords, pattern, fn, all_matches in RULES:
-        out.append(
-            FactRule(
-                keywords=tuple(k.lower().encode() for k in keywords),
-                pattern=re.compile(pattern, re.IGNORECASE),
-                apply=fn,
-                all_matches=all_matches,
-            )
-        )
+        out.append(FactRule(tuple(k.lower().encode() for k in keywords), pattern, fn, all_matches))
     return out
 
 

@@ -1,56 +1,82 @@
-"""Read and validate `signatures/*.toml` and `kb/*.md` into a KnowledgeBase.
+"""Load the knowledge base: `signatures/*.toml` and `kb/*.md`.
 
-Every problem is collected and raised together, each naming its file and
-field, so a maintainer fixes a pull request in one round.
+Start-up is on every command's path, so validated data is cached (plain
+records in the user cache directory, keyed by the data files' names, sizes and
+mtimes) and pydantic is only imported when the data changed; see validate.py.
 """
 
 from __future__ import annotations
 
+import zlib
+import os
+import pickle
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import regex
-from pydantic import ValidationError
 
-from .errors import DataError, DataErrors
 from .model import Remedy
-from .placeholders import names as placeholder_names
-from .schema import AffectedSpec, EntrySpec, RemedySpec, SignatureFile, SignatureSpec
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-__all__ = ["Entry", "KnowledgeBase", "Signature", "Variant", "builtin_dir", "load_kb"]
+__all__ = ["Affected", "Entry", "KnowledgeBase", "Signature", "Variant", "builtin_dir", "load_kb"]
 
 REGEX_FLAGS = regex.VERSION1 | regex.IGNORECASE | regex.MULTILINE
+CACHE_FORMAT = 1
+
+_PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
 
 
-@dataclass(frozen=True, slots=True)
 class Signature:
-    id: str
-    kb_id: str
-    variant: str | None
-    description: str
-    keywords: tuple[bytes, ...]
-    regexes: tuple[regex.Pattern[str], ...]
-    unless: tuple[regex.Pattern[str], ...]
-    near: tuple[regex.Pattern[str], ...]
-    unless_near: tuple[regex.Pattern[str], ...]
-    anywhere: tuple[regex.Pattern[str], ...]
-    unless_anywhere: tuple[regex.Pattern[str], ...]
-    window: int
-    context: int
-    weight: float
-    generic: bool
-    products: tuple[str, ...]
-    examples_match: tuple[str, ...]
-    examples_no_match: tuple[str, ...]
-    path: str
-    index: int
+    """A compiled signature. Regexes compile on first use: most runs touch only
+    the few signatures whose keywords occur in the log, so start-up stays fast."""
+
+    __slots__ = (
+        "_compiled", "anywhere_src", "context", "description", "examples_match", "examples_no_match", "generic",
+        "id", "index", "kb_id", "keywords", "near_src", "path", "products", "regexes_src", "unless_anywhere_src",
+        "unless_near_src", "unless_src", "variant", "weight", "window",
+    )
+
+    def __init__(self, **fields: Any) -> None:
+        self._compiled: dict[str, tuple[regex.Pattern[str], ...]] = {}
+        for name in self.__slots__:
+            if name != "_compiled":
+                setattr(self, name, fields[name])
+
+    def record(self) -> dict[str, Any]:
+        """Plain data for the start-up cache."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_compiled"}
+
+    def _patterns(self, name: str) -> tuple[regex.Pattern[str], ...]:
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            compiled = tuple(regex.compile(p, REGEX_FLAGS) for p in getattr(self, f"{name}_src"))
+            self._compiled[name] = compiled
+        return compiled
+
+    @property
+    def regexes(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("regexes")
+
+    @property
+    def unless(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("unless")
+
+    @property
+    def near(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("near")
+
+    @property
+    def unless_near(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("unless_near")
+
+    @property
+    def anywhere(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("anywhere")
+
+    @property
+    def unless_anywhere(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("unless_anywhere")
 
     @property
     def group_names(self) -> set[str]:
@@ -61,13 +87,21 @@ class Signature:
 
 
 @dataclass(frozen=True, slots=True)
+class Affected:
+    product: str
+    versions: str
+    fixed_in: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Variant:
     id: str
     title: str | None
     signatures: tuple[str, ...]
     cause: str
     remedies: tuple[Remedy, ...]
-    affected: tuple[AffectedSpec, ...] | None
+    affected: tuple[Affected, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +113,7 @@ class Entry:
     kind: str
     labels: tuple[str, ...]
     references: tuple[str, ...]
-    affected: tuple[AffectedSpec, ...]
+    affected: tuple[Affected, ...]
     remedies: tuple[Remedy, ...]
     variants: tuple[Variant, ...]
     confirm: str
@@ -106,187 +140,6 @@ def builtin_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
-def _pydantic_errors(path: str, exc: ValidationError, prefix: str = "") -> list[DataError]:
-    errors = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in {"RemedySpec", "str"}))
-        where = _loc(loc)
-        if prefix:
-            where = f"{prefix}.{where}" if where else prefix
-        value = err.get("input")
-        shown = f" (got {value!r})" if err["type"] not in {"missing"} and not isinstance(value, dict) else ""
-        errors.append(DataError(path, where, f"{err['msg']}{shown}"))
-    return errors
-
-
-def compile_regex(pattern: str, path: str, where: str, errors: list[DataError]) -> regex.Pattern[str] | None:
-    try:
-        return regex.compile(pattern, REGEX_FLAGS)
-    except regex.error as exc:
-        pos = getattr(exc, "pos", None)
-        msg = str(exc.msg) if hasattr(exc, "msg") else str(exc)
-        if pos is not None:
-            msg = f"{msg} at position {pos}\n    {pattern}\n    {' ' * pos}^"
-        errors.append(DataError(path, where, msg))
-        return None
-
-
-def _remedies(items: list[RemedySpec | str]) -> tuple[Remedy, ...]:
-    out = []
-    for item in items:
-        if isinstance(item, str):
-            out.append(Remedy(item))
-        else:
-            out.append(Remedy(item.text, tuple(item.products)))
-    return tuple(out)
-
-
-def _load_signature_file(path: Path, errors: list[DataError]) -> list[Signature]:
-    shown = _display(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        errors.append(DataError(shown, "", f"cannot read: {exc}"))
-        return []
-    except tomllib.TOMLDecodeError as exc:
-        errors.append(DataError(shown, "", f"invalid TOML: {exc}"))
-        return []
-    try:
-        spec = SignatureFile.model_validate(raw)
-    except ValidationError as exc:
-        errors.extend(_pydantic_errors(shown, exc))
-        return []
-    out = []
-    for i, sig in enumerate(spec.signature):
-        out.append(_compile_signature(sig, i, path.stem, shown, errors))
-    return [s for s in out if s is not None]
-
-
-def _compile_signature(
-    sig: SignatureSpec, index: int, default_kb: str, shown: str, errors: list[DataError]
-) -> Signature | None:
-    before = len(errors)
-    where = f"signature[{index}]"
-
-    def many(fieldname: str, patterns: list[str]) -> tuple[regex.Pattern[str], ...]:
-        compiled = []
-        for j, pattern in enumerate(patterns):
-            c = compile_regex(pattern, shown, f"{where}.{fieldname}[{j}]", errors)
-            if c is not None:
-                compiled.append(c)
-        return tuple(compiled)
-
-    regexes = many("regex", sig.regex)
-    for j, pattern in enumerate(sig.regex):
-        if pattern.lstrip("(?x)").startswith(".*"):
-            errors.append(DataError(shown, f"{where}.regex[{j}]", "must not start with '.*' (anchor on stable text)"))
-    if sig.prefilter and not sig.keywords:
-        errors.append(
-            DataError(shown, f"{where}.keywords", "required (or set prefilter = false to run on every line, slowly)")
-        )
-    compiled = Signature(
-        id=sig.id,
-        kb_id=sig.kb or default_kb,
-        variant=sig.variant,
-        description=sig.description,
-        keywords=tuple(kw.lower().encode("utf-8") for kw in sig.keywords) if sig.prefilter else (),
-        regexes=regexes,
-        unless=many("unless", sig.unless),
-        near=many("near", sig.near),
-        unless_near=many("unless_near", sig.unless_near),
-        anywhere=many("anywhere", sig.anywhere),
-        unless_anywhere=many("unless_anywhere", sig.unless_anywhere),
-        window=sig.window,
-        context=sig.context,
-        weight=sig.weight,
-        generic=sig.generic,
-        products=tuple(sig.products),
-        examples_match=tuple(sig.examples.match),
-        examples_no_match=tuple(sig.examples.no_match),
-        path=shown,
-        index=index,
-    )
-    return compiled if len(errors) == before else None
-
-
-def split_front_matter(text: str) -> tuple[str, str] | None:
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "+++":
-        return None
-    for i in range(1, len(lines)):
-        if lines[i].strip() == "+++":
-            return "".join(lines[1:i]), "".join(lines[i + 1 :])
-    return None
-
-
-def _load_entry(path: Path, errors: list[DataError]) -> Entry | None:
-    shown = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        errors.append(DataError(shown, "", f"cannot read: {exc}"))
-        return None
-    parts = split_front_matter(text)
-    if parts is None:
-        errors.append(DataError(shown, "front matter", "must start with a '+++' line and close with another '+++'"))
-        return None
-    try:
-        raw = tomllib.loads(parts[0])
-    except tomllib.TOMLDecodeError as exc:
-        errors.append(DataError(shown, "front matter", f"invalid TOML: {exc}"))
-        return None
-    try:
-        spec = EntrySpec.model_validate(raw)
-    except ValidationError as exc:
-        errors.extend(_pydantic_errors(shown, exc))
-        return None
-    if spec.id != path.stem:
-        errors.append(DataError(shown, "id", f"{spec.id!r} does not match the file name {path.stem!r}"))
-    variants = tuple(
-        Variant(
-            id=v.id,
-            title=v.title,
-            signatures=tuple(v.signatures),
-            cause=v.cause,
-            remedies=_remedies(v.remedies),
-            affected=tuple(v.affected) if v.affected is not None else None,
-        )
-        for v in spec.variant
-    )
-    return Entry(
-        id=spec.id,
-        title=spec.title,
-        summary=spec.summary,
-        root_cause=spec.root_cause,
-        kind=spec.kind,
-        labels=tuple(spec.labels),
-        references=tuple(spec.references),
-        affected=tuple(spec.affected),
-        remedies=_remedies(spec.remedies),
-        variants=variants,
-        confirm=spec.confirm,
-        body=parts[1].strip(),
-        path=shown,
-    )
-
-
 def _layout(directory: Path) -> tuple[Path, Path]:
     sig_dir = directory / "signatures"
     kb_dir = directory / "kb"
@@ -295,90 +148,74 @@ def _layout(directory: Path) -> tuple[Path, Path]:
     return directory, directory
 
 
-def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True) -> KnowledgeBase:
-    """Load the built-in data plus each --kb-dir; later ids replace earlier ones."""
-    errors: list[DataError] = []
-    dirs = ([builtin_dir()] if builtin else []) + list(extra_dirs or [])
-    signatures: dict[str, Signature] = {}
-    entries: dict[str, Entry] = {}
-    followup: dict[str, Any] = {}
+def _data_files(dirs: list[Path]) -> list[Path]:
+    files: list[Path] = []
     for directory in dirs:
-        if not directory.is_dir():
-            errors.append(DataError(str(directory), "", "is not a directory"))
-            continue
         sig_dir, kb_dir = _layout(directory)
-        replaced_kbs: set[str] = set()
-        for path in sorted(kb_dir.glob("*.md")) if kb_dir.is_dir() else []:
-            if path.name.startswith(("_", ".")) or path.name.upper() == "README.MD":
-                continue
-            entry = _load_entry(path, errors)
-            if entry is not None:
-                entries[entry.id] = entry
-                replaced_kbs.add(entry.id)
-        fpath = kb_dir / "_followup.toml"
-        if fpath.is_file():
-            try:
-                followup.update(tomllib.loads(fpath.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                errors.append(DataError(_display(fpath), "", f"invalid TOML: {exc}"))
-        new_sigs: list[Signature] = []
-        for path in sorted(sig_dir.glob("*.toml")) if sig_dir.is_dir() else []:
-            if path.name.startswith(("_", ".")):
-                continue
-            new_sigs.extend(_load_signature_file(path, errors))
-        # A --kb-dir entry with a built-in id replaces it, signatures included,
-        # unless that directory brings no signatures of its own for the id.
-        for kb_id in replaced_kbs:
-            if any(s.kb_id == kb_id for s in new_sigs):
-                for sid in [sid for sid, s in signatures.items() if s.kb_id == kb_id]:
-                    del signatures[sid]
-        in_this_dir: dict[str, Signature] = {}
-        for sig in new_sigs:
-            if sig.id in in_this_dir:
-                first = in_this_dir[sig.id]
-                errors.append(DataError(sig.path, f"signature[{sig.index}].id", f"{sig.id!r} is already used in {first.path}"))
-            in_this_dir[sig.id] = sig
-            signatures[sig.id] = sig
-    _cross_check(signatures, entries, errors)
-    if errors:
-        raise DataErrors(errors)
-    return KnowledgeBase(signatures=tuple(signatures.values()), entries=entries, followup=followup)
+        for d, pattern in ((sig_dir, "*.toml"), (kb_dir, "*.md"), (kb_dir, "_followup.toml")):
+            if d.is_dir():
+                files.extend(sorted(d.glob(pattern)))
+    return files
 
 
-def _cross_check(signatures: dict[str, Signature], entries: dict[str, Entry], errors: list[DataError]) -> None:
-    from .compute import COMPUTED_NAMES
-    from .facts import FACT_NAMES
+def _cache_path(dirs: list[Path]) -> Path | None:
+    if os.environ.get("TRIAGE_NO_CACHE"):
+        return None
+    root = os.environ.get("TRIAGE_CACHE_DIR")
+    if not root:
+        try:
+            from platformdirs import user_cache_dir
+        except ImportError:
+            return None
+        root = user_cache_dir("triage", appauthor=False)
+    parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{Path(__file__).stat().st_mtime_ns}"]
+    for path in _data_files(dirs):
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        parts.append(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    key = "\n".join(parts).encode()
+    digest = f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}"  # zlib: no OpenSSL import on start-up
+    return Path(root) / f"kb-{digest}.pickle"
 
-    by_kb: dict[str, list[Signature]] = {}
-    for sig in signatures.values():
-        by_kb.setdefault(sig.kb_id, []).append(sig)
-        if sig.kb_id not in entries:
-            errors.append(DataError(sig.path, f"signature[{sig.index}].kb", f"no KB entry {sig.kb_id!r} (kb/{sig.kb_id}.md)"))
-        elif sig.variant and sig.variant not in {v.id for v in entries[sig.kb_id].variants}:
-            errors.append(DataError(sig.path, f"signature[{sig.index}].variant", f"entry {sig.kb_id!r} has no variant {sig.variant!r}"))
-    for entry in entries.values():
-        sigs = by_kb.get(entry.id, [])
-        if not sigs:
-            errors.append(DataError(entry.path, "id", f"no signature points at {entry.id!r}"))
-        known = set(FACT_NAMES) | set(COMPUTED_NAMES) | {"fixed_in", "title", "kb_id", "affected_versions"}
-        for sig in sigs:
-            known |= sig.group_names
-        sig_ids = {s.id for s in sigs}
-        texts: list[tuple[str, str]] = [("root_cause", entry.root_cause), ("summary", entry.summary), ("confirm", entry.confirm)]
-        texts += [(f"remedies[{i}]", r.text) for i, r in enumerate(entry.remedies)]
-        for vi, variant in enumerate(entry.variants):
-            texts.append((f"variant[{vi}].cause", variant.cause))
-            texts += [(f"variant[{vi}].remedies[{i}]", r.text) for i, r in enumerate(variant.remedies)]
-            for sid in variant.signatures:
-                if sid not in sig_ids:
-                    errors.append(DataError(entry.path, f"variant[{vi}].signatures", f"no signature {sid!r} points at this entry"))
-        for where, text in texts:
-            for name, _ in placeholder_names(text):
-                if name not in known:
-                    errors.append(
-                        DataError(entry.path, where, f"placeholder {{{{{name}}}}} has no source (not a regex group, fact or computed value)")
-                    )
-        for where, text in (("root_cause", entry.root_cause), ("summary", entry.summary)):
-            for name, has_fallback in placeholder_names(text):
-                if not has_fallback:
-                    errors.append(DataError(entry.path, where, f"placeholder {{{{{name}}}}} needs a fallback: {{{{{name}|...}}}}"))
+
+def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
+    return {
+        "signatures": [s.record() for s in kb.signatures],
+        "entries": list(kb.entries.values()),
+        "followup": kb.followup,
+    }
+
+
+def _from_records(data: dict[str, Any]) -> KnowledgeBase:
+    sigs = tuple(Signature(**r) for r in data["signatures"])
+    return KnowledgeBase(signatures=sigs, entries={e.id: e for e in data["entries"]}, followup=data["followup"])
+
+
+def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_cache: bool = True) -> KnowledgeBase:
+    """The built-in data plus each --kb-dir; later ids replace earlier ones.
+
+    Raises DataErrors listing every problem (file and field) when the data is invalid.
+    """
+    dirs = ([builtin_dir()] if builtin else []) + list(extra_dirs or [])
+    cache = _cache_path(dirs) if use_cache else None
+    if cache is not None and cache.is_file():
+        try:
+            with cache.open("rb") as fh:
+                return _from_records(pickle.load(fh))
+        except Exception:  # noqa: BLE001 - a stale or corrupt cache is rebuilt
+            pass
+    from .validate import validate_dirs
+
+    kb = validate_dirs(dirs)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(_to_records(kb), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cache)
+        except OSError:
+            pass
+    return kb

@@ -6,6 +6,7 @@ match and is reported in the diagnostics, never as a hang.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from .facts import FACT_RULES, FactState, finish_facts
 from .keylines import KEYLINE_KEYWORDS
 from .load import KnowledgeBase, Signature
 from .model import Facts, Hit
-from .normalize import Log
+from .normalize import Log, normalize
 from .prefilter import Prefilter, make_prefilter
 
 __all__ = ["Diagnostics", "Index", "build_index", "scan"]
@@ -32,19 +33,62 @@ class Diagnostics:
     slowest_regex: dict[str, float] = field(default_factory=dict)
 
 
+SMALL_LOG = 1024 * 1024  # below: a backend that builds instantly; above: the fastest scanner
+CONTEXT_SPAN = 2 * 1024 * 1024  # facts and key lines of a big log come from its head and tail
+
+
 @dataclass(slots=True)
 class Index:
     """Everything the scan needs, built once per knowledge base."""
 
     keywords: list[bytes]
-    prefilter: Prefilter
     sig_keywords: list[list[int]]  # signature index -> keyword indexes
-    unfiltered: list[int]  # signatures with prefilter = false
     fact_keywords: list[list[int]]
     keyline_keywords: list[int]
+    sig_ids: list[int]  # keyword indexes a signature uses
+    ctx_ids: list[int]  # keyword indexes facts and key lines use
+    backend: str | None = None
+    _prefilters: dict[tuple[str, str], Prefilter] = field(default_factory=dict)
+
+    def prefilter(self, which: str, size: int) -> tuple[Prefilter, list[int]]:
+        """(prefilter, global keyword index of each of its keywords) for this input size."""
+        ids = {"all": list(range(len(self.keywords))), "sig": self.sig_ids, "ctx": self.ctx_ids}[which]
+        choice = self.backend or ("small" if size < SMALL_LOG else "large")
+        key = (which, choice)
+        if key not in self._prefilters:
+            words = [self.keywords[i] for i in ids]
+            if choice == "small":
+                self._prefilters[key] = make_prefilter(words, "python")
+            elif choice == "large":
+                self._prefilters[key] = make_prefilter(words, None)
+            else:
+                self._prefilters[key] = make_prefilter(words, choice)
+        return self._prefilters[key], ids
+
+    def scan(self, log: Log) -> list[list[int]]:
+        """Offsets per global keyword index; big logs read facts from head and tail only."""
+        size = len(log.data)
+        out: list[list[int]] = [[] for _ in self.keywords]
+        if size <= 2 * CONTEXT_SPAN:
+            pf, ids = self.prefilter("all", size)
+            for gid, offsets in zip(ids, pf.scan(log)):
+                out[gid] = offsets
+            return out
+        pf, ids = self.prefilter("sig", size)
+        for gid, offsets in zip(ids, pf.scan(log)):
+            out[gid] = offsets
+        pf, ids = self.prefilter("ctx", size)
+        head = normalize(log.data[:CONTEXT_SPAN])
+        tail_start = size - CONTEXT_SPAN
+        tail = normalize(log.data[tail_start:])
+        for gid, h, t in zip(ids, pf.scan(head), pf.scan(tail)):
+            merged = sorted(set(out[gid]).union(h, (o + tail_start for o in t)))
+            out[gid] = merged
+        return out
 
 
 def build_index(kb: KnowledgeBase, backend: str | None = None) -> Index:
+    """`backend` forces one prefilter (hyperscan, ahocorasick, python) for every input size."""
     positions: dict[bytes, int] = {}
 
     def idx(kw: bytes) -> int:
@@ -53,16 +97,16 @@ def build_index(kb: KnowledgeBase, backend: str | None = None) -> Index:
         return positions[kw]
 
     sig_keywords = [[idx(kw) for kw in sig.keywords] for sig in kb.signatures]
-    unfiltered = [i for i, sig in enumerate(kb.signatures) if not sig.keywords]
     fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in FACT_RULES]
     keyline_keywords = [idx(kw) for kw in KEYLINE_KEYWORDS]
-    keywords = list(positions)
-    return Index(keywords, make_prefilter(keywords, backend), sig_keywords, unfiltered, fact_keywords, keyline_keywords)
+    sig_ids = sorted({i for ids in sig_keywords for i in ids})
+    ctx_ids = sorted({i for ids in fact_keywords for i in ids} | set(keyline_keywords))
+    return Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, sig_ids, ctx_ids, backend)
 
 
 def get_index(kb: KnowledgeBase) -> Index:
     if kb._prefilter is None:
-        kb._prefilter = build_index(kb)
+        kb._prefilter = build_index(kb, os.environ.get("TRIAGE_PREFILTER") or None)
     index: Index = kb._prefilter
     return index
 
@@ -117,7 +161,7 @@ def _check_signature(
     seen_text: dict[str, dict[str, str] | None] = {}
     for start in starts[:MAX_CANDIDATES]:
         text = lines.get(start)
-        if text in seen_text and not sig.near and not sig.unless_near:
+        if text in seen_text and not sig.near_src and not sig.unless_near_src:
             groups_cached = seen_text[text]
             if groups_cached is not None:
                 _, after = log.neighbours(start, 0, sig.context)
@@ -132,7 +176,7 @@ def _check_signature(
             seen_text[text] = None
             continue
         groups = {k: v for k, v in m.groupdict().items() if v}
-        if sig.near or sig.unless_near:
+        if sig.near_src or sig.unless_near_src:
             above, below = log.neighbours(start, sig.window, sig.window)
             window_text = [lines.get(s) for s in above + below]
             ok = True
@@ -145,7 +189,7 @@ def _check_signature(
             if not ok or any(_search(p, t, diag, sig.id) for p in sig.unless_near for t in window_text + [text]):
                 seen_text[text] = None
                 continue
-        if sig.anywhere or sig.unless_anywhere:
+        if sig.anywhere_src or sig.unless_anywhere_src:
             region = _anywhere_region(log, start)
             key = (sig.id, region[0], region[1])
             ok = anywhere_cache.get(key)
@@ -164,6 +208,7 @@ def _check_signature(
     return found
 
 
+FACT_LINES = 200  # per fact rule: the first and last lines its keywords hit are plenty
 ANYWHERE_FULL = 4 * 1024 * 1024  # below this, "anywhere" means the whole log
 ANYWHERE_SPAN = 1024 * 1024  # above it: the first MiB plus a MiB either side of the anchor
 
@@ -184,7 +229,10 @@ def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[
             offsets.extend(hits_by_kw[k])
         if not offsets:
             continue
-        for start in _line_starts(log, offsets)[:MAX_CANDIDATES]:
+        starts = _line_starts(log, offsets)
+        if len(starts) > 2 * FACT_LINES:
+            starts = starts[:FACT_LINES] + starts[-FACT_LINES:]
+        for start in starts:
             text = lines.get(start)
             if rule.all_matches:
                 for m in rule.pattern.finditer(text):
@@ -198,7 +246,7 @@ def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[
 
 def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | None = None) -> ScanResult:
     index = get_index(kb)
-    hits_by_kw = index.prefilter.scan(log.lower)
+    hits_by_kw = index.scan(log)
     lines = _Lines(log)
     diag = Diagnostics()
     anywhere_cache: dict[tuple[str, int, int], bool] = {}
@@ -214,7 +262,7 @@ def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | 
                 continue
             starts = _line_starts(log, offsets)
         else:
-            starts = [0] + [p + 1 for p in _newlines(log)]
+            starts = [0] + [p + 1 for p in _newlines(log)][: MAX_CANDIDATES]
         t0 = time.perf_counter() if timing else 0.0
         for start, groups, after in _check_signature(sig, starts, lines, log, diag, anywhere_cache):
             raw_hits.append((sig, start, groups, after))

@@ -65,12 +65,13 @@ def clean_line(text: str) -> str:
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lines_cache", "_lower", "_n_lines", "_text", "data")
+    __slots__ = ("_lines_cache", "_lower", "_n_lines", "_newlines", "_text", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._lower: bytes | None = None
         self._n_lines: int | None = None
+        self._newlines: int | None = None
         self._text: str | None = None
         self._lines_cache: dict[int, tuple[int, str]] = {}
 
@@ -83,7 +84,7 @@ class Log:
     @property
     def n_lines(self) -> int:
         if self._n_lines is None:
-            n = self.data.count(b"\n")
+            n = self.newlines
             self._n_lines = n if self.data.endswith(b"\n") else n + 1
         return self._n_lines
 
@@ -114,15 +115,30 @@ class Log:
         raw = self.data[start : min(end, start + MAX_LINE)]
         return clean_line(raw.decode("utf-8", errors="replace"))
 
+    @property
+    def newlines(self) -> int:
+        if self._newlines is None:
+            self._newlines = self.data.count(b"\n")
+        return self._newlines
+
     def line_numbers(self, starts: list[int]) -> dict[int, int]:
-        """1-based line number for each sorted line-start offset, in one pass."""
+        """1-based line number for each line-start offset.
+
+        Offsets in the first half are counted forward, the rest backward from the
+        end, so a crash at the bottom of a 200 MB log costs one short count."""
         out: dict[int, int] = {}
-        line = 1
-        prev = 0
-        for start in sorted(set(starts)):
+        ordered = sorted(set(starts))
+        half = len(self.data) // 2
+        line, prev = 1, 0
+        for start in (s for s in ordered if s <= half):
             line += self.data.count(b"\n", prev, start)
             prev = start
             out[start] = line
+        nxt, after = len(self.data), 0
+        for start in reversed([s for s in ordered if s > half]):
+            after += self.data.count(b"\n", start, nxt)
+            nxt = start
+            out[start] = self.newlines - after + 1
         return out
 
     def neighbours(self, start: int, before: int, after: int) -> tuple[list[int], list[int]]:

@@ -19,10 +19,17 @@ HEAD_HITS = 1000  # per keyword: the first ones ...
 TAIL_HITS = 1000  # ... and the last ones; a log that repeats a line 10^6 times needs no more
 
 
+class _Text(Protocol):
+    data: bytes
+
+    @property
+    def lower(self) -> bytes: ...
+
+
 class Prefilter(Protocol):
     name: str
 
-    def scan(self, lower: bytes) -> list[list[int]]:
+    def scan(self, log: _Text) -> list[list[int]]:
         """Start offsets per keyword index (capped, ascending)."""
         ...
 
@@ -52,7 +59,8 @@ class FindPrefilter:
     def __init__(self, keywords: list[bytes]) -> None:
         self.keywords = keywords
 
-    def scan(self, lower: bytes) -> list[list[int]]:
+    def scan(self, log: _Text) -> list[list[int]]:
+        lower = log.lower
         out: list[list[int]] = []
         for kw in self.keywords:
             col = _Collector()
@@ -81,10 +89,10 @@ class AhoCorasickPrefilter:
         if keywords:
             self.automaton.make_automaton()
 
-    def scan(self, lower: bytes) -> list[list[int]]:
+    def scan(self, log: _Text) -> list[list[int]]:
         cols = [_Collector() for _ in range(self.count)]
         if self.count:
-            text = lower.decode("latin-1")
+            text = log.lower.decode("latin-1")
             for end, (length, ids) in self.automaton.iter(text):
                 start = end - length + 1
                 for index in ids:
@@ -111,16 +119,18 @@ class HyperscanPrefilter:
             )
         self.scratch = hyperscan.Scratch(self.db) if keywords else None
 
-    def scan(self, lower: bytes) -> list[list[int]]:
+    def scan(self, log: _Text) -> list[list[int]]:
+        # Caseless literal matching on the raw bytes: no lowered copy of a big log.
+        data = log.data
         cols = [_Collector() for _ in range(self.count)]
-        if not self.count or not lower:
+        if not self.count or not data:
             return [c.result() for c in cols]
         lengths = self.lengths
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
             cols[index].add(end - lengths[index])
 
-        self.db.scan(lower, match_event_handler=on_match, scratch=self.scratch)
+        self.db.scan(data, match_event_handler=on_match, scratch=self.scratch)
         return [c.result() for c in cols]
 
 

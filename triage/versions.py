@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
 from .model import PRODUCT_NAMES
-from .schema import AffectedSpec
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+from .load import Affected
 
 __all__ = ["parse_version", "verdict"]
 
@@ -19,6 +21,8 @@ def parse_version(raw: str | None) -> Version | None:
     """'1.82.yr0-ROCm' -> 1.82, 'b3680' -> 3680, 'v0.8.1' -> 0.8.1."""
     if not raw:
         return None
+    from packaging.version import InvalidVersion, Version  # only when a match has version ranges
+
     m = _LEADING.match(raw.strip().lower())
     if not m:
         return None
@@ -28,7 +32,7 @@ def parse_version(raw: str | None) -> Version | None:
         return None
 
 
-def verdict(product: str | None, version: str | None, affected: list[AffectedSpec]) -> tuple[str, str, AffectedSpec | None]:
+def verdict(product: str | None, version: str | None, affected: list[Affected]) -> tuple[str, str, Affected | None]:
     """(status, sentence, the range used); status is affected, fixed or unknown."""
     spec = next((a for a in affected if a.product == product), None)
     name = PRODUCT_NAMES.get(product or "", product or "")
@@ -38,6 +42,8 @@ def verdict(product: str | None, version: str | None, affected: list[AffectedSpe
     if parsed is None:
         fix = f"; fixed in {name} {spec.fixed_in}" if spec.fixed_in else ""
         return "unknown", f"The log does not show the {name} version (affected: {spec.versions}{fix}).", spec
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         specifiers = SpecifierSet(spec.versions)
     except InvalidSpecifier:

@@ -1,0 +1,55 @@
+"""The prefilter backends must agree exactly; results must not depend on Hyperscan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from triage.analyse import analyse
+from triage.load import load_kb
+from triage.match import build_index
+from triage.normalize import normalize
+from triage.prefilter import available_backends, make_prefilter
+
+TESTS = Path(__file__).resolve().parent
+LOGS = sorted(TESTS.glob("corpus/*.log")) + sorted(TESTS.glob("logs/**/*.log"))
+BACKENDS = available_backends()
+
+
+def test_pure_python_backends_are_always_available() -> None:
+    assert {"python", "ahocorasick"} <= set(BACKENDS)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "python"])
+def test_same_offsets_as_plain_find(backend: str) -> None:
+    kb = load_kb()
+    keywords = build_index(kb).keywords
+    reference = make_prefilter(keywords, "python")
+    other = make_prefilter(keywords, backend)
+    for path in LOGS:
+        log = normalize(path.read_bytes())
+        assert other.scan(log) == reference.scan(log), path.name
+
+
+def test_case_insensitive_and_overlapping() -> None:
+    log = normalize(b"CUDA Error: ABORTED\nabortedaborted")
+    for backend in BACKENDS:
+        pf = make_prefilter([b"aborted", b"cuda error", b"error"], backend)
+        assert pf.scan(log) == [[12, 20, 27], [0], [5]], backend
+
+
+def _summary(path: Path, backend: str) -> str:
+    kb = load_kb()
+    kb._prefilter = build_index(kb, backend)
+    report = analyse(path.read_bytes(), kb, redact=False)
+    return json.dumps([(m.kb_id, m.confidence, [e.line for e in m.evidence]) for m in report.matches]) + json.dumps(
+        report.facts.as_dict(), sort_keys=True
+    )
+
+
+@pytest.mark.skipif("hyperscan" not in BACKENDS, reason="hyperscan has no wheel for this platform")
+def test_reports_identical_with_and_without_hyperscan() -> None:
+    for path in LOGS:
+        assert _summary(path, "hyperscan") == _summary(path, "ahocorasick") == _summary(path, "python"), path.name

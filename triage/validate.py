@@ -1,0 +1,296 @@
+"""Validate data files with pydantic and build the knowledge base.
+
+Only imported when the start-up cache is stale or by `triage kb check`;
+every problem is collected and raised together, naming file and field.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import regex
+from pydantic import ValidationError
+
+from .errors import DataError, DataErrors
+from .load import REGEX_FLAGS, Affected, Entry, KnowledgeBase, Signature, Variant, _layout
+from .model import Remedy
+from .placeholders import names as placeholder_names
+from .schema import AffectedSpec, EntrySpec, RemedySpec, SignatureFile, SignatureSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["compile_regex", "split_front_matter", "validate_dirs"]
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _pydantic_errors(path: str, exc: ValidationError, prefix: str = "") -> list[DataError]:
+    errors = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in {"RemedySpec", "str"}))
+        where = _loc(loc)
+        if prefix:
+            where = f"{prefix}.{where}" if where else prefix
+        value = err.get("input")
+        shown = f" (got {value!r})" if err["type"] not in {"missing"} and not isinstance(value, dict) else ""
+        errors.append(DataError(path, where, f"{err['msg']}{shown}"))
+    return errors
+
+
+def compile_regex(pattern: str, path: str, where: str, errors: list[DataError]) -> regex.Pattern[str] | None:
+    try:
+        return regex.compile(pattern, REGEX_FLAGS)
+    except regex.error as exc:
+        pos = getattr(exc, "pos", None)
+        msg = str(exc.msg) if hasattr(exc, "msg") else str(exc)
+        if pos is not None:
+            msg = f"{msg} at position {pos}\n    {pattern}\n    {' ' * pos}^"
+        errors.append(DataError(path, where, msg))
+        return None
+
+
+def _remedies(items: list[RemedySpec | str]) -> tuple[Remedy, ...]:
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(Remedy(item))
+        else:
+            out.append(Remedy(item.text, tuple(item.products)))
+    return tuple(out)
+
+
+def _affected(spec: AffectedSpec) -> Affected:
+    return Affected(product=spec.product, versions=spec.versions, fixed_in=spec.fixed_in, note=spec.note)
+
+
+def _load_signature_file(path: Path, errors: list[DataError]) -> list[Signature]:
+    shown = _display(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(DataError(shown, "", f"cannot read: {exc}"))
+        return []
+    except tomllib.TOMLDecodeError as exc:
+        errors.append(DataError(shown, "", f"invalid TOML: {exc}"))
+        return []
+    try:
+        spec = SignatureFile.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(_pydantic_errors(shown, exc))
+        return []
+    out = []
+    for i, sig in enumerate(spec.signature):
+        out.append(_compile_signature(sig, i, path.stem, shown, errors))
+    return [s for s in out if s is not None]
+
+
+def _compile_signature(
+    sig: SignatureSpec, index: int, default_kb: str, shown: str, errors: list[DataError]
+) -> Signature | None:
+    before = len(errors)
+    where = f"signature[{index}]"
+
+    def many(fieldname: str, patterns: list[str]) -> tuple[str, ...]:
+        for j, pattern in enumerate(patterns):
+            compile_regex(pattern, shown, f"{where}.{fieldname}[{j}]", errors)
+        return tuple(patterns)
+
+    regexes = many("regex", sig.regex)
+    for j, pattern in enumerate(sig.regex):
+        if pattern.lstrip("(?x)").startswith(".*"):
+            errors.append(DataError(shown, f"{where}.regex[{j}]", "must not start with '.*' (anchor on stable text)"))
+    if sig.prefilter and not sig.keywords:
+        errors.append(
+            DataError(shown, f"{where}.keywords", "required (or set prefilter = false to run on every line, slowly)")
+        )
+    compiled = Signature(
+        id=sig.id,
+        kb_id=sig.kb or default_kb,
+        variant=sig.variant,
+        description=sig.description,
+        keywords=tuple(kw.lower().encode("utf-8") for kw in sig.keywords) if sig.prefilter else (),
+        regexes_src=regexes,
+        unless_src=many("unless", sig.unless),
+        near_src=many("near", sig.near),
+        unless_near_src=many("unless_near", sig.unless_near),
+        anywhere_src=many("anywhere", sig.anywhere),
+        unless_anywhere_src=many("unless_anywhere", sig.unless_anywhere),
+        window=sig.window,
+        context=sig.context,
+        weight=sig.weight,
+        generic=sig.generic,
+        products=tuple(sig.products),
+        examples_match=tuple(sig.examples.match),
+        examples_no_match=tuple(sig.examples.no_match),
+        path=shown,
+        index=index,
+    )
+    return compiled if len(errors) == before else None
+
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "+++":
+        return None
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "+++":
+            return "".join(lines[1:i]), "".join(lines[i + 1 :])
+    return None
+
+
+def _load_entry(path: Path, errors: list[DataError]) -> Entry | None:
+    shown = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(DataError(shown, "", f"cannot read: {exc}"))
+        return None
+    parts = split_front_matter(text)
+    if parts is None:
+        errors.append(DataError(shown, "front matter", "must start with a '+++' line and close with another '+++'"))
+        return None
+    try:
+        raw = tomllib.loads(parts[0])
+    except tomllib.TOMLDecodeError as exc:
+        errors.append(DataError(shown, "front matter", f"invalid TOML: {exc}"))
+        return None
+    try:
+        spec = EntrySpec.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(_pydantic_errors(shown, exc))
+        return None
+    if spec.id != path.stem:
+        errors.append(DataError(shown, "id", f"{spec.id!r} does not match the file name {path.stem!r}"))
+    variants = tuple(
+        Variant(
+            id=v.id,
+            title=v.title,
+            signatures=tuple(v.signatures),
+            cause=v.cause,
+            remedies=_remedies(v.remedies),
+            affected=tuple(_affected(a) for a in v.affected) if v.affected is not None else None,
+        )
+        for v in spec.variant
+    )
+    return Entry(
+        id=spec.id,
+        title=spec.title,
+        summary=spec.summary,
+        root_cause=spec.root_cause,
+        kind=spec.kind,
+        labels=tuple(spec.labels),
+        references=tuple(spec.references),
+        affected=tuple(_affected(a) for a in spec.affected),
+        remedies=_remedies(spec.remedies),
+        variants=variants,
+        confirm=spec.confirm,
+        body=parts[1].strip(),
+        path=shown,
+    )
+
+
+def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
+    errors: list[DataError] = []
+    signatures: dict[str, Signature] = {}
+    entries: dict[str, Entry] = {}
+    followup: dict[str, Any] = {}
+    for directory in dirs:
+        if not directory.is_dir():
+            errors.append(DataError(str(directory), "", "is not a directory"))
+            continue
+        sig_dir, kb_dir = _layout(directory)
+        replaced_kbs: set[str] = set()
+        for path in sorted(kb_dir.glob("*.md")) if kb_dir.is_dir() else []:
+            if path.name.startswith(("_", ".")) or path.name.upper() == "README.MD":
+                continue
+            entry = _load_entry(path, errors)
+            if entry is not None:
+                entries[entry.id] = entry
+                replaced_kbs.add(entry.id)
+        fpath = kb_dir / "_followup.toml"
+        if fpath.is_file():
+            try:
+                followup.update(tomllib.loads(fpath.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                errors.append(DataError(_display(fpath), "", f"invalid TOML: {exc}"))
+        new_sigs: list[Signature] = []
+        for path in sorted(sig_dir.glob("*.toml")) if sig_dir.is_dir() else []:
+            if path.name.startswith(("_", ".")):
+                continue
+            new_sigs.extend(_load_signature_file(path, errors))
+        # A --kb-dir entry with a built-in id replaces it, signatures included,
+        # unless that directory brings no signatures of its own for the id.
+        for kb_id in replaced_kbs:
+            if any(s.kb_id == kb_id for s in new_sigs):
+                for sid in [sid for sid, s in signatures.items() if s.kb_id == kb_id]:
+                    del signatures[sid]
+        in_this_dir: dict[str, Signature] = {}
+        for sig in new_sigs:
+            if sig.id in in_this_dir:
+                first = in_this_dir[sig.id]
+                errors.append(DataError(sig.path, f"signature[{sig.index}].id", f"{sig.id!r} is already used in {first.path}"))
+            in_this_dir[sig.id] = sig
+            signatures[sig.id] = sig
+    _cross_check(signatures, entries, errors)
+    if errors:
+        raise DataErrors(errors)
+    return KnowledgeBase(signatures=tuple(signatures.values()), entries=entries, followup=followup)
+
+
+def _cross_check(signatures: dict[str, Signature], entries: dict[str, Entry], errors: list[DataError]) -> None:
+    from .compute import COMPUTED_NAMES
+    from .facts import FACT_NAMES
+
+    by_kb: dict[str, list[Signature]] = {}
+    for sig in signatures.values():
+        by_kb.setdefault(sig.kb_id, []).append(sig)
+        if sig.kb_id not in entries:
+            errors.append(DataError(sig.path, f"signature[{sig.index}].kb", f"no KB entry {sig.kb_id!r} (kb/{sig.kb_id}.md)"))
+        elif sig.variant and sig.variant not in {v.id for v in entries[sig.kb_id].variants}:
+            errors.append(DataError(sig.path, f"signature[{sig.index}].variant", f"entry {sig.kb_id!r} has no variant {sig.variant!r}"))
+    for entry in entries.values():
+        sigs = by_kb.get(entry.id, [])
+        if not sigs:
+            errors.append(DataError(entry.path, "id", f"no signature points at {entry.id!r}"))
+        known = set(FACT_NAMES) | set(COMPUTED_NAMES) | {"fixed_in", "title", "kb_id", "affected_versions"}
+        for sig in sigs:
+            known |= sig.group_names
+        sig_ids = {s.id for s in sigs}
+        texts: list[tuple[str, str]] = [("root_cause", entry.root_cause), ("summary", entry.summary), ("confirm", entry.confirm)]
+        texts += [(f"remedies[{i}]", r.text) for i, r in enumerate(entry.remedies)]
+        for vi, variant in enumerate(entry.variants):
+            texts.append((f"variant[{vi}].cause", variant.cause))
+            texts += [(f"variant[{vi}].remedies[{i}]", r.text) for i, r in enumerate(variant.remedies)]
+            for sid in variant.signatures:
+                if sid not in sig_ids:
+                    errors.append(DataError(entry.path, f"variant[{vi}].signatures", f"no signature {sid!r} points at this entry"))
+        for where, text in texts:
+            for name, _ in placeholder_names(text):
+                if name not in known:
+                    errors.append(
+                        DataError(entry.path, where, f"placeholder {{{{{name}}}}} has no source (not a regex group, fact or computed value)")
+                    )
+        for where, text in (("root_cause", entry.root_cause), ("summary", entry.summary)):
+            for name, has_fallback in placeholder_names(text):
+                if not has_fallback:
+                    errors.append(DataError(entry.path, where, f"placeholder {{{{{name}}}}} needs a fallback: {{{{{name}|...}}}}"))
