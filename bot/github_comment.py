@@ -25,6 +25,8 @@ _BUDGET = COMMENT_LIMIT - 2000  # room for the marker, the state and the footer
 MAX_MATCHES = 3  # more than three causes at once is noise, not help
 MAX_LINE = 400  # an evidence line longer than this is cut; the point is recognition
 _ISSUE_REF = re.compile(r"(?<![\w&/])(#|GH-)(?=\d)", re.IGNORECASE)
+# A code span as CommonMark reads it, on one line; not after a backslash (then the tick is literal).
+_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
 _GITHUB_LINK = re.compile(r"^https://github\.com/")
 
 
@@ -37,10 +39,25 @@ class Document:
     text: str
 
 
-def _prose(text: str) -> str:
-    """KB prose with log values filled in: keep its `code`, defuse HTML, mentions and issue refs."""
+def _plain(text: str) -> str:
     text = text.replace("<", "&lt;").replace(">", "&gt;")
     return neutralize(_ISSUE_REF.sub(lambda m: m.group(1) + "\u200b", text))
+
+
+def _prose(text: str) -> str:
+    """KB prose with log values filled in: defuse HTML, mentions and issue refs outside `code`.
+
+    Inside a code span GitHub shows `&lt;` literally and pings nobody, so spans are kept as they are
+    (an unpaired backtick run is plain text).
+    """
+    out: list[str] = []
+    pos = 0
+    for m in _CODE_SPAN.finditer(text):
+        out.append(_plain(text[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_plain(text[pos:]))
+    return "".join(out)
 
 
 def _link(url: str) -> str:
@@ -85,7 +102,7 @@ def _verdict(m: Match, facts: Facts) -> str:
     if facts.product:
         name = PRODUCT_NAMES.get(facts.product, facts.product)
         who = f"{name} {facts.version}" if facts.version else f"{name} (the log does not show the version)"
-        return f"{who}: no known affected version range for it." + (f" {fixed}" if fixed else "")
+        return f"{who}: the knowledge base lists no affected {name} versions for this problem." + (f" {fixed}" if fixed else "")
     return fixed or "The log does not say which program or version this is."
 
 

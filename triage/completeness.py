@@ -44,22 +44,24 @@ def _traceback_cut(tail: list[tuple[int, str]]) -> bool:
 
 
 def assess(matches: list[Match], keylines: list[KeyLine], tail: list[tuple[int, str]]) -> Completeness:
-    confident = [m for m in matches if m.certainty == "confident" and m.kind == "cause"]
-    last = tail[-1][1].strip() if tail else ""
-    if confident:
+    """complete | truncated | wrapper-only | no-error-line, with the reason."""
+    if any(m.certainty == "confident" and m.kind == "cause" for m in matches):
         return Completeness("complete", "the log shows the failure and a known cause")
+    last = tail[-1][1].strip() if tail else ""
     if _traceback_cut(tail):
         return Completeness("truncated", f"the paste stops inside a Python traceback, before the exception (last line: {last[:120]!r})")
-    specific = [k for k in keylines if k.score >= 60]
-    if specific:
+    # Lines a wrapper entry already explains (exit codes, "runner terminated") are envelopes, not causes.
+    wrapped = {ev.line for m in matches if m.kind == "wrapper" for ev in m.evidence}
+    causes = [k for k in keylines if k.score >= 90 and k.line not in wrapped]
+    if causes:
         return Completeness("complete", "the log has specific error lines, though no KB entry explains them")
+    if last and _MID_LOAD.match(last):
+        return Completeness("truncated", f"the log stops while the model is loading (last line: {last[:120]!r})")
     if keylines:
         return Completeness(
             "wrapper-only",
-            "the log shows only a wrapper or follow-on error (" + keylines[0].text[:100] + "); the cause was printed elsewhere",
+            "the log shows only a wrapper or a generic follow-on error (" + keylines[0].text[:100] + "); the cause was printed elsewhere",
         )
-    if last and _MID_LOAD.match(last):
-        return Completeness("truncated", f"the log stops while the model is loading (last line: {last[:120]!r})")
     return Completeness("no-error-line", "the log holds no error line at all")
 
 

@@ -28,19 +28,43 @@ def search_kb(kb: KnowledgeBase, query: str, limit: int = 5, cutoff: float = 40.
     return [Suggestion(kb_id=key, title=kb.entries[key].title, score=round(score / 100, 2)) for _, score, key in results]
 
 
-def suggest(kb: KnowledgeBase, keylines: list[KeyLine], limit: int = 3) -> list[Suggestion]:
-    """Entries whose wording is closest to the log's most specific error lines."""
-    specific = [k.text for k in keylines if k.score >= 60][:3]
+_EXAMPLE_LINES: dict[int, tuple[list[str], list[str]]] = {}
+
+
+def _example_lines(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
+    """(line, kb_id) pairs from every signature's positive examples, built once per KB."""
+    cached = _EXAMPLE_LINES.get(id(kb))
+    if cached is None:
+        lines: list[str] = []
+        owners: list[str] = []
+        for sig in kb.signatures:
+            for example in sig.examples_match:
+                for line in example.splitlines():
+                    if len(line.strip()) >= 12:
+                        lines.append(line.strip()[:300])
+                        owners.append(sig.kb_id)
+        cached = (lines, owners)
+        _EXAMPLE_LINES[id(kb)] = cached
+    return cached
+
+
+def suggest(kb: KnowledgeBase, keylines: list[KeyLine], limit: int = 3, cutoff: float = 60.0) -> list[Suggestion]:
+    """Entries whose example lines look most like the log's specific error lines.
+
+    Similarity is rapidfuzz's normalised edit-distance ratio of whole lines, so a
+    shared word ("model", "failed") alone does not make a suggestion."""
+    specific = [k.text for k in keylines if k.score >= 60][:4]
     if not specific:
         return []
     from rapidfuzz import fuzz, process, utils
 
-    docs = _documents(kb)
+    lines, owners = _example_lines(kb)
     best: dict[str, float] = {}
-    for line in specific:
-        for _, score, key in process.extract(
-            line[:300], docs, scorer=fuzz.partial_token_set_ratio, processor=utils.default_process, limit=limit, score_cutoff=60
+    for text in specific:
+        for _, score, index in process.extract(
+            text[:300], lines, scorer=fuzz.ratio, processor=utils.default_process, limit=10, score_cutoff=cutoff
         ):
-            best[key] = max(best.get(key, 0.0), score)
+            kb_id = owners[index]
+            best[kb_id] = max(best.get(kb_id, 0.0), score)
     ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
     return [Suggestion(kb_id=k, title=kb.entries[k].title, score=round(s / 100, 2)) for k, s in ranked]

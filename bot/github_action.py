@@ -1,0 +1,476 @@
+"""Entry point of the GitHub Action: `python -m bot.github_action [--dry-run]`.
+
+Reads the standard Actions environment (CONTRACT.md §6), fetches the issue and all its comments,
+downloads linked text attachments from allowed hosts, runs the engine on everything together,
+asks `bot.github_plan` what to change, and makes those calls with `bot.github_api`.
+
+Exit status: 0 whenever the run did its job or could not reach GitHub for a transient reason
+(a triage miss is not a failure); 1 only for configuration errors (missing environment, bad
+inputs, a broken `kb-path`, a token without permission), each explained on a `::error::` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import unquote, urlsplit
+
+from triage.analyse import analyse
+from triage.decode import decode
+from triage.errors import DataErrors, InputError
+from triage.load import KnowledgeBase, load_kb
+from triage.model import Report
+
+from .github_api import ApiError, GitHub, fetch_attachment
+from .github_comment import Document
+from .github_plan import (
+    Config,
+    IssueComment,
+    IssueRef,
+    Plan,
+    State,
+    combine,
+    find_attachment_urls,
+    is_own_comment,
+    make_plan,
+    parse_event,
+    replace_state,
+)
+
+__all__ = ["DEFAULT_ATTACHMENT_HOSTS", "ConfigError", "Settings", "load_settings", "main", "run"]
+
+DEFAULT_ATTACHMENT_HOSTS: tuple[str, ...] = (
+    "github.com",  # user-attachments/files and <owner>/<repo>/files links
+    "gist.githubusercontent.com",  # raw gists
+    "objects.githubusercontent.com",  # where attachment links redirect
+    "github-production-user-asset-6210df.s3.amazonaws.com",
+    "github-production-repository-file-5c1aeb.s3.amazonaws.com",
+)
+MAX_TEXT = 20 * 1024 * 1024  # bytes of issue text and attachments analysed in all; beyond is noise
+_LOGIN = re.compile(r"[^A-Za-z0-9\-]")
+_FILE_NAME = re.compile(r"[^\w.\-]")
+
+
+class ConfigError(Exception):
+    """A problem the workflow's author must fix; the only kind of failure that fails the step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    event_name: str
+    event_path: Path
+    repo: str
+    api_url: str
+    token: str = field(repr=False)
+    config: Config
+    kb_dirs: tuple[Path, ...] = ()
+    attachment_hosts: tuple[str, ...] = DEFAULT_ATTACHMENT_HOSTS
+    dry_run: bool = False
+    backoff_base: float = 1.0
+    output_path: Path | None = None
+    summary_path: Path | None = None
+
+
+def _input(env: Mapping[str, str], name: str) -> str:
+    """An action input as Actions (INPUT_LABEL-PREFIX) or a shell (INPUT_LABEL_PREFIX) would pass it."""
+    upper = name.upper()
+    for key in (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"):
+        value = env.get(key)
+        if value is not None and value.strip():
+            return value.strip()
+    return ""
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _input(env, name).lower()
+    if not raw:
+        return default
+    if raw in ("true", "yes", "on", "1"):
+        return True
+    if raw in ("false", "no", "off", "0"):
+        return False
+    raise ConfigError(f"input {name!r} must be true or false, not {raw!r}")
+
+
+def load_settings(env: Mapping[str, str], *, dry_run: bool = False) -> Settings:
+    """Everything from the environment, validated at once; raises ConfigError naming the input."""
+    event_name = env.get("GITHUB_EVENT_NAME", "").strip()
+    event_path = env.get("GITHUB_EVENT_PATH", "").strip()
+    repo = env.get("GITHUB_REPOSITORY", "").strip()
+    if not event_name or not event_path:
+        raise ConfigError("GITHUB_EVENT_NAME and GITHUB_EVENT_PATH must be set (Actions sets them; by hand, point them at a saved event)")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise ConfigError(f"GITHUB_REPOSITORY must be owner/name, not {repo!r}")
+    dry_run = dry_run or _bool(env, "dry-run", False)
+    token = env.get("GITHUB_TOKEN", "").strip() or _input(env, "github-token")
+    if not token and not dry_run:
+        raise ConfigError("no token: set the github-token input (default: the workflow token) or GITHUB_TOKEN")
+    prefix = _input(env, "label-prefix") or "triage:"
+    if "," in prefix or len(prefix) > 30:
+        raise ConfigError(f"input 'label-prefix' must be at most 30 characters without commas, not {prefix!r}")
+    raw_conf = _input(env, "min-confidence")
+    min_conf: float | None = None
+    if raw_conf:
+        try:
+            min_conf = float(raw_conf)
+        except ValueError:
+            min_conf = -1.0
+        if not 0.0 <= min_conf <= 1.0:
+            raise ConfigError(f"input 'min-confidence' must be a number from 0 to 1, not {raw_conf!r}")
+    miss = _input(env, "comment-on-miss").lower() or "false"
+    miss_modes = {"false": "off", "off": "off", "no": "off", "0": "off", "true": "logs", "on": "logs", "yes": "logs", "1": "logs", "logs": "logs", "always": "always"}
+    if miss not in miss_modes:
+        raise ConfigError(f"input 'comment-on-miss' must be false, true (when the issue holds log lines) or always, not {miss!r}")
+    config = Config(
+        label_prefix=prefix,
+        fact_labels=_bool(env, "fact-labels", True),
+        comment=_bool(env, "comment", True),
+        comment_on_miss=miss_modes[miss],  # type: ignore[arg-type]
+        min_confidence=min_conf,
+        bot_login=_input(env, "bot-login") or None,
+    )
+    workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
+    kb_dirs: list[Path] = []
+    for part in re.split(r"[,\n]", _input(env, "kb-path")):
+        if part.strip():
+            path = Path(part.strip())
+            path = path if path.is_absolute() else workspace / path
+            if not path.is_dir():
+                raise ConfigError(f"input 'kb-path': {part.strip()!r} is not a directory (relative paths start at the repository root)")
+            kb_dirs.append(path)
+    hosts_raw = _input(env, "attachment-hosts") or env.get("TRIAGE_ATTACHMENT_HOSTS", "").strip()
+    hosts = DEFAULT_ATTACHMENT_HOSTS
+    if hosts_raw.lower() in ("none", "off", "false"):
+        hosts = ()
+    elif hosts_raw:
+        hosts = tuple(h.strip() for h in re.split(r"[,\s]+", hosts_raw) if h.strip())
+    try:
+        backoff = float(env.get("TRIAGE_BACKOFF_BASE", "") or 1.0)
+    except ValueError:
+        raise ConfigError(f"TRIAGE_BACKOFF_BASE must be a number of seconds, not {env['TRIAGE_BACKOFF_BASE']!r}") from None
+    return Settings(
+        event_name=event_name,
+        event_path=Path(event_path),
+        repo=repo,
+        api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+        token=token,
+        config=config,
+        kb_dirs=tuple(kb_dirs),
+        attachment_hosts=hosts,
+        dry_run=dry_run,
+        backoff_base=backoff,
+        output_path=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
+        summary_path=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
+    )
+
+
+def _escape_command(text: str) -> str:
+    """Workflow-command data: one line, with `%`, CR and LF encoded as Actions expects."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _as_text(raw: bytes) -> str:
+    return decode(raw).decode("utf-8", "replace").rstrip("\n")
+
+
+def collect_documents(
+    issue: Mapping[str, Any],
+    comments: Sequence[IssueComment],
+    hosts: Sequence[str],
+    log: Callable[[str], None],
+    fetch: Callable[[str, Sequence[str]], tuple[bytes, bool]] = fetch_attachment,
+) -> list[Document]:
+    """The body, each comment (not the action's own), and each linked text attachment, in order."""
+    docs: list[Document] = []
+    budget = MAX_TEXT
+    body = str(issue.get("body") or "")
+    items: list[tuple[str, str, str]] = [("the issue body", str(issue.get("html_url") or ""), body)]
+    for c in comments:
+        who = _LOGIN.sub("", c.login.removesuffix("[bot]"))
+        items.append((f"a comment by {who}" if who else "a comment", c.html_url, c.body))
+    for source, url, text in items:
+        if not text.strip() or budget <= 0:
+            continue
+        try:
+            clean = _as_text(text.encode("utf-8", "replace"))
+        except InputError:
+            continue
+        docs.append(Document(source, url, clean[:budget]))
+        budget -= len(clean)
+        for link in find_attachment_urls(text, hosts) if hosts else []:
+            name = _FILE_NAME.sub("_", unquote(urlsplit(link).path.rstrip("/").rsplit("/", 1)[-1]))[:60] or "file"
+            try:
+                raw, cut = fetch(link, hosts)
+                if cut:
+                    log(f"triage: attachment {name} is larger than the cap; analysing its first part")
+                content = _as_text(raw)
+            except InputError as err:
+                log(f"triage: skipped attachment {name}: {err}")
+                continue
+            except OSError as err:
+                log(f"triage: could not download attachment {name}: {err}")
+                continue
+            if content.strip() and budget > 0:
+                docs.append(Document(f"attachment `{name}`", link, content[:budget]))
+                budget -= len(content)
+    return docs
+
+
+def analyse_documents(docs: Sequence[Document], kb: KnowledgeBase | None) -> tuple[Report | None, list[int]]:
+    """One report for everything the reporter gave, so facts in the body meet the log in a comment."""
+    text, starts = combine(docs)
+    if not text.strip():
+        return None, starts
+    try:
+        return analyse(text, kb), starts
+    except InputError:
+        return None, starts
+
+
+@dataclass(slots=True)
+class Outcome:
+    comment_url: str = ""
+    failed: list[str] = field(default_factory=list)
+
+
+class _Recorder:
+    """Stands in for the write calls in a dry run: prints what would be sent."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+
+    def call(self, method: str, path: str, body: Any = None) -> None:
+        shown = {k: (v if k != "body" else f"<{len(v)} characters, shown below>") for k, v in body.items()} if isinstance(body, dict) else body
+        self.log(f"  {method} {path}" + (f" {json.dumps(shown, ensure_ascii=False)}" if shown is not None else ""))
+
+
+def _is_auth(err: ApiError) -> bool:
+    return err.status in (401, 403)
+
+
+def execute(plan: Plan, api: GitHub | None, issue: IssueRef, bot_login: str | None, log: Callable[[str], None]) -> Outcome:
+    """Make the plan's calls: labels first, then the comment, then duplicate clean-up.
+
+    With `api` None (dry run) the calls are printed instead. Label failures other than
+    permissions are logged and left out of the comment's state, so the next run tries again.
+    """
+    repo, n = issue.repo, issue.number
+    out = Outcome()
+    rec = _Recorder(log)
+    failed_add: set[str] = set()
+    failed_remove: set[str] = set()
+    for spec in plan.create_labels:
+        if api is None:
+            rec.call("POST", f"/repos/{repo}/labels", {"name": spec.name, "color": spec.color, "description": spec.description})
+            continue
+        try:
+            if not api.create_label(repo, spec.name, spec.color, spec.description):
+                log(f"triage: label {spec.name} already existed")
+        except ApiError as err:
+            if _is_auth(err):
+                raise
+            log(f"triage: could not create label {spec.name}: {err}")
+    if plan.add_labels:
+        if api is None:
+            rec.call("POST", f"/repos/{repo}/issues/{n}/labels", {"labels": list(plan.add_labels)})
+        else:
+            try:
+                api.add_labels(repo, n, plan.add_labels)
+            except ApiError as err:
+                if _is_auth(err):
+                    raise
+                log(f"triage: could not add labels: {err}")
+                failed_add.update(plan.add_labels)
+                out.failed.append("add labels")
+    for name in plan.remove_labels:
+        if api is None:
+            rec.call("DELETE", f"/repos/{repo}/issues/{n}/labels/{name}")
+            continue
+        try:
+            api.remove_label(repo, n, name)
+        except ApiError as err:
+            if _is_auth(err):
+                raise
+            log(f"triage: could not remove label {name}: {err}")
+            failed_remove.add(name)
+            out.failed.append(f"remove {name}")
+    if plan.comment is not None:
+        body = plan.comment.body
+        if failed_add or failed_remove:
+            labels = [x for x in plan.state.labels if x not in failed_add] + sorted(failed_remove)
+            body = replace_state(body, replace(plan.state, labels=tuple(labels)))
+        if api is None:
+            if plan.comment.action == "update":
+                rec.call("PATCH", f"/repos/{repo}/issues/comments/{plan.comment.comment_id}", {"body": body})
+            else:
+                rec.call("POST", f"/repos/{repo}/issues/{n}/comments", {"body": body})
+            log("--- comment body ---")
+            log(body.rstrip("\n"))
+            log("--- end of comment body ---")
+        else:
+            out.comment_url = _write_comment(api, issue, plan.comment.action, plan.comment.comment_id, body, bot_login, log)
+    for cid in plan.delete_comments:
+        if api is None:
+            rec.call("DELETE", f"/repos/{repo}/issues/comments/{cid}")
+        else:
+            api.delete_comment(repo, cid)
+    return out
+
+
+def _write_comment(api: GitHub, issue: IssueRef, action: str, comment_id: int | None, body: str, bot_login: str | None, log: Callable[[str], None]) -> str:
+    repo, n = issue.repo, issue.number
+    if action == "update" and comment_id is not None:
+        done = api.update_comment(repo, comment_id, body)
+        if done is not None:
+            log(f"triage: updated the report comment {done.get('html_url', comment_id)}")
+            return str(done.get("html_url") or "")
+        log("triage: the report comment was deleted meanwhile; posting a new one")
+
+    def landed() -> dict[str, Any] | None:
+        for raw in api.list_comments(repo, n):
+            c = IssueComment.from_api(raw)
+            if is_own_comment(c, bot_login) or c.body == body:
+                return raw
+        return None
+
+    made = api.create_comment(repo, n, body, landed)
+    if str(made.get("body") or "") != body and made.get("id"):
+        # Another run's comment landed first: make it ours instead of posting a second one.
+        api.update_comment(repo, int(made["id"]), body)
+    log(f"triage: posted the report comment {made.get('html_url', '')}")
+    return str(made.get("html_url") or "")
+
+
+def _write_outputs(settings: Settings, plan: Plan | None, issue: IssueRef | None, outcome: Outcome | None, notes: Sequence[str]) -> None:
+    kb_ids = ",".join(plan.kb_ids) if plan else ""
+    labels = ",".join(plan.labels) if plan else ""
+    if settings.output_path is not None:
+        with settings.output_path.open("a", encoding="utf-8") as fh:
+            fh.write(f"kb-ids={kb_ids}\nlabels={labels}\nmatched={'true' if kb_ids else 'false'}\n")
+            fh.write(f"comment-url={outcome.comment_url if outcome else ''}\n")
+    if settings.summary_path is not None:
+        lines = ["### triage" + (f" · issue #{issue.number}" if issue else ""), ""]
+        if plan is not None:
+            lines.append(f"- Matched: {', '.join(f'`{k}`' for k in plan.kb_ids) or 'nothing'}")
+            lines.append(f"- Labels: {', '.join(f'`{x}`' for x in plan.labels) or 'none'}")
+            if plan.add_labels or plan.remove_labels:
+                lines.append(f"- Added: {', '.join(plan.add_labels) or '-'}; removed: {', '.join(plan.remove_labels) or '-'}")
+            if plan.comment is not None:
+                lines.append(f"- Comment: {plan.comment.action}d" + (" (dry run)" if settings.dry_run else ""))
+        lines += [f"- {note}" for note in notes]
+        if settings.dry_run:
+            lines.append("- Dry run: no changes were made.")
+        with settings.summary_path.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+
+
+class _Offline:
+    """Reads for a dry run without a token: the issue as the saved event shows it."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        self.payload = payload
+
+    def get_issue(self, repo: str, number: int) -> dict[str, Any]:
+        return dict(self.payload.get("issue") or {})
+
+    def list_comments(self, repo: str, number: int) -> list[dict[str, Any]]:
+        comment = self.payload.get("comment")
+        return [dict(comment)] if isinstance(comment, Mapping) else []
+
+    def list_repo_labels(self, repo: str) -> list[str]:
+        return [str(label.get("name")) for label in (self.payload.get("issue") or {}).get("labels") or [] if isinstance(label, Mapping)]
+
+
+def run(settings: Settings, *, log: Callable[[str], None] = print, fetch: Callable[[str, Sequence[str]], tuple[bytes, bool]] = fetch_attachment) -> int:
+    """One event, start to finish; raises ConfigError for the workflow author to fix."""
+    try:
+        payload = json.loads(settings.event_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read the event payload {str(settings.event_path)!r}: {err}") from None
+    if not isinstance(payload, dict):
+        raise ConfigError(f"the event payload {str(settings.event_path)!r} is not a JSON object")
+    try:
+        kb = load_kb(list(settings.kb_dirs)) if settings.kb_dirs else None
+    except DataErrors as err:
+        raise ConfigError("input 'kb-path' holds invalid data:\n" + "\n".join(str(e) for e in err.errors)) from None
+
+    ref = parse_event(settings.event_name, payload, settings.repo)
+    if isinstance(ref, str):
+        log(f"triage: nothing to do: {ref}")
+        _write_outputs(settings, None, None, None, [f"Skipped: {ref}"])
+        return 0
+    event_comment = payload.get("comment")
+    if isinstance(event_comment, Mapping) and is_own_comment(IssueComment.from_api({"id": 0, **event_comment}), settings.config.bot_login):
+        log("triage: nothing to do: the event is about triage's own comment")
+        _write_outputs(settings, None, ref, None, ["Skipped: triage's own comment"])
+        return 0
+
+    api = GitHub(settings.api_url, settings.token, backoff_base=settings.backoff_base, log=log) if settings.token else None
+    reader: GitHub | _Offline = api if api is not None else _Offline(payload)
+    if api is None:
+        log("triage: dry run without a token: using the saved event only (no comments or repository labels fetched)")
+    else:
+        log(f"triage: GET /repos/{ref.repo}/issues/{ref.number}, its comments and the repository's labels")
+    try:
+        issue = reader.get_issue(ref.repo, ref.number)
+        if issue.get("state") == "closed":
+            log("triage: nothing to do: the issue is closed")
+            _write_outputs(settings, None, ref, None, ["Skipped: the issue is closed"])
+            return 0
+        comments = [IssueComment.from_api(c) for c in reader.list_comments(ref.repo, ref.number) if c.get("id") is not None]
+        repo_labels = reader.list_repo_labels(ref.repo)
+    except ApiError as err:
+        return _api_failure(err, settings, ref)
+
+    issue_labels = [str(label.get("name")) for label in issue.get("labels") or [] if isinstance(label, Mapping)]
+    theirs = [c for c in comments if not is_own_comment(c, settings.config.bot_login)]
+    docs = collect_documents(issue, theirs, settings.attachment_hosts, log, fetch)
+    report, starts = analyse_documents(docs, kb)
+    ref = replace(ref, html_url=str(issue.get("html_url") or ref.html_url))
+    plan = make_plan(ref, report, docs, starts, issue_labels, repo_labels, comments, settings.config)
+    found = ", ".join(plan.kb_ids) or "no known problem"
+    log(f"triage: issue #{ref.number}: {found}; {len(docs)} text(s) read")
+    for note in plan.notes:
+        log(f"triage: {note}")
+    if settings.dry_run:
+        log("triage: dry run: the calls it would make:" if not plan.is_empty else "triage: dry run: no calls needed")
+    try:
+        outcome = execute(plan, None if settings.dry_run else api, ref, settings.config.bot_login, log)
+    except ApiError as err:
+        return _api_failure(err, settings, ref, plan)
+    _write_outputs(settings, plan, ref, outcome, [*plan.notes, *(f"Failed: {f}" for f in outcome.failed)])
+    return 0
+
+
+def _api_failure(err: ApiError, settings: Settings, ref: IssueRef, plan: Plan | None = None) -> int:
+    """A token without permission is the workflow's to fix (exit 1); anything else is transient (exit 0)."""
+    if _is_auth(err) or (err.status == 404 and err.method == "GET"):
+        hint = " (the job needs `permissions: issues: write`)" if err.status == 403 else ""
+        print(f"::error::{_escape_command(f'GitHub refused {err.method} {err.path}: {err.status} {err.message}{hint}')}")
+        return 1
+    print(f"::warning::{_escape_command(f'triage could not finish: {err}')}")
+    _write_outputs(settings, plan, ref, None, [f"GitHub API failure: {err}"])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.github_action", description="Triage a GitHub issue from the Actions environment.")
+    parser.add_argument("--dry-run", action="store_true", help="print the calls it would make instead of making them")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(os.environ, dry_run=args.dry_run)
+        return run(settings)
+    except ConfigError as err:
+        for line in str(err).splitlines():
+            print(f"::error::{_escape_command(line)}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
