@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -387,7 +388,13 @@ class _Offline:
         return [str(label.get("name")) for label in (self.payload.get("issue") or {}).get("labels") or [] if isinstance(label, Mapping)]
 
 
-def run(settings: Settings, *, log: Callable[[str], None] = print, fetch: Callable[[str, Sequence[str]], tuple[bytes, bool]] = fetch_attachment) -> int:
+def run(
+    settings: Settings,
+    *,
+    log: Callable[[str], None] = print,
+    fetch: Callable[[str, Sequence[str]], tuple[bytes, bool]] = fetch_attachment,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
     """One event, start to finish; raises ConfigError for the workflow author to fix."""
     try:
         payload = json.loads(settings.event_path.read_text(encoding="utf-8"))
@@ -411,7 +418,7 @@ def run(settings: Settings, *, log: Callable[[str], None] = print, fetch: Callab
         _write_outputs(settings, None, ref, None, ["Skipped: triage's own comment"])
         return 0
 
-    api = GitHub(settings.api_url, settings.token, backoff_base=settings.backoff_base, log=log) if settings.token else None
+    api = GitHub(settings.api_url, settings.token, backoff_base=settings.backoff_base, sleep=sleep, log=log) if settings.token else None
     reader: GitHub | _Offline = api if api is not None else _Offline(payload)
     if api is None:
         log("triage: dry run without a token: using the saved event only (no comments or repository labels fetched)")

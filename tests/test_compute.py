@@ -101,6 +101,7 @@ def test_kv_per_1k_and_suggested_ctx_from_huge_kv_allocation():
     assert out["kv_per_1k_ctx"] == "128 MiB"
     assert out["requested_mib"] == "128.0 GiB"
     assert out["suggested_ctx"] == "8192"
+    assert out["suggested_kv_size"] == "1.0 GiB"
 
 
 def test_suggested_ctx_fits_the_free_memory():
@@ -124,6 +125,7 @@ def test_ollama_num_ctx_is_per_parallel_slot():
     facts = _facts("ollama", numbers={"kv_mib": 8192, "n_ctx": 65536, "free_vram_mib": 8192}, flags={"parallel": "4"})
     out = compute_values({}, facts)
     assert out["suggested_ctx"] == "8192"  # 4096 MiB budget = 32768 tokens over 4 slots
+    assert out["suggested_kv_size"] == "4.0 GiB"  # 4 slots x 8192 tokens x 128 MiB per 1K
 
 
 def test_ctx_divisor_when_context_length_unknown():

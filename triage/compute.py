@@ -37,6 +37,7 @@ COMPUTED_NAMES = (
     "gpu_layers_flag",
     "ctx_flag",
     "ctx_divisor",
+    "suggested_kv_size",
     "mem_shortfall",
 )
 
@@ -310,6 +311,9 @@ def _context(groups: dict[str, str], requested: float | None, free: float | None
         suggested = 8192
     if suggested is not None:
         out["suggested_ctx"] = str(suggested)
+        if kv and ctx:
+            tokens_total = suggested * (parallel if facts.product == "ollama" else 1.0)
+            out["suggested_kv_size"] = fmt_mib(kv / ctx * tokens_total)
     if kv and free is not None and kv > free * 0.5 and "suggested_ctx" not in out:
         n = 2
         while kv / n > max(free * 0.5, 1.0):

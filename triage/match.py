@@ -34,7 +34,7 @@ class Diagnostics:
 
 
 SMALL_LOG = 64 * 1024  # below: plain bytes.find (no build cost); above: the fastest scanner
-CONTEXT_SPAN = 2 * 1024 * 1024  # facts and key lines of a big log come from its head and tail
+CONTEXT_SPAN = 256 * 1024  # facts and key lines of a big log come from its head and tail
 
 
 @dataclass(slots=True)
@@ -208,7 +208,7 @@ def _check_signature(
     return found
 
 
-FACT_LINES = 200  # per fact rule: the first and last lines its keywords hit are plenty
+FACT_LINES = 60  # per fact rule: the first and last lines its keywords hit are plenty
 ANYWHERE_FULL = 4 * 1024 * 1024  # below this, "anywhere" means the whole log
 ANYWHERE_SPAN = 1024 * 1024  # above it: the first MiB plus a MiB either side of the anchor
 
@@ -232,8 +232,12 @@ def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[
         starts = _line_starts(log, offsets)
         if len(starts) > 2 * FACT_LINES:
             starts = starts[:FACT_LINES] + starts[-FACT_LINES:]
+        seen: set[str] = set()
         for start in starts:
             text = lines.get(start)
+            if text in seen:  # a repeated line adds no new fact
+                continue
+            seen.add(text)
             if rule.all_matches:
                 for m in rule.pattern.finditer(text):
                     rule.apply(state, m)

@@ -72,6 +72,11 @@ class FindPrefilter:
         return out
 
 
+def _results(cols: dict[int, _Collector], count: int) -> list[list[int]]:
+    empty: list[int] = []
+    return [cols[i].result() if i in cols else empty for i in range(count)]
+
+
 class AhoCorasickPrefilter:
     name = "ahocorasick"
 
@@ -90,14 +95,17 @@ class AhoCorasickPrefilter:
             self.automaton.make_automaton()
 
     def scan(self, log: _Text) -> list[list[int]]:
-        cols = [_Collector() for _ in range(self.count)]
+        cols: dict[int, _Collector] = {}
         if self.count:
             text = log.lower.decode("latin-1")
             for end, (length, ids) in self.automaton.iter(text):
                 start = end - length + 1
                 for index in ids:
-                    cols[index].add(start)
-        return [c.result() for c in cols]
+                    col = cols.get(index)
+                    if col is None:
+                        col = cols[index] = _Collector()
+                    col.add(start)
+        return _results(cols, self.count)
 
 
 class HyperscanPrefilter:
@@ -122,16 +130,19 @@ class HyperscanPrefilter:
     def scan(self, log: _Text) -> list[list[int]]:
         # Caseless literal matching on the raw bytes: no lowered copy of a big log.
         data = log.data
-        cols = [_Collector() for _ in range(self.count)]
+        cols: dict[int, _Collector] = {}
         if not self.count or not data:
-            return [c.result() for c in cols]
+            return _results(cols, self.count)
         lengths = self.lengths
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
-            cols[index].add(end - lengths[index])
+            col = cols.get(index)
+            if col is None:
+                col = cols[index] = _Collector()
+            col.add(end - lengths[index])
 
         self.db.scan(data, match_event_handler=on_match, scratch=self.scratch)
-        return [c.result() for c in cols]
+        return _results(cols, self.count)
 
 
 _BACKENDS: dict[str, Callable[[list[bytes]], Prefilter]] = {

@@ -1,0 +1,659 @@
+"""The Action end to end against a local stand-in of GitHub's REST API (pytest-httpserver).
+
+The stand-in answers with the response shapes of GitHub's REST docs (issue, issue comment,
+label objects; `Link` pagination; 201/204/404/422 where GitHub uses them) and keeps state, so a
+test can run the action several times and look at the issue afterwards, as a maintainer would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from bot.github_action import load_settings, main, run
+from bot.github_plan import MARKER
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
+CUDA_LOG = (CORPUS / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log").read_text(encoding="utf-8")
+METAL_LOG = (CORPUS / "metal-init-failed__llamacpp6426-llama-cpp-python-server-m1.log").read_text(encoding="utf-8")
+REPO = "octo-org/llama-app"
+TOKEN = "ghs_test-token-0123456789"
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+ALICE = {"login": "alice", "id": 1001, "type": "User"}
+BOB = {"login": "bob", "id": 1002, "type": "User"}
+
+
+def _user(u: dict[str, Any]) -> dict[str, Any]:
+    login = u["login"]
+    return {
+        "login": login,
+        "id": u["id"],
+        "node_id": "MDQ6VXNlcjE=",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{u['id']}?v=4",
+        "gravatar_id": "",
+        "url": f"https://api.github.com/users/{login}",
+        "html_url": f"https://github.com/{login}",
+        "type": u["type"],
+        "site_admin": False,
+    }
+
+
+def _label(i: int, name: str, color: str = "ededed", description: str | None = None) -> dict[str, Any]:
+    return {
+        "id": 208045946 + i,
+        "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=",
+        "url": f"https://api.github.com/repos/{REPO}/labels/{name}",
+        "name": name,
+        "description": description,
+        "color": color,
+        "default": name == "bug",
+    }
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str  # regex, full match
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    land: bool = False  # do the work, then answer with the error (a lost response)
+
+
+class FakeGitHub:
+    """A stateful stand-in for the handful of REST endpoints the action uses."""
+
+    def __init__(self, server: HTTPServer, body: str = "", page_size: int = 100) -> None:
+        self.server = server
+        self.number = 42
+        self.page_size = page_size
+        self.issue: dict[str, Any] = self._issue(body)
+        self.comments: list[dict[str, Any]] = []
+        self.repo_labels: list[dict[str, Any]] = [_label(0, "bug", "d73a4a", "Something isn't working")]
+        self.faults: list[Fault] = []
+        self.calls: list[tuple[str, str]] = []
+        self.queries: list[str] = []
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.file_auth: list[str | None] = []
+        self._next_id = 1_000_000
+        server.expect_request(re.compile(".*")).respond_with_handler(self.handle)
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for("/").rstrip("/")
+
+    def _issue(self, body: str) -> dict[str, Any]:
+        n = self.number
+        base = f"https://api.github.com/repos/{REPO}/issues/{n}"
+        return {
+            "id": 1,
+            "node_id": "MDU6SXNzdWUx",
+            "url": base,
+            "repository_url": f"https://api.github.com/repos/{REPO}",
+            "labels_url": base + "/labels{/name}",
+            "comments_url": base + "/comments",
+            "events_url": base + "/events",
+            "html_url": f"https://github.com/{REPO}/issues/{n}",
+            "number": n,
+            "state": "open",
+            "state_reason": None,
+            "title": "Crash on start",
+            "body": body,
+            "user": _user(ALICE),
+            "labels": [],
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "locked": False,
+            "active_lock_reason": None,
+            "comments": 0,
+            "closed_at": None,
+            "created_at": "2024-05-01T10:00:00Z",
+            "updated_at": "2024-05-01T10:00:00Z",
+            "closed_by": None,
+            "author_association": "NONE",
+        }
+
+    # What a person does on github.com
+
+    def add_comment(self, body: str, user: dict[str, Any] = BOB) -> dict[str, Any]:
+        self._next_id += 1
+        cid = self._next_id
+        comment = {
+            "id": cid,
+            "node_id": "MDEyOklzc3VlQ29tbWVudDE=",
+            "url": f"https://api.github.com/repos/{REPO}/issues/comments/{cid}",
+            "html_url": f"https://github.com/{REPO}/issues/{self.number}#issuecomment-{cid}",
+            "body": body,
+            "user": _user(user),
+            "created_at": "2024-05-01T11:00:00Z",
+            "updated_at": "2024-05-01T11:00:00Z",
+            "issue_url": f"https://api.github.com/repos/{REPO}/issues/{self.number}",
+            "author_association": "NONE",
+            "performed_via_github_app": None,
+            "reactions": {"url": "", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0},
+        }
+        self.comments.append(comment)
+        self.issue["comments"] = len(self.comments)
+        return comment
+
+    def label_names(self) -> list[str]:
+        return [label["name"] for label in self.issue["labels"]]
+
+    def own_comments(self) -> list[dict[str, Any]]:
+        return [c for c in self.comments if c["user"]["type"] == "Bot" and c["body"].startswith(MARKER)]
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(m, p) for m, p in self.calls if m != "GET"]
+
+    # The HTTP side
+
+    def _json(self, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return Response(json.dumps(data), status=status, headers=headers or {}, content_type="application/json; charset=utf-8")
+
+    def _page(self, request: Request, items: list[Any]) -> Response:
+        args = parse_qs(request.query_string.decode())
+        per = min(int(args.get("per_page", ["30"])[0]), self.page_size)
+        page = int(args.get("page", ["1"])[0])
+        chunk = items[(page - 1) * per : page * per]
+        headers = {}
+        if page * per < len(items):
+            headers["Link"] = f'<{self.url}{request.path}?per_page={per}&page={page + 1}>; rel="next", <{self.url}{request.path}?per_page={per}&page={(len(items) + per - 1) // per}>; rel="last"'
+        return self._json(chunk, headers=headers)
+
+    def handle(self, request: Request) -> Response:
+        path = unquote(request.path)
+        self.calls.append((request.method, path))
+        self.queries.append(request.query_string.decode())
+        if path in self.files:
+            self.file_auth.append(request.headers.get("Authorization"))
+            data, kind = self.files[path]
+            return Response(data, content_type=kind)
+        for fault in list(self.faults):
+            if fault.method == request.method and re.fullmatch(fault.path, path):
+                self.faults.remove(fault)
+                if fault.land:
+                    self._route(request, path)
+                body = fault.body if fault.body is not None else {"message": "Server Error"}
+                if isinstance(body, str):
+                    return Response(body, status=fault.status, headers=fault.headers, content_type="text/html")
+                return self._json(body, fault.status, fault.headers)
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self._json({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, 401)
+        return self._route(request, path)
+
+    def _route(self, request: Request, path: str) -> Response:
+        m, base = request.method, f"/repos/{REPO}"
+        issue = f"{base}/issues/{self.number}"
+        body: Any = request.get_json(silent=True) if request.data else None
+        if m == "GET" and path == issue:
+            return self._json(self.issue)
+        if m == "GET" and path == issue + "/comments":
+            return self._page(request, self.comments)
+        if m == "POST" and path == issue + "/comments":
+            comment = self.add_comment(body["body"], BOT)
+            return self._json(comment, 201, {"Location": comment["url"]})
+        if cm := re.fullmatch(rf"{re.escape(base)}/issues/comments/(\d+)", path):
+            found = [c for c in self.comments if c["id"] == int(cm.group(1))]
+            if not found:
+                return self._json({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, 404)
+            if m == "PATCH":
+                found[0]["body"] = body["body"]
+                found[0]["updated_at"] = "2024-05-01T12:00:00Z"
+                return self._json(found[0])
+            if m == "DELETE":
+                self.comments.remove(found[0])
+                return Response(status=204)
+        if m == "GET" and path == base + "/labels":
+            return self._page(request, self.repo_labels)
+        if m == "POST" and path == base + "/labels":
+            if any(label["name"].lower() == body["name"].lower() for label in self.repo_labels):
+                return self._json(
+                    {
+                        "message": "Validation Failed",
+                        "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}],
+                        "documentation_url": "https://docs.github.com/rest/issues/labels#create-a-label",
+                    },
+                    422,
+                )
+            label = _label(len(self.repo_labels), body["name"], body.get("color", "ededed"), body.get("description"))
+            self.repo_labels.append(label)
+            return self._json(label, 201)
+        if m == "POST" and path == issue + "/labels":
+            for name in body["labels"]:
+                known = [x for x in self.repo_labels if x["name"].lower() == name.lower()]
+                label = known[0] if known else _label(len(self.repo_labels), name)
+                if not known:
+                    self.repo_labels.append(label)  # GitHub creates a missing label, grey and without description
+                if label["name"].lower() not in (x.lower() for x in self.label_names()):
+                    self.issue["labels"].append(label)
+            return self._json(self.issue["labels"])
+        if lm := re.fullmatch(rf"{re.escape(issue)}/labels/(.+)", path):
+            if m == "DELETE":
+                name = lm.group(1)
+                if name.lower() not in (x.lower() for x in self.label_names()):
+                    return self._json({"message": "Label does not exist", "documentation_url": "https://docs.github.com/rest"}, 404)
+                self.issue["labels"] = [x for x in self.issue["labels"] if x["name"].lower() != name.lower()]
+                return self._json(self.issue["labels"])
+        return self._json({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, 404)
+
+
+@pytest.fixture
+def gh(httpserver: HTTPServer) -> FakeGitHub:
+    return FakeGitHub(httpserver)
+
+
+def _event(gh: FakeGitHub, action: str = "opened", comment: dict[str, Any] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "action": action,
+        "issue": json.loads(json.dumps(gh.issue)),
+        "repository": {"id": 1, "full_name": REPO, "name": REPO.split("/")[1], "private": False},
+        "sender": comment["user"] if comment else _user(ALICE),
+    }
+    if comment is not None:
+        payload["comment"] = comment
+    return payload
+
+
+@dataclass
+class Runner:
+    gh: FakeGitHub
+    tmp: Path
+    sleeps: list[float] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def env(self, event_name: str, payload: dict[str, Any], **inputs: str) -> dict[str, str]:
+        event = self.tmp / f"event-{len(self.lines)}.json"
+        event.write_text(json.dumps(payload), encoding="utf-8")
+        env = {
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_API_URL": self.gh.url,
+            "GITHUB_TOKEN": TOKEN,
+            "GITHUB_OUTPUT": str(self.tmp / "output.txt"),
+            "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md"),
+            "TRIAGE_ATTACHMENT_HOSTS": "localhost",
+            "TRIAGE_BACKOFF_BASE": "0.001",
+        }
+        for key, value in inputs.items():
+            env["INPUT_" + key.upper()] = value
+        return env
+
+    def __call__(self, event_name: str = "issues", action: str = "opened", event_comment: dict[str, Any] | None = None, **inputs: str) -> int:
+        env = self.env(event_name, _event(self.gh, action, event_comment), **inputs)
+        return run(load_settings(env), log=self.lines.append, sleep=self.sleeps.append)
+
+
+@pytest.fixture
+def runner(gh: FakeGitHub, tmp_path: Path) -> Runner:
+    return Runner(gh, tmp_path)
+
+
+def _fenced(text: str) -> str:
+    return f"Running the server crashes:\n\n```\n{text}\n```\n"
+
+
+def test_opened_issue_gets_labels_and_one_comment(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    assert runner() == 0
+    assert "triage:cuda-arch-mismatch" in gh.label_names()
+    created = {x["name"]: x for x in gh.repo_labels}
+    assert created["triage:cuda-arch-mismatch"]["description"] == "The CUDA build has no code for this GPU's architecture"
+    assert created["triage:cuda-arch-mismatch"]["color"] != "ededed"
+    [comment] = gh.comments
+    assert comment["body"].startswith(MARKER + "\n### Known problem: The CUDA build has no code")
+    for part in ("**Your version:**", "**Why:**", "no kernel image is available", "**Root cause:**", "**What to do:**", "<summary>Facts from the log</summary>"):
+        assert part in comment["body"]
+    output = (runner.tmp / "output.txt").read_text(encoding="utf-8")
+    assert "kb-ids=cuda-arch-mismatch\n" in output and "matched=true\n" in output
+    assert "labels=triage:cuda-arch-mismatch," in output
+    assert "cuda-arch-mismatch" in (runner.tmp / "summary.md").read_text(encoding="utf-8")
+
+
+def test_rerun_of_the_same_event_changes_nothing(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    runner()
+    gh.calls.clear()
+    assert runner() == 0
+    assert gh.writes() == []
+    assert len(gh.comments) == 1
+
+
+def test_edited_to_another_log_edits_the_same_comment(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    runner()
+    [first] = gh.comments
+    gh.issue["labels"].append(next(x for x in gh.repo_labels if x["name"] == "bug"))  # a maintainer's label
+    gh.issue["body"] = _fenced(METAL_LOG)
+    gh.calls.clear()
+    assert runner(action="edited") == 0
+    [comment] = gh.comments
+    assert comment["id"] == first["id"]
+    assert ("PATCH", f"/repos/{REPO}/issues/comments/{first['id']}") in gh.calls
+    assert ("POST", f"/repos/{REPO}/issues/{gh.number}/comments") not in gh.calls
+    assert "Metal" in comment["body"].split("\n")[1]
+    labels = gh.label_names()
+    assert "triage:metal-init-failed" in labels
+    assert "triage:cuda-arch-mismatch" not in labels
+    assert "bug" in labels and "backend:cuda" in labels  # not triage:-prefixed: never removed
+
+
+def test_issue_comment_event_triages_the_comment(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = "The server dies on my Mac right after loading the model. Log below."
+    comment = gh.add_comment(_fenced(METAL_LOG), BOB)
+    assert runner("issue_comment", "created", event_comment=comment) == 0
+    assert "triage:metal-init-failed" in gh.label_names()
+    [own] = gh.own_comments()
+    assert f"[a comment by bob]({comment['html_url']})" in own["body"]
+
+
+def test_issue_without_a_log_gets_no_comment(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = "It would be great to have a dark mode in the web UI."
+    assert runner() == 0
+    assert gh.comments == []
+    assert gh.writes() == []
+    assert "matched=false" in (runner.tmp / "output.txt").read_text(encoding="utf-8")
+
+
+def test_a_gone_match_updates_the_comment_and_removes_its_label(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    runner()
+    gh.issue["body"] = "Sorry, wrong log. It works now after a reboot."
+    runner(action="edited")
+    [comment] = gh.comments
+    assert "The earlier match no longer applies" in comment["body"]
+    assert "triage:cuda-arch-mismatch" not in gh.label_names()
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["lost-request", "lost-response"])
+def test_502_on_the_comment_post_still_ends_with_one_comment(gh: FakeGitHub, runner: Runner, landed: bool) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    gh.faults.append(Fault("POST", rf"/repos/{REPO}/issues/\d+/comments", 502, body="<html>502 Bad Gateway</html>", land=landed))
+    assert runner() == 0
+    assert len(gh.comments) == 1
+    posts = [c for c in gh.calls if c == ("POST", f"/repos/{REPO}/issues/{gh.number}/comments")]
+    assert len(posts) == (1 if landed else 2)
+    assert runner.sleeps  # it backed off before looking again
+
+
+def test_403_secondary_rate_limit_waits_for_retry_after(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    gh.faults.append(
+        Fault(
+            "POST",
+            rf"/repos/{REPO}/issues/\d+/labels",
+            403,
+            {"retry-after": "7"},
+            {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"},
+        )
+    )
+    assert runner() == 0
+    assert runner.sleeps == [7.0]
+    assert "triage:cuda-arch-mismatch" in gh.label_names()
+    assert len(gh.comments) == 1
+
+
+def test_429_without_retry_after_backs_off_and_succeeds(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    gh.faults.append(Fault("GET", rf"/repos/{REPO}/issues/\d+", 429, {}, {"message": "You have exceeded a secondary rate limit."}))
+    assert runner() == 0
+    assert len(runner.sleeps) == 1 and len(gh.comments) == 1
+
+
+def test_server_errors_that_never_stop_warn_and_exit_0(gh: FakeGitHub, runner: Runner, capsys: pytest.CaptureFixture[str]) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    gh.faults.extend(Fault("POST", rf"/repos/{REPO}/issues/\d+/comments", 503) for _ in range(5))
+    assert runner() == 0
+    assert gh.comments == []
+    assert "::warning::" in capsys.readouterr().out
+
+
+def test_missing_permission_fails_the_step_with_an_error_line(gh: FakeGitHub, runner: Runner, capsys: pytest.CaptureFixture[str]) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    gh.faults.append(Fault("POST", rf"/repos/{REPO}/labels", 403, {}, {"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest"}))
+    assert runner() == 1
+    out = capsys.readouterr().out
+    assert out.startswith("::error::GitHub refused POST") and "issues: write" in out
+    assert TOKEN not in out and TOKEN not in "\n".join(runner.lines)
+
+
+def test_markdown_and_fence_injection_stay_inside_the_fence(gh: FakeGitHub, runner: Runner) -> None:
+    hostile = (
+        "CUDA error 209 at ggml-cuda.cu:6701: no kernel image is available for execution on the device "
+        "````` </details> @everyone <!-- triage:report --> [x](javascript:alert(1))"
+    )
+    gh.issue["body"] = f"{MARKER}\n@everyone look\n```\n{hostile}\n```\n````\n</details>\n"
+    user_marker = gh.add_comment(f"{MARKER}\nI am not the bot. @everyone", BOB)
+    assert runner() == 0
+    own = gh.own_comments()
+    assert len(own) == 1 and own[0]["id"] != user_marker["id"]
+    body = own[0]["body"]
+    assert body.startswith(MARKER)
+    assert "@everyone" not in body  # mentions are broken with a zero-width space
+    quoted = re.search(r"^(`{6,})text\n(.*?)\n\1$", body, re.S | re.M)
+    assert quoted is not None, "the evidence must sit in a fence longer than any backtick run in it"
+    assert "`````" in quoted.group(2) and MARKER in quoted.group(2)
+    outside = body[len(MARKER) :].replace(quoted.group(0), "")
+    assert MARKER not in outside
+    assert "</details>" not in outside.split("<details><summary>Facts")[0]
+    # The user's comment that starts with the marker was triaged as text, never edited.
+    assert gh.comments[0]["body"] == f"{MARKER}\nI am not the bot. @everyone"
+    gh.calls.clear()
+    assert runner(action="edited") == 0
+    assert gh.writes() == []
+
+
+def test_only_labels_it_added_are_removed(gh: FakeGitHub, runner: Runner) -> None:
+    gh.repo_labels.append(_label(9, "triage:cuda-oom", "d93f0b"))
+    gh.issue["labels"].append(gh.repo_labels[-1])  # a maintainer put this one on by hand
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    runner()
+    gh.issue["body"] = _fenced(METAL_LOG)
+    runner(action="edited")
+    assert "triage:cuda-oom" in gh.label_names()
+    assert "triage:cuda-arch-mismatch" not in gh.label_names()
+
+
+def test_a_label_a_person_removed_is_not_added_again(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    runner()
+    gh.issue["labels"] = [x for x in gh.issue["labels"] if x["name"] != "triage:cuda-arch-mismatch"]
+    gh.add_comment("Any idea? Still crashing.", BOB)
+    gh.calls.clear()
+    runner("issue_comment", "created", event_comment=gh.comments[-1])
+    assert "triage:cuda-arch-mismatch" not in gh.label_names()
+    assert ("POST", f"/repos/{REPO}/issues/{gh.number}/labels") not in gh.calls
+
+
+def test_duplicate_report_comments_from_an_old_race_are_cleaned_up(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    runner()
+    gh.add_comment(gh.comments[0]["body"], BOT)  # a second run that raced the first
+    runner(action="edited")
+    assert len(gh.own_comments()) == 1
+
+
+def test_comments_are_read_across_pages(httpserver: HTTPServer, tmp_path: Path) -> None:
+    gh = FakeGitHub(httpserver, page_size=2)
+    gh.issue["body"] = "Crash report follows in the comments."
+    for i in range(3):
+        gh.add_comment(f"bump {i}", BOB)
+    gh.add_comment(_fenced(METAL_LOG), BOB)
+    runner = Runner(gh, tmp_path)
+    runner()
+    for i in range(2):
+        gh.add_comment(f"more {i}", ALICE)
+    runner("issue_comment", "created", event_comment=gh.comments[-1])
+    assert len(gh.own_comments()) == 1
+    assert "triage:metal-init-failed" in gh.label_names()
+    assert "per_page=2&page=3" in gh.queries  # six comments, two per page
+
+
+def test_text_attachment_is_downloaded_from_an_allowed_host_without_the_token(gh: FakeGitHub, runner: Runner) -> None:
+    gh.files["/user-attachments/files/1234567/server.log"] = (METAL_LOG.encode(), "text/plain; charset=utf-8")
+    gh.files["/octo-org/llama-app/files/99/other.log"] = (CUDA_LOG.encode(), "text/plain")
+    allowed = f"{gh.url}/user-attachments/files/1234567/server.log"
+    blocked = gh.url.replace("localhost", "127.0.0.1") + "/octo-org/llama-app/files/99/other.log"
+    gh.issue["body"] = f"Crashes at start, log attached: [server.log]({allowed})\nand [other.log]({blocked})"
+    assert runner() == 0
+    assert gh.file_auth == [None]
+    assert "triage:metal-init-failed" in gh.label_names()
+    assert "triage:cuda-arch-mismatch" not in gh.label_names()
+    assert "[attachment `server.log`](" in gh.own_comments()[0]["body"]
+
+
+def test_comment_on_miss_asks_for_what_is_missing(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = "It crashed:\n\n```\nSegmentation fault (core dumped)\n```\n"
+    assert runner(comment_on_miss="true") == 0
+    [comment] = gh.comments
+    assert "**What to send next:**" in comment["body"]
+    assert "Please paste the complete console output" in comment["body"]
+
+
+def test_comment_false_labels_but_never_comments(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    assert runner(comment="false") == 0
+    assert gh.comments == [] and "triage:cuda-arch-mismatch" in gh.label_names()
+
+
+def test_own_comment_event_is_skipped(gh: FakeGitHub, runner: Runner) -> None:
+    own = gh.add_comment(f"{MARKER}\nreport", BOT)
+    assert runner("issue_comment", "created", event_comment=own) == 0
+    assert gh.calls == []
+
+
+def test_pull_request_comments_are_skipped(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["pull_request"] = {"url": f"https://api.github.com/repos/{REPO}/pulls/{gh.number}"}
+    comment = gh.add_comment(_fenced(CUDA_LOG), BOB)
+    assert runner("issue_comment", "created", event_comment=comment) == 0
+    assert gh.calls == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"INPUT_MIN-CONFIDENCE": "high"}, "min-confidence"),
+        ({"INPUT_COMMENT": "maybe"}, "'comment' must be true or false"),
+        ({"INPUT_KB-PATH": "no/such/dir"}, "kb-path"),
+        ({"GITHUB_TOKEN": ""}, "no token"),
+        ({"GITHUB_EVENT_PATH": ""}, "GITHUB_EVENT_PATH"),
+    ],
+)
+def test_configuration_errors_fail_with_an_error_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, inputs: dict[str, str], message: str
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "opened", "issue": {"number": 1, "body": ""}}), encoding="utf-8")
+    env = {"GITHUB_EVENT_NAME": "issues", "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": TOKEN, "GITHUB_WORKSPACE": str(tmp_path)}
+    env.update(inputs)
+    for key in [k for k in os.environ if k.startswith(("GITHUB_", "INPUT_"))]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main([]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("::error::") and message in out
+
+
+def test_broken_kb_path_names_the_file_at_fault(gh: FakeGitHub, runner: Runner, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    kb = runner.tmp / "kbdir"
+    (kb / "signatures").mkdir(parents=True)
+    (kb / "kb").mkdir()
+    (kb / "signatures" / "broken.toml").write_text("[[signature]]\nid = 'x'\nregex = '''(unclosed'''\n", encoding="utf-8")
+    env = runner.env("issues", _event(gh), kb_path=str(kb))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main([]) == 1
+    assert "broken.toml" in capsys.readouterr().out
+
+
+def _subprocess_env(env: dict[str, str]) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "TRIAGE_"))}
+    return {**keep, **env}
+
+
+def test_entry_point_runs_as_actions_runs_it(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    env = runner.env("issues", _event(gh), **{"label-prefix": "crash:"})  # INPUT_LABEL-PREFIX, as Actions spells it
+    env["GITHUB_WORKSPACE"] = str(runner.tmp)
+    done = subprocess.run([sys.executable, "-I", "-m", "bot.github_action"], env=_subprocess_env(env), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "crash:cuda-arch-mismatch" in gh.label_names()
+    assert len(gh.own_comments()) == 1
+    assert TOKEN not in done.stdout + done.stderr
+    output = (runner.tmp / "output.txt").read_text(encoding="utf-8")
+    assert "kb-ids=cuda-arch-mismatch" in output
+
+
+def test_dry_run_prints_the_calls_and_changes_nothing(gh: FakeGitHub, runner: Runner) -> None:
+    gh.issue["body"] = _fenced(METAL_LOG)
+    env = runner.env("issues", _event(gh))
+    del env["GITHUB_TOKEN"]  # a maintainer trying a saved event locally
+    done = subprocess.run([sys.executable, "-m", "bot.github_action", "--dry-run"], env=_subprocess_env(env), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"POST /repos/{REPO}/issues/{gh.number}/labels" in done.stdout
+    assert f"POST /repos/{REPO}/issues/{gh.number}/comments" in done.stdout
+    assert MARKER in done.stdout
+    assert gh.calls == []
+
+
+def _run_scripts(text: str) -> list[str]:
+    """The `run:` scripts of a workflow or action file (block or inline), without a YAML library."""
+    lines = text.splitlines()
+    scripts: list[str] = []
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s*)(?:-\s+)?run:\s*(.*)$", line)
+        if not m:
+            continue
+        indent, rest = len(m.group(1)), m.group(2).strip()
+        if rest and rest[0] not in "|>":
+            scripts.append(rest)
+            continue
+        block: list[str] = []
+        for follow in lines[i + 1 :]:
+            if follow.strip() and len(follow) - len(follow.lstrip()) <= indent:
+                break
+            block.append(follow)
+        scripts.append("\n".join(block))
+    return scripts
+
+
+@pytest.mark.parametrize("name", ["action.yml", ".github/workflows/triage.yml"])
+def test_no_expression_reaches_a_run_script(name: str) -> None:
+    text = (ROOT / name).read_text(encoding="utf-8")
+    scripts = _run_scripts(text)
+    assert scripts, "expected run: steps"
+    for script in scripts:
+        assert "${{" not in script, script
+        assert "github.event" not in script and "inputs." not in script, script
+    try:
+        import yaml  # type: ignore[import-untyped]
+    except ImportError:
+        return
+    data = yaml.safe_load(text)
+    steps = data["runs"]["steps"] if "runs" in data else [s for job in data["jobs"].values() for s in job["steps"]]
+    for step in steps:
+        assert "${{" not in step.get("run", "")
+
+
+def test_action_yml_declares_the_inputs_and_outputs() -> None:
+    text = (ROOT / "action.yml").read_text(encoding="utf-8")
+    for name in ("github-token", "comment", "label-prefix", "fact-labels", "kb-path", "min-confidence", "dry-run"):
+        assert re.search(rf"^  {re.escape(name)}:\n", text, re.M), name
+    for name in ("kb-ids", "labels"):
+        assert re.search(rf"^  {name}:\n", text.split("\noutputs:\n")[1], re.M), name
+    assert "default: ${{ github.token }}" in text
+    assert "using: composite" in text and "actions/setup-python" in text
