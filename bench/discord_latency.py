@@ -6,7 +6,8 @@ Drives the real bot (on_message, attachment.read(), analyse, embed, send) with
 dpytest's fake gateway and HTTP, so the figures are the bot's own work; Discord's
 network round trips (typically 50-300 ms each way, plus the CDN download of an
 attachment) come on top. Cases: a typical pasted log (a ~25 kB load log ending
-in a real error, in a code block) and a 5 MB attachment with the error at the end.
+in a real error, in a code block), a 5 MB attachment with the error at the end,
+and the typical paste sent right behind the 5 MB attachment (is the loop free?).
 A script, not a test: timings depend on the machine.
 """
 
@@ -24,12 +25,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import discord  # noqa: E402
-import discord.ext.test as dpytest  # noqa: E402
-from discord.ext.test import backend as back  # noqa: E402
+import discord
+import discord.ext.test as dpytest
+from discord.ext.test import backend as back
 
-from bot.discord_bot import create_bot  # noqa: E402
-from bot.settings import Rate, Settings  # noqa: E402
+from bot.discord_bot import create_bot
+from bot.settings import Rate, Settings
 
 ERROR = (ROOT / "tests/corpus/cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log").read_text(encoding="utf-8")
 LOAD_LINES = [
@@ -62,11 +63,13 @@ async def measure(repeat: int, tmp: Path) -> dict[str, list[float]]:
     bot._connection.member_cache_flags = discord.MemberCacheFlags.all()
     dpytest.configure(bot)
     sent_at: list[float] = []
+    sent_for_file: list[bool] = []  # did this reply answer the attachment?
     original = bot.http.send_message
 
     async def record(channel_id: int, *, params: Any) -> Any:
         channel = sys._getframe(1).f_locals.get("channel")  # noqa: F841 - dpytest reads it from its caller's frame
         sent_at.append(time.perf_counter())
+        sent_for_file.append("koboldcpp.log" in str(params.payload.get("embeds", "")))
         return await original(channel_id, params=params)
 
     bot.http.send_message = record  # type: ignore[method-assign]
@@ -93,6 +96,19 @@ async def measure(repeat: int, tmp: Path) -> dict[str, list[float]]:
             assert reply.embeds[0].title and "CUDA" in reply.embeds[0].title, reply.embeds[0].title
             times.append(sent_at[0] - t0)
         results[name] = times[1:]
+    # The event loop must stay responsive: a typical paste right behind a 5 MB attachment.
+    times = []
+    for _ in range(max(3, repeat // 4)):
+        sent_at.clear()
+        sent_for_file.clear()
+        back.make_message("here is the log", member, channel, attachments=[back.make_attachment(big)])
+        t0 = time.perf_counter()
+        back.make_message("```\n" + typical + "\n```", member, channel)
+        await dpytest.run_all_events()
+        assert len(sent_at) == 2
+        times.append(next(t for t, f in zip(sent_at, sent_for_file, strict=True) if not f) - t0)
+        await dpytest.empty_queue()
+    results["typical paste while a 5 MB log is analysed"] = times
     await dpytest.empty_queue()
     bot.ws = None  # type: ignore[assignment]
     await bot.close()

@@ -27,7 +27,6 @@ from triage.errors import DataErrors, InputError
 from triage.feedback import NO_MATCH, FeedbackStore, default_db_path
 from triage.load import KnowledgeBase, load_kb
 from triage.model import Report
-from triage.redact import redact_text
 from triage.suggest import search_kb
 
 from . import reply
@@ -53,7 +52,7 @@ class Outcome:
     embed: dict[str, Any]
     report: Report | None = None
     log_name: str = ""
-    log_text: str = ""  # the redacted log, kept for feedback export
+    log_text: str = ""  # the log, kept for feedback export (which redacts it)
 
     @property
     def kb_id(self) -> str:
@@ -80,10 +79,9 @@ class _Analysed:
 
 
 def _analyse_one(raw: bytes | str, kb: KnowledgeBase) -> tuple[Report, str]:
-    """Report plus the redacted text; runs in a worker thread for big logs."""
+    """Report plus the log as text (for the feedback store); runs in a worker thread for big logs."""
     report = analyse(raw, kb)
-    data = raw.encode("utf-8", "replace") if isinstance(raw, str) else raw
-    text, _ = redact_text(decode(data).decode("utf-8", "replace"))
+    text = raw if isinstance(raw, str) else decode(raw).decode("utf-8", "replace")
     return report, text
 
 

@@ -26,7 +26,7 @@ TEXT_EXTENSIONS = frozenset({".log", ".txt", ".json", ".jsonl", ".out", ".err", 
 TEXT_CONTENT_TYPES = ("text/", "application/json", "application/x-ndjson", "application/x-yaml")
 MIN_BLOCK_CHARS = 20  # shorter code blocks are commands or names (`--usecublas`), not logs
 
-_FENCE = re.compile(r"(?P<ticks>`{3,})(?P<info>[^\n`]*)\n?(?P<body>.*?)(?:(?P=ticks)|\Z)", re.S)
+_FENCE = re.compile(r"(?P<ticks>`{3,})(?P<info>[^\n`]*)\n?(?P<body>.*?)(?:(?P=ticks)|\Z)", re.DOTALL)
 # One line is enough when it is unmistakably runtime output ...
 _STRONG = re.compile(
     r"GGML_ASSERT|ggml_\w+:|llama_\w+:|llm_load_\w+:|llama_model_load|gguf_\w+:|CUDA error|cudaMalloc|"
@@ -34,14 +34,14 @@ _STRONG = re.compile(
     r"error loading model|failed to load model|ROCm error|vk::|Vulkan error|Metal error|ggml_metal|"
     r"Illegal instruction|out of memory|0xc0000\w{3}|Process finished with exit code|"
     r"\bsrv\s+\w+:|\bload_tensors:|\bprint_info:",
-    re.I,
+    re.IGNORECASE,
 )
 # ... otherwise several lines must look machine-written.
 _LOGGY = re.compile(
     r"^\s*(?:\[?\d{4}-\d{2}-\d{2}[ T]\d|\[?\d{1,2}:\d{2}:\d{2}|time=|level=|\[(?:INFO|WARN|ERROR|DEBUG)|"
     r"(?:INFO|WARN(?:ING)?|ERROR|DEBUG|FATAL)\b[:\s])"
     r"|^\s*(?:File \"|at \w|#\d+\s+0x)|\w+ = \S|\b0x[0-9a-f]{6,}\b|[/\\]\w+[/\\]\w+\.\w+:\d+|\bMiB\b|\bn_\w+\s*=",
-    re.I,
+    re.IGNORECASE,
 )
 
 

@@ -25,7 +25,15 @@ from bot.reply import (
 )
 from triage.analyse import analyse
 from triage.load import KnowledgeBase
-from triage.model import Completeness, Evidence, Facts, KeyLine, Match, Report, Suggestion
+from triage.model import (
+    Completeness,
+    Evidence,
+    Facts,
+    KeyLine,
+    Match,
+    Report,
+    Suggestion,
+)
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 LOG = (CORPUS / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log").read_text(encoding="utf-8")

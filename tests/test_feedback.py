@@ -67,7 +67,8 @@ def test_export_writes_a_corpus_that_triage_eval_reads(tmp_path: Path, capsys: p
         "cuda-oom__discord-2.log": {"expect": [], "forbid": ["cuda-oom"]},
         "no-match__discord-3.log": {"expect": [], "forbid": ["*"]},
     }
-    assert (out / "cuda-arch-mismatch__discord-1.log").read_text(encoding="utf-8") == LOG
+    exported = (out / "cuda-arch-mismatch__discord-1.log").read_text(encoding="utf-8")
+    assert exported == LOG.replace("/home/user/", "/home/<user>/")  # redacted on the way out
     capsys.readouterr()
     assert cli_main(["eval", str(out), "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)

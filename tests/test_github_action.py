@@ -180,6 +180,8 @@ class FakeGitHub:
         if path in self.files:
             self.file_auth.append(request.headers.get("Authorization"))
             data, kind = self.files[path]
+            if kind == "redirect":
+                return Response(status=302, headers={"Location": data.decode()})
             return Response(data, content_type=kind)
         for fault in list(self.faults):
             if fault.method == request.method and re.fullmatch(fault.path, path):
@@ -513,6 +515,17 @@ def test_text_attachment_is_downloaded_from_an_allowed_host_without_the_token(gh
     assert "triage:metal-init-failed" in gh.label_names()
     assert "triage:cuda-arch-mismatch" not in gh.label_names()
     assert "[attachment `server.log`](" in gh.own_comments()[0]["body"]
+
+
+def test_attachment_redirect_to_a_host_off_the_allowlist_is_not_followed(gh: FakeGitHub, runner: Runner) -> None:
+    elsewhere = gh.url.replace("localhost", "127.0.0.1") + "/stolen/crash.log"
+    gh.files["/user-attachments/files/5/crash.log"] = (elsewhere.encode(), "redirect")
+    gh.files["/stolen/crash.log"] = (CUDA_LOG.encode(), "text/plain")
+    gh.issue["body"] = f"Log: {gh.url}/user-attachments/files/5/crash.log"
+    assert runner() == 0
+    assert ("GET", "/stolen/crash.log") not in gh.calls
+    assert any("could not download attachment crash.log" in line for line in runner.lines)
+    assert gh.comments == []
 
 
 def test_comment_on_miss_asks_for_what_is_missing(gh: FakeGitHub, runner: Runner) -> None:

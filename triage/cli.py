@@ -156,15 +156,17 @@ def _run_kb(argv: Sequence[str]) -> int:
     from .errors import DataErrors
     from .load import load_kb
 
-    p = _Parser(prog="triage kb", description="Work with the knowledge base.")
-    p.add_argument("--kb-dir", action="append", default=[], type=Path, metavar="DIR")
+    common = _Parser(add_help=False)
+    common.add_argument("--kb-dir", action="append", default=[], type=Path, metavar="DIR",
+                        help="also load signatures/ and kb/ from DIR (repeatable)")
+    p = _Parser(prog="triage kb", description="Work with the knowledge base.", parents=[common])
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
-    check = sub.add_parser("check", help="validate signatures and entries, run their examples, time regexes on hostile input")
+    check = sub.add_parser("check", parents=[common], help="validate signatures and entries, run their examples, time regexes on hostile input")
     check.add_argument("--no-timing", action="store_true", help="skip the adversarial regex timing")
-    sub.add_parser("list", help="every entry with its number of signatures")
-    show = sub.add_parser("show", help="one entry in full")
+    sub.add_parser("list", parents=[common], help="every entry with its number of signatures")
+    show = sub.add_parser("show", parents=[common], help="one entry in full")
     show.add_argument("id")
-    search = sub.add_parser("search", help="fuzzy search over titles, summaries and signatures")
+    search = sub.add_parser("search", parents=[common], help="fuzzy search over titles, summaries and signatures")
     search.add_argument("words", nargs="+")
     args = p.parse_args(argv)
     if args.cmd == "check":

@@ -157,9 +157,14 @@ def _kcpp_banner(s: FactState, m: re.Match[str]) -> None:
     s.product("koboldcpp", 10, m["v"])
 
 
-@rule(("koboldcpp",), r"koboldcpp(?:[-_](?:linux|mac|x64|cu12|cu11|nocuda|oldpc|rocm|cuda)|\.py|\.exe|_\w+\.(?:dll|so|dylib)|\b)")
+@rule(("koboldcpp",), r"koboldcpp(?:[-_](?:linux|mac|x64|cu12|cu11|nocuda|oldpc|rocm|cuda|dev|experimental)|\.py|\.exe|_\w+\.(?:dll|so|dylib)|\b)")
 def _kcpp_name(s: FactState, m: re.Match[str]) -> None:
     s.product("koboldcpp", 3)
+
+
+@rule(("gpttype_", "load text model", "text model:"), r"\bgpttype_\w+|Load Text Model OK|Could not load text model")
+def _kcpp_markers(s: FactState, m: re.Match[str]) -> None:
+    s.product("koboldcpp", 4)
 
 
 @rule(("koboldcpp-",), r"koboldcpp-[a-z0-9_-]*?-(?P<v>\d+\.\d+(?:\.\d+)?)\b")
@@ -184,8 +189,8 @@ def _ollama_version(s: FactState, m: re.Match[str]) -> None:
     s.product("ollama", 5, m["v"] or m["v2"] or m["v3"] or m["v4"])
 
 
-@rule(("lm studio", "lmstudio", "lms ", "llmster", "(exit code:"),
-      r"LM Studio|lmstudio|\bllmster\b|\(Exit code: -?\d+\)|\blms (?:load|server|get)\b")
+@rule(("lm studio", "lmstudio", "lms ", "llmster", "(exit code:", "🥲", "downloadsdir"),
+      r"LM Studio|lmstudio|\bllmster\b|\(Exit code: -?\d+\)|\blms (?:load|server|get|log)\b|🥲|\"downloadsDir\"")
 def _lmstudio(s: FactState, m: re.Match[str]) -> None:
     s.product("lmstudio", 5)
 
@@ -195,7 +200,7 @@ def _lmstudio_version(s: FactState, m: re.Match[str]) -> None:
     s.product("lmstudio", 2, m["v"])
 
 
-@rule(("llamafile",), r"llamafile")
+@rule(("llamafile",), r"(?<![|] )\bllamafile\b(?!\s*=\s*\d)")
 def _llamafile(s: FactState, m: re.Match[str]) -> None:
     s.product("llamafile", 4)
 

@@ -4,6 +4,10 @@ Stdlib only and no discord import: `triage feedback export` runs on the CLI
 path. A judged answer becomes a test case (CONTRACT.md §4): 👍 expects the
 entry the bot gave, 👎 forbids it, so `triage eval DIR` catches regressions
 and the wrong answers show up as forbidden hits until a signature is fixed.
+
+Logs are stored as posted and redacted on export: redaction runs about 1 MB/s
+and holds the GIL, which the bot cannot afford per message; the export, run
+offline, can. A user's deleted message takes its stored log with it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .redact import redact_text
+
 __all__ = ["FeedbackStore", "Judgement", "default_db_path", "export_corpus"]
 
 SCHEMA_VERSION = 1
@@ -30,7 +36,7 @@ CREATE TABLE IF NOT EXISTS replies (
     message_id INTEGER,              -- the user's message (NULL for slash commands)
     kb_id      TEXT NOT NULL,        -- top match, '' for no match
     log_name   TEXT NOT NULL,
-    log_z      BLOB NOT NULL,        -- the redacted log, zlib-compressed
+    log_z      BLOB NOT NULL,        -- the log as posted, zlib-compressed (redacted on export)
     created    REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS votes (
@@ -155,7 +161,8 @@ def export_corpus(db: Path, out: Path) -> int:
             continue
         stem = _SAFE_NAME.sub("-", f"{j.kb_id or 'no-match'}__discord-{j.reply_id}")
         name = f"{stem}.log"
-        (out / name).write_text(j.log if j.log.endswith("\n") else j.log + "\n", encoding="utf-8")
+        text, _ = redact_text(j.log)  # exported corpora get shared and committed
+        (out / name).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         expected[name] = rule
         written += 1
     expected_path.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n", encoding="utf-8")

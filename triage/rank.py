@@ -125,7 +125,7 @@ def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
         matches.append(
             Match(
                 kb_id=kb_id,
-                title=(variant.title if variant and variant.title else entry.title),
+                title=fill(variant.title if variant and variant.title else entry.title, values) or entry.title,
                 confidence=confidence,
                 certainty="confident" if confidence >= CONFIDENT else "possible",
                 kind=entry.kind,

@@ -276,10 +276,12 @@ def _cross_check(signatures: dict[str, Signature], entries: dict[str, Entry], er
         for sig in sigs:
             known |= sig.group_names
         sig_ids = {s.id for s in sigs}
-        texts: list[tuple[str, str]] = [("root_cause", entry.root_cause), ("summary", entry.summary), ("confirm", entry.confirm)]
+        texts: list[tuple[str, str]] = [("title", entry.title), ("root_cause", entry.root_cause), ("summary", entry.summary), ("confirm", entry.confirm)]
         texts += [(f"remedies[{i}]", r.text) for i, r in enumerate(entry.remedies)]
         for vi, variant in enumerate(entry.variants):
             texts.append((f"variant[{vi}].cause", variant.cause))
+            if variant.title:
+                texts.append((f"variant[{vi}].title", variant.title))
             texts += [(f"variant[{vi}].remedies[{i}]", r.text) for i, r in enumerate(variant.remedies)]
             for sid in variant.signatures:
                 if sid not in sig_ids:
