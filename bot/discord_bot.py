@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
 import sys
 import time
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from triage.model import Report
 from triage.suggest import search_kb
 
 from . import reply
-from .extract import LogCandidate, find_logs, is_text_attachment
+from .extract import LogCandidate, find_logs, is_text_attachment, looks_like_log
 from .settings import Settings, SettingsError
 
 __all__ = ["FEEDBACK_DOWN", "FEEDBACK_UP", "FeedbackView", "TriageBot", "create_bot", "main"]
@@ -179,8 +180,8 @@ class TriageBot(commands.Bot):
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         """Follow edits: new answer -> edit the reply; answer gone -> delete it; log added -> reply."""
-        message = payload.message
-        if not self._watched(message):
+        message = await self._edited_message(payload)
+        if message is None or not self._watched(message):
             return
         tracked = self._tracked.get(message.id)
         fingerprint = _fingerprint(message)
@@ -201,13 +202,32 @@ class TriageBot(commands.Bot):
         if outcome is None:
             await self._delete_reply(tracked)
             return
+        view = self._view(outcome)
         try:
-            tracked.reply = await tracked.reply.edit(embed=discord.Embed.from_dict(outcome.embed), view=self._view(outcome), allowed_mentions=NO_PINGS)
+            if view is None:
+                tracked.reply = await tracked.reply.edit(embed=discord.Embed.from_dict(outcome.embed), view=None, allowed_mentions=NO_PINGS)
+            else:
+                tracked.reply = await tracked.reply.edit(embed=discord.Embed.from_dict(outcome.embed), view=view, allowed_mentions=NO_PINGS)
         except discord.NotFound:
             tracked.reply = None  # a moderator removed the reply; don't resurrect it
             return
+        finally:
+            _release(view)
         if outcome.report is not None:
             await self._store_reply(tracked.reply, message.id, outcome)
+
+    async def _edited_message(self, payload: discord.RawMessageUpdateEvent) -> discord.Message | None:
+        """The edited message: in the event since discord.py 2.5, from the API before that."""
+        message: discord.Message | None = getattr(payload, "message", None)
+        if message is not None:
+            return message
+        channel = self.get_channel(payload.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return None
+        try:
+            return await channel.fetch_message(payload.message_id)
+        except discord.HTTPException:
+            return None
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         """The user deleted their log: delete the answer, and the stored copy of the log."""
@@ -240,7 +260,7 @@ class TriageBot(commands.Bot):
         notes: list[str] = []
         logs: list[tuple[str, bytes | str]] = [(c.source, c.text) for c in [*extra, *find_logs(content)]]
         texts = [a for a in attachments if is_text_attachment(a.filename, a.content_type)]
-        explicit = explicit or bool(texts)  # attaching a file is asking
+        files: set[str] = set()
         for att in texts:
             if len(logs) >= limit:
                 notes.append(f"Only the first {limit} logs in a message are read; {att.filename} was skipped.")
@@ -258,15 +278,19 @@ class TriageBot(commands.Bot):
                 notes.append(f"{att.filename} ({_size(len(data))}) is over the {_size(cap)} limit, so I skipped it.")
                 continue
             logs.append((att.filename, data))
+            files.add(att.filename)
+        if notes:
+            explicit = True  # an attachment too big to read is almost always a log; say why there's no answer
         analysed: list[_Analysed] = []
         for name, raw in logs[:limit]:
             try:
                 analysed.append(await self._analyse(name, raw))
             except InputError as exc:
-                if explicit:
-                    notes.append(f"{name} is not a text log ({exc}).")
+                notes.append(f"{name} is not a text log ({exc}).")
         if not analysed:
             return Outcome(reply.notice_embed("I could not read a log here", notes)) if explicit and notes else None
+        # Attaching a log is asking for help; attaching a character card or a story is not.
+        explicit = explicit or any(a.name in files and (a.report.key_lines or looks_like_log(a.text[:20000])) for a in analysed)
         best = max(analysed, key=_Analysed.rank)
         if not reply.should_reply(best.report, explicit=explicit):
             return None
@@ -323,6 +347,8 @@ class TriageBot(commands.Bot):
         except discord.HTTPException as exc:
             log.warning("could not reply to message %s in channel %s: %s", message.id, message.channel.id, exc)
             return None
+        finally:
+            _release(view)
         if outcome.report is not None:
             await self._store_reply(sent, message.id, outcome)
         return sent
@@ -353,8 +379,13 @@ class TriageBot(commands.Bot):
         """A 👍/👎 click: store it and thank the clicker privately."""
         if interaction.message is None:
             return
-        kb_id = await asyncio.to_thread(self.feedback.record_vote, interaction.message.id, interaction.user.id, vote)
         mark = "👍" if vote > 0 else "👎"
+        try:
+            kb_id = await asyncio.to_thread(self.feedback.record_vote, interaction.message.id, interaction.user.id, vote)
+        except sqlite3.Error as exc:
+            log.error("could not store feedback in %s: %s", self.feedback.path, exc)
+            await interaction.response.send_message(f"{mark} Thanks, but I could not store the vote right now.", ephemeral=True)
+            return
         if kb_id is None:
             text = f"{mark} Thanks. I no longer have the log for this answer, so the vote was not stored."
         else:
@@ -369,12 +400,22 @@ class TriageBot(commands.Bot):
             return
         embed = discord.Embed.from_dict(outcome.embed)
         view = self._view(outcome)
-        if view is None:
-            sent = await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS, wait=True)
-        else:
-            sent = await interaction.followup.send(embed=embed, view=view, allowed_mentions=NO_PINGS, wait=True)
+        try:
+            if view is None:
+                sent = await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS, wait=True)
+            else:
+                sent = await interaction.followup.send(embed=embed, view=view, allowed_mentions=NO_PINGS, wait=True)
+        finally:
+            _release(view)
         if outcome.report is not None:
             await self._store_reply(sent, None, outcome)
+
+
+def _release(view: FeedbackView | None) -> None:
+    """discord.py keeps a sent view for its message forever; the persistent one added in
+    setup_hook answers every click, so the per-message copy is dropped at once."""
+    if view is not None:
+        view.stop()
 
 
 def _key(key: int) -> int:
