@@ -28,7 +28,7 @@ from discord.ext.test import factories as facts
 from discord.webhook.async_ import async_context
 
 from bot import discord_bot
-from bot.discord_bot import FEEDBACK_DOWN, FEEDBACK_UP, TriageBot, create_bot
+from bot.discord_bot import FEEDBACK_DOWN, FEEDBACK_UP, FeedbackView, TriageBot, create_bot
 from bot.reply import EMBED_TOTAL_MAX, FIELD_VALUE_MAX, FIELDS_MAX
 from bot.settings import Rate, Settings
 from triage.cli import main as cli_main
@@ -143,6 +143,7 @@ async def running_bot(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness
     bot._connection.member_cache_flags = discord.MemberCacheFlags.all()
     dpytest.configure(bot, members=2)
     bot._connection._command_tree = bot.tree  # dpytest's state replaces the one the tree registered with
+    bot.add_view(FeedbackView(bot))  # as setup_hook does at login (dpytest never logs in)
     payloads: list[dict[str, Any]] = []
     original = bot.http.send_message
 
@@ -279,6 +280,17 @@ def test_a_log_attachment_nothing_matches_still_gets_key_lines(tmp_path: Path) -
             embed = h.sent()[0].embeds[0]
             assert embed.title == "No known problem recognised"
             assert embed.fields[0].name == "Key lines"
+
+    run(scenario)
+
+
+def test_a_text_attachment_that_is_not_a_log_gets_no_reply(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_bot(tmp_path) as h:
+            card = tmp_path / "Seraphina.json"
+            card.write_text(json.dumps({"name": "Seraphina", "description": "A kind guardian of the forest."}), encoding="utf-8")
+            await h.post("my new character card!", card)
+            assert h.payloads == []
 
     run(scenario)
 
@@ -530,10 +542,26 @@ def test_kb_autocomplete_search_and_show(tmp_path: Path) -> None:
     run(scenario)
 
 
-def test_commands_are_registered_on_the_tree(tmp_path: Path) -> None:
-    bot = create_bot(Settings(feedback_db=tmp_path / "fb.sqlite3"))
-    names = {c.name for c in bot.tree.get_commands()}
-    assert names == {"triage", "kb", "Triage this log"}
+def test_setup_hook_registers_the_buttons_and_syncs_commands_to_the_dev_guild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int | None] = []
+
+    async def scenario() -> None:
+        bot = create_bot(Settings(feedback_db=tmp_path / "fb.sqlite3", guild=1234))
+        assert {c.name for c in bot.tree.get_commands()} == {"triage", "kb", "Triage this log"}
+
+        async def sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
+            synced.append(guild.id if guild else None)
+            return []
+
+        monkeypatch.setattr(bot.tree, "sync", sync)
+        await bot._async_setup_hook()
+        await bot.setup_hook()  # what login() runs before connecting
+        assert synced == [1234]
+        assert {c.name for c in bot.tree.get_commands(guild=discord.Object(1234))} == {"triage", "kb", "Triage this log"}
+        assert [v.timeout for v in bot.persistent_views] == [None]
+        await bot.close()
+
+    run(scenario)
 
 
 # ---- starting up -----------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ every @mention is broken, so a hostile log can neither ping nor inject.
 
 from __future__ import annotations
 
+import re
+
 from ..model import Match, Report
 from .common import facts_rows, verdict_line
 from .safe import fence, inline_code, neutralize
@@ -13,9 +15,26 @@ from .safe import fence, inline_code, neutralize
 __all__ = ["to_markdown"]
 
 
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+_ISSUE_REF = re.compile(r"(?<![\w/&])#(\d+)")
+
+
 def _text(text: str) -> str:
-    """KB prose with log values filled in: keep its `code`, break mentions and HTML."""
-    return neutralize(text.replace("<", "&lt;").replace(">", "&gt;"))
+    """KB prose with log values filled in: keep its `code` as written, and outside
+    code break mentions, HTML and bare `#123` (on GitHub it would link this repo's issue)."""
+    out: list[str] = []
+    pos = 0
+    for m in _CODE_SPAN.finditer(text):
+        out.append(_prose(text[pos : m.start()]))
+        out.append(m.group(0) if "@" not in m.group(0) else neutralize(m.group(0)))
+        pos = m.end()
+    out.append(_prose(text[pos:]))
+    return "".join(out)
+
+
+def _prose(text: str) -> str:
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return neutralize(_ISSUE_REF.sub("#\u200b\\1", text))
 
 
 def _match(m: Match, level: str) -> list[str]:
