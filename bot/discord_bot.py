@@ -325,6 +325,8 @@ class TriageBot(commands.Bot):
             channel.update_rate_limit(now)
             return True
         if notify is not None and self._cooldown_noted.get(user_id, 0.0) < now:
+            if len(self._cooldown_noted) > TRACKED_MAX:
+                self._cooldown_noted = {k: v for k, v in self._cooldown_noted.items() if v > now}
             self._cooldown_noted[user_id] = now + wait
             text = f"⏳ I'm answering too many logs right now; try again in {wait:.0f} s (or use /triage then)."
             try:

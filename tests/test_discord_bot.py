@@ -28,7 +28,13 @@ from discord.ext.test import factories as facts
 from discord.webhook.async_ import async_context
 
 from bot import discord_bot
-from bot.discord_bot import FEEDBACK_DOWN, FEEDBACK_UP, FeedbackView, TriageBot, create_bot
+from bot.discord_bot import (
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    FeedbackView,
+    TriageBot,
+    create_bot,
+)
 from bot.reply import EMBED_TOTAL_MAX, FIELD_VALUE_MAX, FIELDS_MAX
 from bot.settings import Rate, Settings
 from triage.cli import main as cli_main

@@ -37,6 +37,7 @@ _HOSTNAME = re.compile(r"\b(?:DESKTOP|LAPTOP|WIN)-[A-Z0-9]{5,}\b|\b[\w-]+-(?:Mac
 _IPV4 = re.compile(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.]*\d)(?!\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])")
 _VERSION_CONTEXT = re.compile(r"(?i)(?:version|ver\.?|v|build|driver|release)\s*[:=]?\s*$")
+_MASS_MENTION = re.compile(r"@(everyone|here)\b|<@([!&]?\d{5,})>")
 _KEEP_IPS = {"127.0.0.1", "0.0.0.0", "255.255.255.255"}
 
 
@@ -77,6 +78,8 @@ def redact_text(text: str) -> tuple[str, int]:
     count += sum(1 for m in _IPV4.finditer(original) if _ip(m, original) == "<ip>")
     text = new
     text = sub(_IPV6, "<ip>", text)
+    # Never carry a ping into any output format, JSON included (consumers post it).
+    text = sub(_MASS_MENTION, lambda m: f"@\u200b{m.group(1)}" if m.group(1) else f"<@\u200b{m.group(2)}>", text)
     return text, count
 
 
