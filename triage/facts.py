@@ -61,6 +61,7 @@ class FactState:
         self.os_score: dict[str, int] = {}
         self.backends: dict[str, None] = {}
         self.gpus: dict[str, Gpu] = {}
+        self.kv_parts: dict[str, float] = {}
 
     def product(self, name: str, weight: int = 1, version: str | None = None) -> None:
         self.products[name] = self.products.get(name, 0) + weight
@@ -483,14 +484,18 @@ def _ollama_weights(s: FactState, m: re.Match[str]) -> None:
     s.number("weights_mib", _mib(m["v"], m["u"]))
 
 
-@rule(("kv self size", "kv buffer size"),
-      r"KV self size\s*=\s*(?P<v>[\d.]+) MiB|(?:CUDA|ROCm|Vulkan|Metal)\d*\s+KV buffer size\s*=\s*(?P<v2>[\d.]+) MiB", all_matches=True)
+@rule(("kv self size", "kv buffer size", "llama_kv_cache"),
+      r"KV self size\s*=\s*(?P<v>[\d.]+) MiB|llama_kv_cache\w*:\s+size\s*=\s*(?P<v3>[\d.]+) MiB"
+      r"|(?P<dev>(?:CUDA|ROCm|Vulkan|Metal|CPU)\d*)\s+KV buffer size\s*=\s*(?P<v2>[\d.]+) MiB", all_matches=True)
 def _kv_size(s: FactState, m: re.Match[str]) -> None:
-    if m["v"]:
-        s.number("kv_mib", float(m["v"]))
+    if m["v"] or m["v3"]:
+        s.number("kv_mib", float(m["v"] or m["v3"]))
+    elif m["v2"]:
+        # Per-device KV buffers add up to the cache size when no total is printed.
+        s.kv_parts[m["dev"]] = float(m["v2"])
 
 
-@rule(("model size",), r"model size\s*=\s*(?P<v>[\d.]+) (?P<u>[GMK]i?B)")
+@rule(("model size", "file size"), r"(?:model|file) size\s*=\s*(?P<v>[\d.]+) (?P<u>[GMK]i?B)")
 def _model_size(s: FactState, m: re.Match[str]) -> None:
     s.number("model_mib", _mib(m["v"], m["u"]))
 
@@ -519,6 +524,8 @@ def finish_facts(state: FactState) -> Facts:
         facts.os = max(state.os_score.items(), key=lambda kv: kv[1])[0]
     facts.backends = list(state.backends)
     facts.gpus = list(state.gpus.values())
+    if "kv_mib" not in facts.numbers and state.kv_parts:
+        facts.numbers["kv_mib"] = sum(state.kv_parts.values())
     if not facts.quant and facts.model_file:
         m = _QUANT_IN_NAME.search(facts.model_file)
         if m:
