@@ -26,9 +26,9 @@ _TOKENS = re.compile(
 _ASSIGNED_SECRET = re.compile(
     r"(?i)\b((?:hf_|hugging_?face_?|openai_|github_|discord_)?(?:api[_-]?key|token|secret|password|passwd|auth))(\s*[=:]\s*[\"']?)([^\s\"',;]{6,})"
 )
-_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@")
+_URL_CREDENTIALS = re.compile(r"(?<=://)()[^/\s:@]+:[^/\s@]+@")
 _HOME = re.compile(
-    r"(?P<pre>(?:[A-Za-z]:)?(?:\\\\|\\|/)(?:Users|home|Documents and Settings)(?:\\\\|\\|/))(?P<user>[^\\/\s\"'<>|:*?]+)"
+    r"(?<=[\\/])(?P<pre>(?:Users|home|Documents and Settings)(?:\\\\|\\|/))(?P<user>[^\\/\s\"'<>|:*?]+)"
 )
 _WSL_HOME = re.compile(r"(?P<pre>/mnt/[a-z]/Users/)(?P<user>[^/\s\"']+)")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
@@ -65,21 +65,30 @@ def redact_text(text: str) -> tuple[str, int]:
         count += n
         return str(out)
 
+    lowered = text.lower()
+    # Cheap substring guards first: most lines hold none of these, and whole logs are big.
     text = sub(_TOKENS, "<token>", text)
-    text = sub(_ASSIGNED_SECRET, lambda m: f"{m.group(1)}{m.group(2)}<secret>", text)
-    text = sub(_URL_CREDENTIALS, lambda m: f"{m.group(1)}<credentials>@", text)
-    text = sub(_HOME, lambda m: m.group("pre") + ("<user>" if m.group("user").lower() not in ("shared", "public", "default") else m.group("user")), text)
-    text = sub(_WSL_HOME, lambda m: m.group("pre") + "<user>", text)
-    text = sub(_EMAIL, "<email>", text)
-    text = sub(_PROMPT, "<user>@<host>", text)
-    text = sub(_HOSTNAME, "<host>", text)
+    if any(k in lowered for k in ("key", "token", "secret", "passw", "auth")):
+        text = sub(_ASSIGNED_SECRET, lambda m: f"{m.group(1)}{m.group(2)}<secret>", text)
+    if "://" in text:
+        text = sub(_URL_CREDENTIALS, "<credentials>@", text)
+    if "users" in lowered or "home" in lowered or "documents and settings" in lowered:
+        text = sub(_HOME, lambda m: m.group("pre") + ("<user>" if m.group("user").lower() not in ("shared", "public", "default") else m.group("user")), text)
+        text = sub(_WSL_HOME, lambda m: m.group("pre") + "<user>", text)
+    if "@" in text:
+        text = sub(_EMAIL, "<email>", text)
+        text = sub(_PROMPT, "<user>@<host>", text)
+    if "-" in text:
+        text = sub(_HOSTNAME, "<host>", text)
     original = text
     new, n = _IPV4.subn(lambda m: _ip(m, original), text)
     count += sum(1 for m in _IPV4.finditer(original) if _ip(m, original) == "<ip>")
     text = new
-    text = sub(_IPV6, "<ip>", text)
+    if text.count(":") >= 7:
+        text = sub(_IPV6, "<ip>", text)
     # Never carry a ping into any output format, JSON included (consumers post it).
-    text = sub(_MASS_MENTION, lambda m: f"@\u200b{m.group(1)}" if m.group(1) else f"<@\u200b{m.group(2)}>", text)
+    if "@" in text:
+        text = sub(_MASS_MENTION, lambda m: f"@\u200b{m.group(1)}" if m.group(1) else f"<@\u200b{m.group(2)}>", text)
     return text, count
 
 

@@ -1,0 +1,68 @@
+"""Project-level promises: README and CI agree, the CLI path stays light, data ships in the wheel."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _quick_start() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1]
+    block = re.search(r"```\w*\n(.*?)```", section, re.DOTALL)
+    assert block
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_quick_start_has_exactly_two_commands() -> None:
+    commands = _quick_start()
+    assert len(commands) == 2
+    assert "triage examples/" in commands[0]
+    assert "pytest" in commands[1]
+    sample = commands[0].rsplit(" ", 1)[1]
+    assert (ROOT / sample).is_file()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert _quick_start()[1] in ci.splitlines()
+
+
+def test_cli_does_not_import_discord_or_rapidfuzz_or_pydantic() -> None:
+    log = ROOT / "tests" / "corpus" / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log"
+    code = (
+        "import sys, io, contextlib\n"
+        "from triage.cli import main\n"
+        "from triage.analyse import default_kb\n"
+        "default_kb()\n"  # warm the cache so the second load is the normal path
+        "import triage.analyse as a; a._DEFAULT_KB = None\n"
+        "for m in [k for k in sys.modules if k.startswith(('pydantic', 'rapidfuzz'))]: del sys.modules[m]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main([{str(log)!r}])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'discord', 'rapidfuzz', 'pydantic', 'bot'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_wheel_ships_signatures_and_kb(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    if proc.returncode != 0 and "hatchling" in proc.stderr:
+        import pytest
+
+        pytest.skip("hatchling not installed for an offline build")
+    assert proc.returncode == 0, proc.stderr
+    import zipfile
+
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "triage/_data/kb/cuda-arch-mismatch.md" in names
+    assert "triage/_data/signatures/cuda-arch-mismatch.toml" in names
+    assert "triage/_data/kb/_followup.toml" in names
