@@ -40,10 +40,15 @@ def test_case_insensitive_and_overlapping() -> None:
         assert pf.scan(log) == [[12, 20, 27], [0], [5]], backend
 
 
+_KBS: dict[str, object] = {}
+
+
 def _summary(path: Path, backend: str) -> str:
-    kb = load_kb()
-    kb._prefilter = build_index(kb, backend)
-    report = analyse(path.read_bytes(), kb, redact=False)
+    if backend not in _KBS:
+        kb = load_kb()
+        kb._prefilter = build_index(kb, backend)
+        _KBS[backend] = kb
+    report = analyse(path.read_bytes(), _KBS[backend], redact=False)  # type: ignore[arg-type]
     return json.dumps([(m.kb_id, m.confidence, [e.line for e in m.evidence]) for m in report.matches]) + json.dumps(
         report.facts.as_dict(), sort_keys=True
     )
