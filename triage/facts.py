@@ -86,7 +86,7 @@ class FactState:
             for k, v in values.items():
                 if merged.get(k) is None:
                     merged[k] = v
-            self.gpus[key] = Gpu(name=key, **merged)  # type: ignore[arg-type]
+            self.gpus[key] = Gpu(name=key, **merged)
 
     def flag(self, name: str, value: str) -> None:
         self.facts.flags.setdefault(name, value)
@@ -304,7 +304,7 @@ def _rocm_device(s: FactState, m: re.Match[str]) -> None:
 @rule(("inference compute",), r"inference compute\b.*", all_matches=True)
 def _ollama_gpu(s: FactState, m: re.Match[str]) -> None:
     text = m.group(0)
-    kv = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', text))
+    kv: dict[str, str] = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', text))
     name = kv.get("name", kv.get("description", "")).strip('"')
     library = kv.get("library", "").strip('"')
     total = re.match(r'"?([\d.]+) ?([GMK]i?B)', kv.get("total", ""))

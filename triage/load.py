@@ -37,8 +37,30 @@ class Signature:
         "unless_near_src", "unless_src", "variant", "weight", "window",
     )
 
+    id: str
+    kb_id: str
+    variant: str | None
+    description: str
+    keywords: tuple[bytes, ...]
+    regexes_src: tuple[str, ...]
+    unless_src: tuple[str, ...]
+    near_src: tuple[str, ...]
+    unless_near_src: tuple[str, ...]
+    anywhere_src: tuple[str, ...]
+    unless_anywhere_src: tuple[str, ...]
+    window: int
+    context: int
+    weight: float
+    generic: bool
+    products: tuple[str, ...]
+    examples_match: tuple[str, ...]
+    examples_no_match: tuple[str, ...]
+    path: str
+    index: int
+    _compiled: dict[str, tuple[regex.Pattern[str], ...]]
+
     def __init__(self, **fields: Any) -> None:
-        self._compiled: dict[str, tuple[regex.Pattern[str], ...]] = {}
+        self._compiled = {}
         for name in self.__slots__:
             if name != "_compiled":
                 setattr(self, name, fields[name])

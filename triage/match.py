@@ -192,8 +192,10 @@ def _check_signature(
         if sig.anywhere_src or sig.unless_anywhere_src:
             region = _anywhere_region(log, start)
             key = (sig.id, region[0], region[1])
-            ok = anywhere_cache.get(key)
-            if ok is None:
+            cached = anywhere_cache.get(key)
+            if cached is not None:
+                ok = cached
+            else:
                 full = log.region_text(*region)
                 ok = all(_search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.anywhere) and not any(
                     _search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere
@@ -242,9 +244,9 @@ def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[
                 for m in rule.pattern.finditer(text):
                     rule.apply(state, m)
             else:
-                m = rule.pattern.search(text)
-                if m:
-                    rule.apply(state, m)
+                found = rule.pattern.search(text)
+                if found:
+                    rule.apply(state, found)
     return finish_facts(state)
 
 

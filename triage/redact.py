@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Callable
 
 from .model import Evidence, Facts, KeyLine, Match, Report
 
@@ -59,11 +60,11 @@ def redact_text(text: str) -> tuple[str, int]:
         return text, 0
     count = 0
 
-    def sub(pattern: re.Pattern[str], repl: str | object, s: str) -> str:
+    def sub(pattern: re.Pattern[str], repl: str | Callable[[re.Match[str]], str], s: str) -> str:
         nonlocal count
-        out, n = pattern.subn(repl, s)  # type: ignore[call-overload]
+        out, n = pattern.subn(repl, s)
         count += n
-        return str(out)
+        return out
 
     lowered = text.lower()
     # Cheap substring guards first: most lines hold none of these, and whole logs are big.
