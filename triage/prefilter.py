@@ -48,7 +48,8 @@ class _Collector:
             self.tail.append(offset)
 
     def result(self) -> list[int]:
-        return sorted(set(self.head).union(self.tail))
+        # Backends report each occurrence once, in ascending order.
+        return self.head + list(self.tail) if self.tail else self.head
 
 
 class FindPrefilter:
@@ -62,13 +63,20 @@ class FindPrefilter:
     def scan(self, log: _Text) -> list[list[int]]:
         lower = log.lower
         out: list[list[int]] = []
+        empty: list[int] = []
+        find = lower.find
         for kw in self.keywords:
-            col = _Collector()
-            pos = lower.find(kw)
+            pos = find(kw)
+            if pos < 0:
+                out.append(empty)
+                continue
+            hits: list[int] = []
             while pos >= 0:
-                col.add(pos)
-                pos = lower.find(kw, pos + 1)
-            out.append(col.result())
+                hits.append(pos)
+                pos = find(kw, pos + 1)
+            if len(hits) > HEAD_HITS + TAIL_HITS:
+                hits = hits[:HEAD_HITS] + hits[-TAIL_HITS:]
+            out.append(hits)
         return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Callable
 
 from .model import Evidence, Facts, KeyLine, Match, Report
@@ -54,8 +55,9 @@ def _ip(m: re.Match[str], text: str) -> str:
     return "<ip>"
 
 
+@lru_cache(maxsize=4096)
 def redact_text(text: str) -> tuple[str, int]:
-    """(redacted text, number of items removed)."""
+    """(redacted text, number of items removed). Cached: KB prose repeats across reports."""
     if not text:
         return text, 0
     count = 0
