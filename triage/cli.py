@@ -17,6 +17,7 @@ __all__ = ["main"]
 
 SUBCOMMANDS = ("eval", "kb", "feedback")
 MAX_INPUT = 2 * 1024**3  # bytes; beyond this a "log" is not a log
+PROGRESS_BYTES = 50 * 1024**2  # above this, say on a terminal that work is under way
 
 
 class UsageError(Exception):
@@ -105,6 +106,9 @@ def _run_triage(argv: Sequence[str]) -> int:
         raise UsageError("standard input ('-') can be read only once")
     inputs = [(name, _read(name)) for name in names]
     colour = _use_colour(args.color)
+    big = sum(len(raw) for _, raw in inputs)
+    if big > PROGRESS_BYTES and sys.stderr.isatty():
+        print(f"triage: scanning {big / 1024**2:.0f} MB ...", file=sys.stderr, end="\r", flush=True)
     matched = False
     chunks: list[str] = []
     for name, raw in inputs:
@@ -123,7 +127,9 @@ def _run_triage(argv: Sequence[str]) -> int:
             chunks.append((f"# {label}\n\n" if len(inputs) > 1 else "") + to_markdown(report))
         else:
             chunks.append((f"==> {label} <==\n" if len(inputs) > 1 else "") + to_text(report, colour=colour))
-    sys.stdout.write(("\n" if args.format != "json" else "\n").join(c.rstrip("\n") for c in chunks) + "\n")
+    if big > PROGRESS_BYTES and sys.stderr.isatty():
+        print(" " * 40, file=sys.stderr, end="\r", flush=True)
+    sys.stdout.write("\n".join(c.rstrip("\n") for c in chunks) + "\n")
     return 0 if matched else 1
 
 

@@ -80,21 +80,22 @@ def to_markdown(report: Report, heading: str = "##") -> str:
         out.append(f"{heading} No known problem recognised")
         out.append("")
     if not confident:
-        c = report.completeness
-        out.append(f"**Completeness:** `{c.verdict}` ({_text(c.reason)})")
-        out.append("")
+        # No confident answer: the log's own error lines lead, most specific first.
         if report.key_lines:
-            out.append("**Key lines:**")
+            out.append("**Key lines** (most specific first):")
             out.append("")
             out.append(fence("\n".join(f"{k.line:>5}: {k.text}" for k in report.key_lines), "text"))
             out.append("")
-        if report.suggestions:
-            out.append("**Nearest KB entries:** " + ", ".join(f"{inline_code(s.kb_id)} ({_text(s.title)})" for s in report.suggestions))
-            out.append("")
+        c = report.completeness
+        out.append(f"**Completeness:** `{c.verdict}` ({_text(c.reason)})")
+        out.append("")
         if report.followup:
             out.append("**What to send next:**")
             out.append("")
             out.append(_text(report.followup))
+            out.append("")
+        if report.suggestions:
+            out.append("**Nearest KB entries:** " + ", ".join(f"{inline_code(s.kb_id)} ({_text(s.title)})" for s in report.suggestions))
             out.append("")
     rows = facts_rows(report.facts)
     if rows:
@@ -103,7 +104,7 @@ def to_markdown(report: Report, heading: str = "##") -> str:
         out.append("| | |")
         out.append("|---|---|")
         for key, value in rows:
-            out.append(f"| {key} | {inline_code(value)} |")
+            out.append(f"| {key} | {inline_code(value.replace('|', '/'))} |")
         out.append("")
         out.append("</details>")
         out.append("")

@@ -66,28 +66,30 @@ def _match(m: Match, s: _Style, first: bool) -> list[str]:
 def to_text(report: Report, colour: bool = False) -> str:
     s = _Style(colour)
     out: list[str] = []
+    if not report.confident and not report.matches:
+        out.append(s.bold("No known problem recognised in this log."))
     if report.matches:
         for i, m in enumerate(report.matches):
             if i:
                 out.append("")
             out.extend(_match(m, s, i == 0))
-    else:
-        out.append(s.bold("No known problem recognised in this log."))
     if not report.confident:
-        verdict = report.completeness
-        out.append("")
-        out.append(s.bold("Completeness: ") + f"{verdict.verdict} ({verdict.reason})")
+        # No confident answer: the log's own error lines lead, most specific first.
         if report.key_lines:
+            out.append("")
             out.append(s.bold("Key lines:"))
             for k in report.key_lines:
                 out.append(f"  line {k.line}: " + s.red(k.text))
+        verdict = report.completeness
+        out.append("")
+        out.append(s.bold("Completeness: ") + f"{verdict.verdict} ({verdict.reason})")
+        if report.followup:
+            out.append(s.bold("What to send next:"))
+            out.append(_para(report.followup))
         if report.suggestions:
             out.append(s.bold("Nearest KB entries:"))
             for sug in report.suggestions:
                 out.append(f"  {sug.kb_id}: {sug.title} ({sug.score:.2f})")
-        if report.followup:
-            out.append(s.bold("What to send next:"))
-            out.append(_para(report.followup))
     rows = facts_rows(report.facts)
     if rows:
         out.append("")

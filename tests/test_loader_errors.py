@@ -1,0 +1,100 @@
+"""Every data error names its file and field (pinned with tiny broken files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from triage.errors import DataErrors
+from triage.load import load_kb
+
+GOOD_ENTRY = '''+++
+id = "demo-crash"
+title = "Demo crash"
+summary = "A demo."
+root_cause = "Because {{port|a port}}."
+references = ["https://github.com/o/r/issues/1"]
+remedies = ["Use {{port}}."]
++++
+Body.
+'''
+GOOD_SIG = """[[signature]]
+id = "demo-sig"
+description = "d"
+keywords = ["demo error"]
+regex = '''demo error on port (?P<port>\\d+)'''
+[signature.examples]
+match = ["demo error on port 80"]
+no_match = ["demo error on port x"]
+"""
+
+
+def _kb(tmp: Path, entry: str = GOOD_ENTRY, sig: str = GOOD_SIG) -> Path:
+    (tmp / "kb").mkdir()
+    (tmp / "signatures").mkdir()
+    (tmp / "kb" / "demo-crash.md").write_text(entry, encoding="utf-8")
+    (tmp / "signatures" / "demo-crash.toml").write_text(sig, encoding="utf-8")
+    return tmp
+
+
+def _errors(tmp: Path) -> list[str]:
+    with pytest.raises(DataErrors) as info:
+        load_kb([tmp], builtin=False, use_cache=False)
+    return [str(e) for e in info.value.errors]
+
+
+def test_good_data_loads(tmp_path: Path) -> None:
+    kb = load_kb([_kb(tmp_path)], builtin=False, use_cache=False)
+    assert list(kb.entries) == ["demo-crash"]
+
+
+def test_bad_regex_names_file_field_and_position(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, sig=GOOD_SIG.replace("(?P<port>\\d+)", "(?P<port>\\d+")))
+    assert any("signatures/demo-crash.toml: signature[0].regex[0]: missing )" in e and "^" in e for e in errors), errors
+
+
+def test_missing_field(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, entry=GOOD_ENTRY.replace('title = "Demo crash"\n', "")))
+    assert any(e.endswith("kb/demo-crash.md: title: Field required") for e in errors), errors
+
+
+def test_unknown_field_is_rejected(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, sig=GOOD_SIG.replace("description", "descriptoin")))
+    assert any("signature[0].descriptoin: Extra inputs are not permitted" in e for e in errors), errors
+
+
+def test_placeholder_without_source(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, entry=GOOD_ENTRY.replace("Use {{port}}.", "Use {{prot}}.")))
+    assert any("kb/demo-crash.md: remedies[0]: placeholder {{prot}} has no source" in e for e in errors), errors
+
+
+def test_root_cause_placeholder_needs_fallback(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, entry=GOOD_ENTRY.replace("{{port|a port}}", "{{port}}")))
+    assert any("root_cause: placeholder {{port}} needs a fallback" in e for e in errors), errors
+
+
+def test_signature_for_missing_entry(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, sig=GOOD_SIG.replace('id = "demo-sig"', 'id = "demo-sig"\nkb = "no-such-entry"')))
+    assert any("signature[0].kb: no KB entry 'no-such-entry'" in e for e in errors), errors
+
+
+def test_keywords_required(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, sig=GOOD_SIG.replace('keywords = ["demo error"]\n', "")))
+    assert any("signature[0].keywords: required" in e for e in errors), errors
+
+
+def test_invalid_toml_front_matter(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, entry=GOOD_ENTRY.replace('title = "Demo crash"', "title = Demo crash")))
+    assert any("kb/demo-crash.md: front matter: invalid TOML" in e for e in errors), errors
+
+
+def test_id_must_match_file_name(tmp_path: Path) -> None:
+    errors = _errors(_kb(tmp_path, entry=GOOD_ENTRY.replace('id = "demo-crash"', 'id = "other-crash"')))
+    assert any("kb/demo-crash.md: id: 'other-crash' does not match the file name" in e for e in errors), errors
+
+
+def test_all_errors_reported_at_once(tmp_path: Path) -> None:
+    bad_entry = GOOD_ENTRY.replace('title = "Demo crash"\n', "").replace('summary = "A demo."\n', "")
+    errors = _errors(_kb(tmp_path, entry=bad_entry))
+    assert sum("Field required" in e for e in errors) >= 2
