@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -528,6 +529,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("Discord rejected DISCORD_TOKEN: copy a fresh token from the bot's page in the Developer Portal")
     except discord.PrivilegedIntentsRequired:
         return _fail("the Message Content intent is off: enable it under Bot > Privileged Gateway Intents in the Developer Portal")
+    except (OSError, aiohttp.ClientError) as exc:
+        # discord.py reconnects by itself once connected; failing to reach Discord at start is fatal.
+        print(f"triage-bot: cannot reach Discord: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
     return 0
 
 
