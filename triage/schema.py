@@ -7,7 +7,7 @@ time, and errors can name the file and the field.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,15 +22,6 @@ __all__ = [
 ]
 
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-PRODUCTS = (
-    "koboldcpp",
-    "llama.cpp",
-    "llamafile",
-    "ollama",
-    "lmstudio",
-    "llama-cpp-python",
-    "text-generation-webui",
-)
 Product = Literal[
     "koboldcpp",
     "llama.cpp",
@@ -40,6 +31,7 @@ Product = Literal[
     "llama-cpp-python",
     "text-generation-webui",
 ]
+PRODUCTS: tuple[str, ...] = get_args(Product)
 
 
 def _kebab(value: str) -> str:
