@@ -18,6 +18,14 @@ _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27)) + b"\
 _CONTROL_TABLE = bytes.maketrans(_CONTROL, b"\x00" * len(_CONTROL))
 
 
+_SMART_QUOTES = (
+    ("\u2018".encode(), b"'"),
+    ("\u2019".encode(), b"'"),
+    ("\u201c".encode(), b'"'),
+    ("\u201d".encode(), b'"'),
+)
+
+
 def _utf16_without_bom(sample: bytes) -> str | None:
     """PowerShell and some editors write UTF-16 without a BOM: NULs on one side."""
     if len(sample) < 8:
@@ -86,6 +94,10 @@ def decode(raw: bytes) -> bytes:
             data = raw
     if b"\x00" in data:
         data = data.replace(b"\x00", b"")
+    if b"\xe2\x80" in data:
+        # Chat apps and issue trackers turn quotes "smart"; signatures expect ASCII quotes.
+        for smart, plain in _SMART_QUOTES:
+            data = data.replace(smart, plain)
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")
     if not data[:_SAMPLE].strip() and not data.strip():

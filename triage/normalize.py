@@ -8,6 +8,7 @@ line keeps its 1-based line number in the input as given.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Iterator, NewType
 
@@ -42,6 +43,9 @@ def clean_line(text: str) -> str:
         text = text.rstrip("\r").replace("\r", " ")
     if "#011" in text:
         text = text.replace("#011", "\t")
+    if "&" in text and ";" in text:
+        # Logs copied from a web page keep HTML entities (&#39;, &gt;, &quot;).
+        text = html.unescape(text)
     if not text:
         return text
     first = text[0]
