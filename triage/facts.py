@@ -178,7 +178,7 @@ def _ollama_name(s: FactState, m: re.Match[str]) -> None:
     s.product("ollama", 3)
 
 
-@rule(("[gin]", "llama runner", "source=", "ollama_"), r"\[GIN\]|llama runner|\bsource=\w+\.go:\d+|OLLAMA_[A-Z_]+")
+@rule(("[gin]", "llama runner", "source=", "ollama_", ":11434"), r"\[GIN\]|llama runner|\bsource=\w+\.go:\d+|OLLAMA_[A-Z_]+|:11434\b")
 def _ollama_markers(s: FactState, m: re.Match[str]) -> None:
     s.product("ollama", 4)
 
@@ -217,7 +217,9 @@ def _tgwui(s: FactState, m: re.Match[str]) -> None:
     s.product("text-generation-webui", 6)
 
 
-@rule(("llama_cpp", "llama-cpp-python"), r"llama_cpp[/\\.](?!cuda\b)|llama-cpp-python|from llama_cpp import|No module named 'llama_cpp'")
+@rule(("llama_cpp", "llama-cpp-python", "failed to create llama_context", "failed to load model from file"),
+      r"llama_cpp[/\\.](?!cuda\b)|llama-cpp-python|from llama_cpp import|No module named 'llama_cpp'"
+      r"|ValueError: Failed to (?:create llama_context|load model from file)")
 def _llama_cpp_python(s: FactState, m: re.Match[str]) -> None:
     s.product("llama-cpp-python", 4)
 
