@@ -18,6 +18,7 @@ _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27)) + b"\
 _CONTROL_TABLE = bytes.maketrans(_CONTROL, b"\x00" * len(_CONTROL))
 
 
+_SMART_QUOTE_LIMIT = 4 * 1024 * 1024
 _SMART_QUOTES = (
     ("\u2018".encode(), b"'"),
     ("\u2019".encode(), b"'"),
@@ -94,8 +95,9 @@ def decode(raw: bytes) -> bytes:
             data = raw
     if b"\x00" in data:
         data = data.replace(b"\x00", b"")
-    if b"\xe2\x80" in data:
+    if len(data) <= _SMART_QUOTE_LIMIT and b"\xe2\x80" in data:
         # Chat apps and issue trackers turn quotes "smart"; signatures expect ASCII quotes.
+        # Pastes are small; a multi-megabyte file came from disk and keeps its quotes.
         for smart, plain in _SMART_QUOTES:
             data = data.replace(smart, plain)
     if b"\n" not in data and b"\r" in data:

@@ -163,7 +163,8 @@ def _kcpp_name(s: FactState, m: re.Match[str]) -> None:
     s.product("koboldcpp", 3)
 
 
-@rule(("gpttype_", "load text model", "text model:"), r"\bgpttype_\w+|Load Text Model OK|Could not load text model")
+@rule(("gpttype_", "load text model", "text model:", "blasthreads:"),
+      r"\bgpttype_\w+|Load Text Model OK|Could not load text model|\[Threads: \d+, BlasThreads: \d+")
 def _kcpp_markers(s: FactState, m: re.Match[str]) -> None:
     s.product("koboldcpp", 4)
 
@@ -211,8 +212,8 @@ def _llamafile_version(s: FactState, m: re.Match[str]) -> None:
     s.product("llamafile", 2, m["v"])
 
 
-@rule(("text-generation-webui", "text generation web ui", "oobabooga", "llamacppmodel", "load_model_wrapper"),
-      r"text-generation-webui|Text generation web UI|oobabooga|LlamaCppModel|load_model_wrapper")
+@rule(("text-generation-webui", "text generation web ui", "oobabooga", "llamacppmodel", "load_model_wrapper", "llamacpp_hf", "textgen/modules"),
+      r"text-generation-webui|Text generation web UI|oobabooga|LlamaCppModel|load_model_wrapper|llamacpp_HF|textgen[/\\]modules[/\\]")
 def _tgwui(s: FactState, m: re.Match[str]) -> None:
     s.product("text-generation-webui", 6)
 
@@ -224,7 +225,7 @@ def _llama_cpp_python(s: FactState, m: re.Match[str]) -> None:
     s.product("llama-cpp-python", 4)
 
 
-@rule(("llama_cpp_python", "llama-cpp-python"), r"llama[_-]cpp[_-]python(?:==|-|\s+)v?(?P<v>\d+\.\d+\.\d+)")
+@rule(("llama_cpp_python", "llama-cpp-python"), r"llama[_-]cpp[_-]python(?:==|-|:?\s+)v?(?P<v>\d+\.\d+\.\d+)")
 def _llama_cpp_python_version(s: FactState, m: re.Match[str]) -> None:
     s.product("llama-cpp-python", 2, m["v"])
 
@@ -238,6 +239,11 @@ def _llamacpp_build(s: FactState, m: re.Match[str]) -> None:
         s.facts.build = build
         s.facts.commit = commit
     s.product("llama.cpp", 2, f"b{build}" if build and build != "1" else None)
+
+
+@rule(("build/bin/llama-", "build\\bin\\", "llama.exe"), r"build[/\\]bin[/\\](?:Release[/\\])?llama-[\w-]+|\bllama(?:-[\w-]+)?\.exe\b")
+def _llamacpp_binary(s: FactState, m: re.Match[str]) -> None:
+    s.product("llama.cpp", 3)
 
 
 @rule(("llama-server", "llama-cli", "./main ", "llama_model_load", "llama_new_context", "ggml_", "llama.cpp/", "llama.cpp\\"),

@@ -37,7 +37,8 @@ _KEY = re.compile(
 _NOT_KEY = re.compile(
     r"\berror(?:s)?\s*[=:]\s*(?:0|none|null|nil|false)\b|\[GIN\].*\|\s*[23]\d\d\s*\||\bno errors?\b"
     r"|GGML_CUDA_FORCE|error_correction|errors_test|level=(?:INFO|DEBUG)\b(?!.*\berror=)|= unknown$|"
-    r"failsafe|--noavx2|Unable to detect VRAM|Set GPU layers manually|not compiled with GPU offload support",
+    r"failsafe|--noavx2|Unable to detect VRAM|Set GPU layers manually|not compiled with GPU offload support"
+    r"|\b(?:following|below|same|this|similar|getting|got|get)\s+(?:\w+\s+)?(?:error|errors|issue)\b",
     re.IGNORECASE,
 )
 _SPECIFIC = re.compile(
@@ -49,12 +50,13 @@ _SPECIFIC = re.compile(
     re.IGNORECASE,
 )
 _WRAPPER = re.compile(
-    r"llama(?:-server| runner) process (?:has )?(?:terminated|no longer running)(?::? (?:exit status \S+|signal: [\w ]+))?\s*(?:error=\"?exit status \S+\"?)?\s*$"
+    r"llama(?:-server| runner) process (?:has )?(?:terminated|no longer running)(?::? (?:exit status \S+|signal: [\w ]+|-?\d+))?\s*(?:error=\"?exit status \S+\"?)?\s*$"
+    r"|^\s*raise \w+(?:Error|Exception)\b"
     r"|llama runner terminated\b.*error=\"exit status"
     r"|error starting (?:the external )?llama runner: llama runner process has terminated\s*$"
     r"|^\s*(?:🥲 )?Failed to (?:re)?load the model\.?\s*$|^\s*Failed to load model\s*$|^\s*Error loading model\.\s*$"
     r"|\(Exit code: -?\d+\)|^\s*Could not respond to message\.?\s*$"
-    r"|assert self\.(?:model|ctx|_model|_ctx) is not None|(?:ValueError|RuntimeError|Exception): Failed to load model(?: from file)?:?"
+    r"|assert self\.(?:model|ctx|_model|_ctx) is not None|(?:ValueError|RuntimeError|Exception)(?::\s*|\(f?[\"'])Failed to load model(?: from file)?:?"
     r"|(?:ValueError|RuntimeError|Exception): Failed to create llama_context"
     r"|\bERROR\s+Failed to load the model\.\s*$"
     r"|AttributeError: '(?:LlamaCppModel|Llama|NoneType)' object has no attribute '(?:model|ctx|_ctx|_model|sampler)'"

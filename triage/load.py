@@ -180,16 +180,20 @@ def _data_files(dirs: list[Path]) -> list[Path]:
     return files
 
 
+def _user_cache_dir() -> str:
+    """The per-user cache directory, as platformdirs would name it, without its import cost."""
+    home = Path.home()
+    if sys.platform == "win32":
+        return str(Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "triage" / "Cache")
+    if sys.platform == "darwin":
+        return str(home / "Library" / "Caches" / "triage")
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "triage")
+
+
 def _cache_path(dirs: list[Path]) -> Path | None:
     if os.environ.get("TRIAGE_NO_CACHE"):
         return None
-    root = os.environ.get("TRIAGE_CACHE_DIR")
-    if not root:
-        try:
-            from platformdirs import user_cache_dir
-        except ImportError:
-            return None
-        root = user_cache_dir("triage", appauthor=False)
+    root = os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir()
     parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{Path(__file__).stat().st_mtime_ns}"]
     for path in _data_files(dirs):
         try:

@@ -8,7 +8,6 @@ line keeps its 1-based line number in the input as given.
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Iterator, NewType
 
@@ -25,6 +24,7 @@ _JOURNALD = re.compile(
 )
 _COMPOSE = re.compile(r"^[A-Za-z0-9][\w.-]*(?:-\d+)?\s+\|\s")
 _SLOG = re.compile(r'^time=\S+ level=(?P<level>[A-Z]+)(?: source=\S+)? msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)$')
+_ENTITY = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _SLOG_ESC = re.compile(r'\\(["\\nt])')
 
 NormalizedLog = NewType("NormalizedLog", "Log")
@@ -43,8 +43,10 @@ def clean_line(text: str) -> str:
         text = text.rstrip("\r").replace("\r", " ")
     if "#011" in text:
         text = text.replace("#011", "\t")
-    if "&" in text and ";" in text:
+    if "&" in text and _ENTITY.search(text):
         # Logs copied from a web page keep HTML entities (&#39;, &gt;, &quot;).
+        import html  # rare, and html.entities is slow to import
+
         text = html.unescape(text)
     if not text:
         return text
