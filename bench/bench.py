@@ -147,7 +147,8 @@ def bench_corpus(corpus: Path) -> None:
     if not logs:
         print("   no logs found")
         return
-    analyse(logs[0].read_bytes(), kb)
+    for path in logs:  # steady state: every signature compiled once, as in the bot or the Action
+        analyse(path.read_bytes(), kb)
     times = []
     for path in logs:
         data = path.read_bytes()
@@ -157,6 +158,14 @@ def bench_corpus(corpus: Path) -> None:
     times.sort()
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
     print(f"   {len(logs)} logs: median {statistics.median(times) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms (goal: median < 2 ms)")
+    cold = []
+    for path in logs:
+        data = path.read_bytes()
+        fresh = load_kb()
+        t0 = time.perf_counter()
+        analyse(data, fresh)
+        cold.append(time.perf_counter() - t0)
+    print(f"   cold (new KB object per log, regexes compiled on first use): median {statistics.median(cold) * 1000:.2f} ms")
 
 
 def main() -> int:

@@ -1,35 +1,62 @@
-"""Is the log's product version inside an entry's affected range?"""
+"""Is the log's product version inside an entry's affected range?
+
+Ranges are PEP 440 specifiers, evaluated with `packaging`. Because importing
+packaging costs ~50 ms (most of a CLI run), plain dotted-number ranges such as
+`>=1.61,<1.61.2` take an exact fast path with the same semantics (release
+segments compared with zero padding); a test checks both agree.
+"""
 
 from __future__ import annotations
 
+import operator
 import re
+from typing import Callable
 
-from typing import TYPE_CHECKING
-
+from .load import Affected
 from .model import PRODUCT_NAMES
 
-if TYPE_CHECKING:
-    from packaging.version import Version
-from .load import Affected
-
-__all__ = ["parse_version", "verdict"]
+__all__ = ["in_range", "parse_release", "verdict"]
 
 _LEADING = re.compile(r"^[vb]?(\d+(?:\.\d+)*)")
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|<|>)\s*(\d+(?:\.\d+)*)\s*$")
+_OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
+    ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
+}
 
 
-def parse_version(raw: str | None) -> Version | None:
-    """'1.82.yr0-ROCm' -> 1.82, 'b3680' -> 3680, 'v0.8.1' -> 0.8.1."""
+def parse_release(raw: str | None) -> str | None:
+    """'1.82.yr0-ROCm' -> '1.82', 'b3680' -> '3680', 'v0.8.1' -> '0.8.1'."""
     if not raw:
         return None
-    from packaging.version import InvalidVersion, Version  # only when a match has version ranges
-
     m = _LEADING.match(raw.strip().lower())
-    if not m:
-        return None
+    return m.group(1) if m else None
+
+
+def _tuple(release: str, width: int) -> tuple[int, ...]:
+    parts = [int(p) for p in release.split(".")]
+    return tuple(parts + [0] * (width - len(parts)))
+
+
+def in_range(release: str, specifiers: str) -> bool | None:
+    """True/False, or None when the range is not valid PEP 440."""
+    clauses = [c for c in specifiers.split(",") if c.strip()]
+    parsed = [_CLAUSE.match(c) for c in clauses]
+    if clauses and all(parsed):
+        width = max([release.count(".") + 1] + [m.group(2).count(".") + 1 for m in parsed if m])
+        have = _tuple(release, width)
+        return all(_OPS[m.group(1)](have, _tuple(m.group(2), width)) for m in parsed if m)
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
     try:
-        return Version(m.group(1))
-    except InvalidVersion:
+        return SpecifierSet(specifiers).contains(Version(release), prereleases=True)
+    except InvalidSpecifier:
         return None
+
+
+def _at_least(release: str, fixed: str) -> bool:
+    width = max(release.count("."), fixed.count(".")) + 1
+    return _tuple(release, width) >= _tuple(fixed, width)
 
 
 def verdict(product: str | None, version: str | None, affected: list[Affected]) -> tuple[str, str, Affected | None]:
@@ -38,20 +65,17 @@ def verdict(product: str | None, version: str | None, affected: list[Affected]) 
     name = PRODUCT_NAMES.get(product or "", product or "")
     if spec is None:
         return "unknown", "", None
-    parsed = parse_version(version)
-    if parsed is None:
+    release = parse_release(version)
+    if release is None:
         fix = f"; fixed in {name} {spec.fixed_in}" if spec.fixed_in else ""
         return "unknown", f"The log does not show the {name} version (affected: {spec.versions}{fix}).", spec
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        specifiers = SpecifierSet(spec.versions)
-    except InvalidSpecifier:
+    inside = in_range(release, spec.versions)
+    if inside is None:
         return "unknown", "", spec
-    if specifiers.contains(parsed, prereleases=True):
+    if inside:
         fix = f", fixed in {spec.fixed_in}" if spec.fixed_in else ", no fixed release known"
         return "affected", f"{name} {version} is affected{fix}.", spec
-    fixed = parse_version(spec.fixed_in)
-    if fixed is not None and parsed >= fixed:
+    fixed = parse_release(spec.fixed_in)
+    if fixed is not None and _at_least(release, fixed):
         return "fixed", f"{name} {version} already contains the fix ({spec.fixed_in}); this may be a different cause or a regression.", spec
     return "unknown", f"{name} {version} is outside the known affected range ({spec.versions}).", spec
