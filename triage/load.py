@@ -190,11 +190,21 @@ def _user_cache_dir() -> str:
     return str(Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "triage")
 
 
-def _cache_path(dirs: list[Path]) -> Path | None:
+def cache_dir() -> Path | None:
+    """Where start-up caches live (TRIAGE_CACHE_DIR), or None with TRIAGE_NO_CACHE set."""
     if os.environ.get("TRIAGE_NO_CACHE"):
         return None
-    root = os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir()
-    parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{Path(__file__).stat().st_mtime_ns}"]
+    return Path(os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir())
+
+
+def _cache_path(dirs: list[Path]) -> Path | None:
+    root = cache_dir()
+    if root is None:
+        return None
+    here = Path(__file__).parent
+    # The cache holds objects of load.py and model.py classes: a change there invalidates it.
+    code = "|".join(str((here / f).stat().st_mtime_ns) for f in ("load.py", "model.py"))
+    parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{code}"]
     for path in _data_files(dirs):
         try:
             st = path.stat()
@@ -203,7 +213,7 @@ def _cache_path(dirs: list[Path]) -> Path | None:
         parts.append(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}")
     key = "\n".join(parts).encode()
     digest = f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}"  # zlib: no OpenSSL import on start-up
-    return Path(root) / f"kb-{digest}.pickle"
+    return root / f"kb-{digest}.pickle"
 
 
 def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
@@ -242,6 +252,15 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
             with tmp.open("wb") as fh:
                 pickle.dump(_to_records(kb), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, cache)
+            _prune(cache.parent)
         except OSError:
             pass
     return kb
+
+
+def _prune(root: Path, keep: int = 8) -> None:
+    """Keep the newest few caches: every data edit or --kb-dir set makes a new one."""
+    for pattern in ("kb-*.pickle", "hs-*.db"):
+        files = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink(missing_ok=True)

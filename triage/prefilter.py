@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from typing import Callable, Protocol
+from pathlib import Path
+from typing import Any, Callable, Protocol
 
 __all__ = ["Prefilter", "available_backends", "make_prefilter"]
 
@@ -124,15 +125,7 @@ class HyperscanPrefilter:
 
         self.count = len(keywords)
         self.lengths = [len(kw) for kw in keywords]
-        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        if keywords:
-            self.db.compile(
-                expressions=list(keywords),
-                ids=list(range(len(keywords))),
-                elements=len(keywords),
-                flags=[hyperscan.HS_FLAG_CASELESS] * len(keywords),
-                literal=True,
-            )
+        self.db = _cached_database(keywords) if keywords else hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.scratch = hyperscan.Scratch(self.db) if keywords else None
 
     def scan(self, log: _Text) -> list[list[int]]:
@@ -151,6 +144,47 @@ class HyperscanPrefilter:
 
         self.db.scan(data, match_event_handler=on_match, scratch=self.scratch)
         return _results(cols, self.count)
+
+
+def _cached_database(keywords: list[bytes]) -> Any:
+    """Compile the literal database, or load it serialised from the user cache
+    (compiling costs more than scanning a 50 MB log)."""
+    import zlib
+
+    import hyperscan
+
+    key = b"\x00".join(keywords)
+    path = None
+    cache_root = _cache_root()
+    if cache_root is not None:
+        path = cache_root / f"hs-{hyperscan.__version__}-{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}.db"
+        try:
+            return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        except Exception:  # noqa: BLE001 - missing, stale or foreign: rebuild
+            pass
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=list(keywords),
+        ids=list(range(len(keywords))),
+        elements=len(keywords),
+        flags=[hyperscan.HS_FLAG_CASELESS] * len(keywords),
+        literal=True,
+    )
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(hyperscan.dumpb(db))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return db
+
+
+def _cache_root() -> Path | None:
+    from .load import cache_dir
+
+    return cache_dir()
 
 
 _BACKENDS: dict[str, Callable[[list[bytes]], Prefilter]] = {
