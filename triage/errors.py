@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["DataError", "DataErrors", "InputError"]
 
 
-@dataclass(frozen=True, slots=True)
-class DataError:
+class DataError(NamedTuple):
     path: str
     field: str
     message: str

@@ -11,9 +11,8 @@ import zlib
 import os
 import pickle
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 
@@ -108,16 +107,14 @@ class Signature:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Affected:
+class Affected(NamedTuple):
     product: str
     versions: str
     fixed_in: str | None = None
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Variant:
+class Variant(NamedTuple):
     id: str
     title: str | None
     signatures: tuple[str, ...]
@@ -126,8 +123,7 @@ class Variant:
     affected: tuple[Affected, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     id: str
     title: str
     summary: str
@@ -143,12 +139,16 @@ class Entry:
     path: str
 
 
-@dataclass(slots=True)
 class KnowledgeBase:
-    signatures: tuple[Signature, ...]
-    entries: dict[str, Entry]
-    followup: dict[str, Any] = field(default_factory=dict)
-    _prefilter: Any = None
+    """Signatures and entries, plus the keyword index built on first scan."""
+
+    __slots__ = ("_prefilter", "entries", "followup", "signatures")
+
+    def __init__(self, signatures: tuple[Signature, ...], entries: dict[str, Entry], followup: dict[str, Any] | None = None) -> None:
+        self.signatures = signatures
+        self.entries = entries
+        self.followup: dict[str, Any] = followup if followup is not None else {}
+        self._prefilter: Any = None
 
     def signatures_for(self, kb_id: str) -> list[Signature]:
         return [s for s in self.signatures if s.kb_id == kb_id]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+
+from typing import NamedTuple
 
 import regex
 
@@ -26,29 +27,44 @@ ANYWHERE_TIMEOUT = 2.0
 MAX_CANDIDATES = 4000  # lines per signature; the prefilter already capped repeats
 
 
-@dataclass(slots=True)
 class Diagnostics:
-    timeouts: list[str] = field(default_factory=list)
-    signature_seconds: dict[str, float] = field(default_factory=dict)
-    slowest_regex: dict[str, float] = field(default_factory=dict)
+    """Regex timeouts and per-signature timings, for `triage eval`."""
+
+    __slots__ = ("signature_seconds", "slowest_regex", "timeouts")
+
+    def __init__(self) -> None:
+        self.timeouts: list[str] = []
+        self.signature_seconds: dict[str, float] = {}
+        self.slowest_regex: dict[str, float] = {}
 
 
 SMALL_LOG = 64 * 1024  # below: plain bytes.find (no build cost); above: the fastest scanner
 CONTEXT_SPAN = 256 * 1024  # facts and key lines of a big log come from its head and tail
 
 
-@dataclass(slots=True)
 class Index:
     """Everything the scan needs, built once per knowledge base."""
 
-    keywords: list[bytes]
-    sig_keywords: list[list[int]]  # signature index -> keyword indexes
-    fact_keywords: list[list[int]]
-    keyline_keywords: list[int]
-    sig_ids: list[int]  # keyword indexes a signature uses
-    ctx_ids: list[int]  # keyword indexes facts and key lines use
-    backend: str | None = None
-    _prefilters: dict[tuple[str, str], Prefilter] = field(default_factory=dict)
+    __slots__ = ("_prefilters", "backend", "ctx_ids", "fact_keywords", "keyline_keywords", "keywords", "sig_ids", "sig_keywords")
+
+    def __init__(
+        self,
+        keywords: list[bytes],
+        sig_keywords: list[list[int]],  # signature index -> keyword indexes
+        fact_keywords: list[list[int]],
+        keyline_keywords: list[int],
+        sig_ids: list[int],  # keyword indexes a signature uses
+        ctx_ids: list[int],  # keyword indexes facts and key lines use
+        backend: str | None = None,
+    ) -> None:
+        self.keywords = keywords
+        self.sig_keywords = sig_keywords
+        self.fact_keywords = fact_keywords
+        self.keyline_keywords = keyline_keywords
+        self.sig_ids = sig_ids
+        self.ctx_ids = ctx_ids
+        self.backend = backend
+        self._prefilters: dict[tuple[str, str], Prefilter] = {}
 
     def prefilter(self, which: str, size: int) -> tuple[Prefilter, list[int]]:
         """(prefilter, global keyword index of each of its keywords) for this input size."""
@@ -111,8 +127,7 @@ def get_index(kb: KnowledgeBase) -> Index:
     return index
 
 
-@dataclass(slots=True)
-class ScanResult:
+class ScanResult(NamedTuple):
     hits: list[Hit]
     facts: Facts
     keylines: list[tuple[int, str]]

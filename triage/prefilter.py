@@ -157,7 +157,7 @@ def _cached_database(keywords: list[bytes]) -> Any:
     path = None
     cache_root = _cache_root()
     if cache_root is not None:
-        path = cache_root / f"hs-{hyperscan.__version__}-{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}.db"
+        path = cache_root / f"hs-{getattr(hyperscan, '__version__', 'x')}-{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}.db"
         try:
             return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
         except Exception:  # noqa: BLE001 - missing, stale or foreign: rebuild

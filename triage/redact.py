@@ -8,7 +8,6 @@ loopback addresses, and IP-shaped version strings such as 1.20.11.01.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from functools import lru_cache
 from typing import Callable
 
@@ -106,8 +105,7 @@ def redact_report(report: Report) -> Report:
     matches = []
     for m in report.matches:
         matches.append(
-            replace(
-                m,
+            m.replace(
                 root_cause=_r(m.root_cause, counter),
                 remedies=[_r(t, counter) for t in m.remedies],
                 other_remedies=[_r(t, counter) for t in m.other_remedies],
@@ -116,14 +114,13 @@ def redact_report(report: Report) -> Report:
                 values={},
             )
         )
-    facts: Facts = replace(report.facts)
+    facts: Facts = report.facts.replace()
     if facts.model_file:
         facts.model_file = _r(facts.model_file, counter)
     keylines = [KeyLine(k.line, _r(k.text, counter), k.score) for k in report.key_lines]
     followup = _r(report.followup, counter)
-    completeness = replace(report.completeness, reason=_r(report.completeness.reason, counter))
-    return replace(
-        report,
+    completeness = report.completeness._replace(reason=_r(report.completeness.reason, counter))
+    return report.replace(  # type: ignore[no-any-return]
         matches=matches,
         facts=facts,
         key_lines=keylines,
