@@ -24,6 +24,8 @@ __all__ = ["Diagnostics", "Index", "build_index", "scan"]
 
 REGEX_TIMEOUT = 0.25  # seconds per search; real lines take microseconds
 ANYWHERE_TIMEOUT = 2.0
+BUDGET_SECONDS = 5.0
+BUDGET_PER_MB = 0.02
 MAX_CANDIDATES = 4000  # lines per signature; the prefilter already capped repeats
 
 
@@ -169,12 +171,21 @@ def _line_starts(log: Log, offsets: list[int]) -> list[int]:
 
 
 def _check_signature(
-    sig: Signature, starts: list[int], lines: _Lines, log: Log, diag: Diagnostics, anywhere_cache: dict[tuple[str, int, int], bool]
+    sig: Signature,
+    starts: list[int],
+    lines: _Lines,
+    log: Log,
+    diag: Diagnostics,
+    anywhere_cache: dict[tuple[str, int, int], bool],
+    deadline: float,
 ) -> list[tuple[int, dict[str, str], list[int]]]:
     """(anchor start, groups, context starts) for each line the signature accepts."""
     found: list[tuple[int, dict[str, str], list[int]]] = []
     seen_text: dict[str, dict[str, str] | None] = {}
     for start in starts[:MAX_CANDIDATES]:
+        if time.monotonic() > deadline:
+            diag.timeouts.append(f"{sig.id}: time budget for this log used up; remaining candidate lines skipped")
+            break
         text = lines.get(start)
         if text in seen_text and not sig.near_src and not sig.unless_near_src:
             groups_cached = seen_text[text]
@@ -268,6 +279,8 @@ def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[
 def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | None = None) -> ScanResult:
     index = get_index(kb)
     hits_by_kw = index.scan(log)
+    # A hard bound on regex work, however hostile the input: a few seconds plus a little per MB.
+    deadline = time.monotonic() + BUDGET_SECONDS + BUDGET_PER_MB * len(log.data) / 1024**2
     lines = _Lines(log)
     diag = Diagnostics()
     anywhere_cache: dict[tuple[str, int, int], bool] = {}
@@ -285,7 +298,7 @@ def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | 
         else:
             starts = [0] + [p + 1 for p in _newlines(log)][: MAX_CANDIDATES]
         t0 = time.perf_counter() if timing else 0.0
-        for start, groups, after in _check_signature(sig, starts, lines, log, diag, anywhere_cache):
+        for start, groups, after in _check_signature(sig, starts, lines, log, diag, anywhere_cache, deadline):
             raw_hits.append((sig, start, groups, after))
         if timing:
             diag.signature_seconds[sig.id] = diag.signature_seconds.get(sig.id, 0.0) + time.perf_counter() - t0
