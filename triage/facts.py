@@ -252,6 +252,13 @@ def _llamacpp_markers(s: FactState, m: re.Match[str]) -> None:
     s.product("llama.cpp", 1)
 
 
+@rule(("whisper", "stable-diffusion", "sd.cpp", "nexa", "llama_cpp_dart", "java-llama"),
+      r"\bwhisper_\w+:|whisper\.cpp|stable-diffusion\.cpp|\bsd\.cpp\b|\bnexa(?:-sdk|ai)?\b|llama_cpp_dart|java-llama")
+def _other_ggml_app(s: FactState, m: re.Match[str]) -> None:
+    # Another ggml-based program: its ggml_ lines must not make it "llama.cpp".
+    s.product("other-ggml-app", 3)
+
+
 # --- operating system --------------------------------------------------------
 
 
@@ -522,6 +529,9 @@ _QUANT_IN_NAME = re.compile(r"(?<![A-Za-z0-9])" + _QUANT + r"(?![A-Za-z0-9])", r
 
 def finish_facts(state: FactState) -> Facts:
     facts = state.facts
+    other = state.products.pop("other-ggml-app", 0)
+    if other and state.products.get("llama.cpp", 0) <= other + 2:
+        state.products.pop("llama.cpp", None)  # ggml lines of whisper.cpp & co. are not llama.cpp
     if state.products:
         best = max(state.products.items(), key=lambda kv: (kv[1] >= 3, -PRODUCT_PRIORITY.index(kv[0]), kv[1]))
         # Wrappers beat the llama.cpp they embed once they are clearly present.

@@ -41,6 +41,8 @@ def clean_line(text: str) -> str:
         text = _ANSI.sub("", text)
     if "\r" in text:
         text = text.rstrip("\r").replace("\r", " ")
+    if text.endswith("^M"):  # a carriage return made visible by an editor or pager
+        text = text[:-2]
     if "#011" in text:
         text = text.replace("#011", "\t")
     if "&" in text and _ENTITY.search(text):
