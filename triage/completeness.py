@@ -58,10 +58,10 @@ def assess(matches: list[Match], keylines: list[KeyLine], tail: list[tuple[int, 
     if last and _MID_LOAD.match(last):
         return Completeness("truncated", f"the log stops while the model is loading (last line: {last[:120]!r})")
     if keylines:
-        last = max(keylines, key=lambda k: (k.score, k.line))  # the envelope closest to the failure
+        closest = max(keylines, key=lambda k: (k.score, k.line))  # the envelope closest to the failure
         return Completeness(
             "wrapper-only",
-            "the log shows only a wrapper or a generic follow-on error (" + last.text[:100] + "); the cause was printed elsewhere",
+            "the log shows only a wrapper or a generic follow-on error (" + closest.text[:100] + "); the cause was printed elsewhere",
         )
     return Completeness("no-error-line", "the log holds no error line at all")
 
