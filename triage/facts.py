@@ -101,13 +101,14 @@ Handler = Callable[[FactState, "re.Match[str]"], None]
 class FactRule:
     """A keyword-gated fact extractor; its regex compiles on first use."""
 
-    __slots__ = ("_pattern", "all_matches", "apply", "keywords", "source")
+    __slots__ = ("_pattern", "all_matches", "apply", "keywords", "raw", "source")
 
-    def __init__(self, keywords: tuple[bytes, ...], source: str, apply: Handler, all_matches: bool) -> None:
+    def __init__(self, keywords: tuple[bytes, ...], source: str, apply: Handler, all_matches: bool, raw: bool = False) -> None:
         self.keywords = keywords
         self.source = source
         self.apply = apply
         self.all_matches = all_matches
+        self.raw = raw  # match the line as written, before normalisation strips wrappers
         self._pattern: re.Pattern[str] | None = None
 
     @property
@@ -139,12 +140,12 @@ def _cc(raw: str) -> str:
     return f"{raw[0]}.{raw[1:]}" if len(raw) == 2 else raw
 
 
-RULES: list[tuple[tuple[str, ...], str, Handler, bool]] = []
+RULES: list[tuple[tuple[str, ...], str, Handler, bool, bool]] = []
 
 
-def rule(keywords: tuple[str, ...], pattern: str, *, all_matches: bool = False) -> Callable[[Handler], Handler]:
+def rule(keywords: tuple[str, ...], pattern: str, *, all_matches: bool = False, raw: bool = False) -> Callable[[Handler], Handler]:
     def deco(fn: Handler) -> Handler:
-        RULES.append((keywords, pattern, fn, all_matches))
+        RULES.append((keywords, pattern, fn, all_matches, raw))
         return fn
 
     return deco
@@ -172,6 +173,11 @@ def _kcpp_markers(s: FactState, m: re.Match[str]) -> None:
 @rule(("koboldcpp-",), r"koboldcpp-[a-z0-9_-]*?-(?P<v>\d+\.\d+(?:\.\d+)?)\b")
 def _kcpp_file_version(s: FactState, m: re.Match[str]) -> None:
     s.product("koboldcpp", 1, m["v"])
+
+
+@rule(("level=", "source="), r"^(?:\S+ )*time=\S+ level=[A-Z]+ source=[\w./-]+\.go:\d+ msg=", raw=True)
+def _ollama_slog(s: FactState, m: re.Match[str]) -> None:
+    s.product("ollama", 3)  # Go slog lines with source=*.go: Ollama's server log
 
 
 @rule(("ollama",), r"\bollama\b")
@@ -517,8 +523,8 @@ def _model_size(s: FactState, m: re.Match[str]) -> None:
 
 def _compile() -> list[FactRule]:
     out = []
-    for keywords, pattern, fn, all_matches in RULES:
-        out.append(FactRule(tuple(k.lower().encode() for k in keywords), pattern, fn, all_matches))
+    for keywords, pattern, fn, all_matches, raw in RULES:
+        out.append(FactRule(tuple(k.lower().encode() for k in keywords), pattern, fn, all_matches, raw))
     return out
 
 

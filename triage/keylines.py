@@ -42,7 +42,7 @@ _NOT_KEY = re.compile(
     re.IGNORECASE,
 )
 _SPECIFIC = re.compile(
-    r"GGML_ASSERT|GGML_ABORT|\berror:|\bERROR:|\b\w+(?:Error|Exception)\b(?!: llama runner)|CUDA error|fatal error|error loading model(?!\.)"
+    r"GGML_ASSERT|GGML_ABORT|\berror:|\bERROR:|\b\w+(?:Error|Exception)\b(?!: llama runner)|CUDA error(?!\s*$)|fatal error|error loading model(?!\.)"
     r"|unknown (?:model architecture|pre-tokenizer)|out of memory|ErrorOutOfDeviceMemory|ErrorDeviceLost|illegal instruction"
     r"|invalid opcode|bad magic|invalid magic|not within the file bounds|wrong number of tensors|missing tensor|wrong shape"
     r"|address already in use|Only one usage of each socket address|GLIBC|undefined symbol|WinError \d+|Could not find module"
@@ -52,6 +52,7 @@ _SPECIFIC = re.compile(
 _WRAPPER = re.compile(
     r"llama(?:-server| runner) process (?:has )?(?:terminated|no longer running)(?::? (?:exit status \S+|signal: [\w ]+|-?\d+))?\s*(?:error=\"?exit status \S+\"?)?\s*$"
     r"|^\s*raise \w+(?:Error|Exception)\b"
+    r"|(?:^|:)\d+: CUDA error\s*$|^\s*(?:\S+\.cu:\d+: )?CUDA error\s*$"
     r"|llama runner terminated\b.*error=\"exit status"
     r"|error starting (?:the external )?llama runner: llama runner process has terminated\s*$"
     r"|^\s*(?:🥲 )?Failed to (?:re)?load the model\.?\s*$|^\s*Failed to load model\s*$|^\s*Error loading model\.\s*$"

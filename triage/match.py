@@ -143,6 +143,11 @@ class _Lines:
         self.log = log
         self.cache: dict[int, str] = {}
 
+    def raw(self, start: int) -> str:
+        """The line as written (for the few fact rules that read wrappers)."""
+        end = self.log.data.find(b"\n", start)
+        return self.log.data[start : (end if end >= 0 else len(self.log.data))][:8192].decode("utf-8", "replace").rstrip("\r")
+
     def get(self, start: int) -> str:
         text = self.cache.get(start)
         if text is None:
@@ -262,7 +267,7 @@ def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[
             starts = starts[:FACT_LINES] + starts[-FACT_LINES:]
         seen: set[str] = set()
         for start in starts:
-            text = lines.get(start)
+            text = lines.raw(start) if rule.raw else lines.get(start)
             if text in seen:  # a repeated line adds no new fact
                 continue
             seen.add(text)
