@@ -37,19 +37,26 @@ def _values(hits: list[Hit], facts: Facts, entry: Entry, fixed_in: str | None, v
 
 
 def _remedies(items: list[Remedy], product: str | None, values: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(shown, for other runtimes). A known product sees its own and the generic
+    remedies; an unknown one sees the generic remedies first, then every product's."""
     shown: list[str] = []
     other: list[str] = []
+    later: list[str] = []
     for item in items:
         text = fill(item.text, values)
         if text is None:
             continue
-        if not item.products or product is None or product in item.products:
+        if not item.products:
+            target = shown
+        elif product is None:
+            target = later
+        elif product in item.products:
             target = shown
         else:
             target = other
         if text not in target:
             target.append(text)
-    return shown, other
+    return shown + [t for t in later if t not in shown], other
 
 
 def _confidence(entry: Entry, hits: list[Hit], sigs: dict[str, Signature], facts: Facts) -> float:
