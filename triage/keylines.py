@@ -38,7 +38,7 @@ _NOT_KEY = re.compile(
     r"\berror(?:s)?\s*[=:]\s*(?:0|none|null|nil|false)\b|\[GIN\].*\|\s*[23]\d\d\s*\||\bno errors?\b"
     r"|GGML_CUDA_FORCE|error_correction|errors_test|level=(?:INFO|DEBUG)\b(?!.*\berror=)|= unknown$|"
     r"failsafe|--noavx2|Unable to detect VRAM|Set GPU layers manually|not compiled with GPU offload support"
-    r"|\b(?:following|below|same|this|similar|getting|got|get)\s+(?:\w+\s+)?(?:error|errors|issue)\b",
+    r"|\b(?:following|below|same|this|similar|getting|got|get)\s+(?:\w+\s+)?(?:error|errors|issue)\b(?!:\s*\S)",
     re.IGNORECASE,
 )
 _SPECIFIC = re.compile(
@@ -51,6 +51,8 @@ _SPECIFIC = re.compile(
 )
 _WRAPPER = re.compile(
     r"llama(?:-server| runner) process (?:has )?(?:terminated|no longer running)(?::? (?:exit status \S+|signal: [\w ]+|-?\d+))?\s*(?:error=\"?exit status \S+\"?)?\s*$"
+    # ... the same envelope inside prose ("getting Error: ... exit status 0xc0000409 when loading"), unless a cause follows it
+    r"|llama(?:-server| runner) process (?:has )?terminated:? (?:exit status|signal:) \S+(?![^\n]*(?:error|fail|assert|unable|out of memory))"
     r"|^\s*raise \w+(?:Error|Exception)\b"
     r"|(?:^|:)\d+: CUDA error\s*$|^\s*(?:\S+\.cu:\d+: )?CUDA error\s*$"
     r"|llama runner terminated\b.*error=\"exit status"
