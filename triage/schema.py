@@ -7,7 +7,7 @@ time, and errors can name the file and the field.
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,7 +31,6 @@ Product = Literal[
     "llama-cpp-python",
     "text-generation-webui",
 ]
-PRODUCTS: tuple[str, ...] = get_args(Product)
 
 
 def _kebab(value: str) -> str:
