@@ -203,7 +203,25 @@ def _check_signature(
             m = _search(pattern, text, diag, sig.id)
             if m:
                 break
-        if not m or any(_search(p, text, diag, sig.id) for p in sig.unless):
+        if m is None:
+            # A message the terminal or the app wrapped onto the next line: try the two lines joined,
+            # keeping only a match that starts on this line (the next line gets its own turn).
+            _, below = log.neighbours(start, 0, 1)
+            if below:
+                joined = text + " " + lines.get(below[0]).lstrip()
+                for pattern in sig.regexes:
+                    m = _search(pattern, joined, diag, sig.id)
+                    if m and m.start() < len(text) and m.end() > len(text):
+                        break
+                    m = None
+                if m is not None and not any(_search(p, joined, diag, sig.id) for p in sig.unless):
+                    text = joined
+                else:
+                    m = None
+            if m is None:
+                seen_text[text] = None
+                continue
+        elif any(_search(p, text, diag, sig.id) for p in sig.unless):
             seen_text[text] = None
             continue
         groups = {k: v for k, v in m.groupdict().items() if v}

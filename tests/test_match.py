@@ -1,0 +1,33 @@
+"""Matching details: wrapped messages, near-miss vetoes, evidence lines."""
+
+from __future__ import annotations
+
+from triage.analyse import analyse
+
+
+def ids(text: str) -> list[str]:
+    return [m.kb_id for m in analyse(text, redact=False).matches]
+
+
+def test_message_wrapped_onto_the_next_line_still_matches() -> None:
+    log = "ggml_cuda_compute_forward: SCALE failed\nCUDA error: no kernel image is available for\n  execution on the device\n"
+    report = analyse(log, redact=False)
+    assert [m.kb_id for m in report.matches] == ["cuda-arch-mismatch"]
+    assert report.matches[0].evidence[0].line == 2
+
+
+def test_joined_lines_do_not_invent_a_match_across_unrelated_lines() -> None:
+    # The keyword line alone does not match, and joining it with the next line must not either.
+    assert ids("bind: address already\nin the morning we retry\n") == []
+
+
+def test_same_message_from_another_product_is_vetoed() -> None:
+    assert ids("RuntimeError: CUDA error: no kernel image is available for execution on the device\n") == []
+
+
+def test_evidence_line_numbers_follow_the_input() -> None:
+    log = "\n".join(["hello"] * 41 + ["Error: listen tcp 127.0.0.1:11434: bind: address already in use"]) + "\n"
+    report = analyse(log, redact=False)
+    assert report.matches[0].kb_id == "port-already-in-use"
+    assert report.matches[0].evidence[0].line == 42
+    assert "11434" in report.matches[0].root_cause
