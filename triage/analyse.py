@@ -59,7 +59,7 @@ def analyse(
         key_lines=keylines,
         suggestions=suggestions,
         completeness=completeness,
-        followup=followup_request(completeness, matches, result.facts, kb.followup),
+        followup=followup_request(completeness, result.facts, kb.followup),
         line_count=log.n_lines,
     )
     return redact_report(report) if redact else report

@@ -83,10 +83,8 @@ def _known(facts: Facts) -> str:
     return ", ".join(parts)
 
 
-def followup_request(completeness: Completeness, matches: list[Match], facts: Facts, followup: dict[str, Any]) -> str:
+def followup_request(completeness: Completeness, facts: Facts, followup: dict[str, Any]) -> str:
     """What to capture next, or '' when the log already holds the answer."""
-    if completeness.verdict == "complete" and any(m.certainty == "confident" for m in matches):
-        return ""
     if completeness.verdict == "complete":
         return ""
     section = followup.get(facts.product or "", followup.get("default", {}))

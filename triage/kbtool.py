@@ -126,11 +126,3 @@ def show_entry(kb: KnowledgeBase, kb_id: str) -> str | None:
     out.append("References:")
     out.extend(f"  {r}" for r in entry.references)
     return "\n".join(out)
-
-
-def regex_error_position(pattern: str) -> int | None:
-    try:
-        regex.compile(pattern)
-    except regex.error as exc:
-        return getattr(exc, "pos", None)
-    return None

@@ -47,7 +47,7 @@ CONTEXT_SPAN = 256 * 1024  # facts and key lines of a big log come from its head
 class Index:
     """Everything the scan needs, built once per knowledge base."""
 
-    __slots__ = ("_prefilters", "backend", "ctx_ids", "fact_keywords", "keyline_keywords", "keywords", "sig_ids", "sig_keywords")
+    __slots__ = ("_prefilters", "all_ids", "backend", "ctx_ids", "fact_keywords", "keyline_keywords", "keywords", "sig_ids", "sig_keywords")
 
     def __init__(
         self,
@@ -60,6 +60,7 @@ class Index:
         backend: str | None = None,
     ) -> None:
         self.keywords = keywords
+        self.all_ids = list(range(len(keywords)))
         self.sig_keywords = sig_keywords
         self.fact_keywords = fact_keywords
         self.keyline_keywords = keyline_keywords
@@ -70,7 +71,7 @@ class Index:
 
     def prefilter(self, which: str, size: int) -> tuple[Prefilter, list[int]]:
         """(prefilter, global keyword index of each of its keywords) for this input size."""
-        ids = {"all": list(range(len(self.keywords))), "sig": self.sig_ids, "ctx": self.ctx_ids}[which]
+        ids = {"all": self.all_ids, "sig": self.sig_ids, "ctx": self.ctx_ids}[which]
         choice = self.backend or ("small" if size < SMALL_LOG else "large")
         key = (which, choice)
         if key not in self._prefilters:
@@ -145,8 +146,7 @@ class _Lines:
 
     def raw(self, start: int) -> str:
         """The line as written (for the few fact rules that read wrappers)."""
-        end = self.log.data.find(b"\n", start)
-        return self.log.data[start : (end if end >= 0 else len(self.log.data))][:8192].decode("utf-8", "replace").rstrip("\r")
+        return self.log.raw_at(start).rstrip("\r")
 
     def get(self, start: int) -> str:
         text = self.cache.get(start)

@@ -9,7 +9,7 @@ line keeps its 1-based line number in the input as given.
 from __future__ import annotations
 
 import re
-from typing import Iterator, NewType
+from typing import NewType
 
 __all__ = ["Log", "NormalizedLog", "clean_line", "normalize"]
 
@@ -73,7 +73,7 @@ def clean_line(text: str) -> str:
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lines_cache", "_lower", "_n_lines", "_newlines", "_text", "data")
+    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -81,7 +81,6 @@ class Log:
         self._n_lines: int | None = None
         self._newlines: int | None = None
         self._text: str | None = None
-        self._lines_cache: dict[int, tuple[int, str]] = {}
 
     @property
     def lower(self) -> bytes:
@@ -110,18 +109,16 @@ class Log:
         head = self.data[: min(1024 * 1024, start)] if start > 0 else b""
         return (head + b"\n" + self.data[start:end]).decode("utf-8", errors="replace")
 
-    def line_bounds(self, offset: int) -> tuple[int, int]:
-        start = self.data.rfind(b"\n", 0, offset) + 1
-        end = self.data.find(b"\n", offset)
-        return start, (len(self.data) if end < 0 else end)
-
-    def text_at(self, start: int) -> str:
-        """Cleaned text of the line starting at byte offset `start`."""
+    def raw_at(self, start: int) -> str:
+        """The line starting at byte offset `start` as written, cut at MAX_LINE."""
         end = self.data.find(b"\n", start)
         if end < 0:
             end = len(self.data)
-        raw = self.data[start : min(end, start + MAX_LINE)]
-        return clean_line(raw.decode("utf-8", errors="replace"))
+        return self.data[start : min(end, start + MAX_LINE)].decode("utf-8", errors="replace")
+
+    def text_at(self, start: int) -> str:
+        """Cleaned text of the line starting at byte offset `start`."""
+        return clean_line(self.raw_at(start))
 
     @property
     def newlines(self) -> int:
@@ -187,13 +184,6 @@ class Log:
                 break
         out.reverse()
         return out
-
-    def iter_lines(self) -> Iterator[tuple[int, str]]:
-        """Every cleaned line; only for small inputs (examples, tests)."""
-        for i, raw in enumerate(self.data.split(b"\n"), start=1):
-            if i > self.n_lines:
-                break
-            yield i, clean_line(raw[:MAX_LINE].decode("utf-8", errors="replace"))
 
 
 def normalize(data: bytes) -> NormalizedLog:

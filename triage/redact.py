@@ -83,9 +83,14 @@ def redact_text(text: str) -> tuple[str, int]:
     if "-" in text:
         text = sub(_HOSTNAME, "<host>", text)
     original = text
-    new, n = _IPV4.subn(lambda m: _ip(m, original), text)
-    count += sum(1 for m in _IPV4.finditer(original) if _ip(m, original) == "<ip>")
-    text = new
+
+    def ip_or_version(m: re.Match[str]) -> str:
+        nonlocal count
+        out = _ip(m, original)
+        count += out == "<ip>"
+        return out
+
+    text = _IPV4.sub(ip_or_version, text)
     if text.count(":") >= 7:
         text = sub(_IPV6, "<ip>", text)
     # Never carry a ping into any output format, JSON included (consumers post it).

@@ -44,13 +44,11 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _pydantic_errors(path: str, exc: ValidationError, prefix: str = "") -> list[DataError]:
+def _pydantic_errors(path: str, exc: ValidationError) -> list[DataError]:
     errors = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in {"RemedySpec", "str"}))
         where = _loc(loc)
-        if prefix:
-            where = f"{prefix}.{where}" if where else prefix
         value = err.get("input")
         shown = f" (got {value!r})" if err["type"] not in {"missing"} and not isinstance(value, dict) else ""
         errors.append(DataError(path, where, f"{err['msg']}{shown}"))
