@@ -190,15 +190,14 @@ def _user_cache_dir() -> str:
     return str(Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "triage")
 
 
-def cache_dir() -> Path | None:
+def default_cache_dir() -> Path | None:
     """Where start-up caches live (TRIAGE_CACHE_DIR), or None with TRIAGE_NO_CACHE set."""
     if os.environ.get("TRIAGE_NO_CACHE"):
         return None
     return Path(os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir())
 
 
-def _cache_path(dirs: list[Path]) -> Path | None:
-    root = cache_dir()
+def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
     if root is None:
         return None
     here = Path(__file__).parent
@@ -229,13 +228,16 @@ def _from_records(data: dict[str, Any]) -> KnowledgeBase:
     return KnowledgeBase(signatures=sigs, entries={e.id: e for e in data["entries"]}, followup=data["followup"])
 
 
-def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_cache: bool = True) -> KnowledgeBase:
+def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_cache: bool = True,
+            cache: Path | None | bool = True) -> KnowledgeBase:
     """The built-in data plus each --kb-dir; later ids replace earlier ones.
 
     Raises DataErrors listing every problem (file and field) when the data is invalid.
     """
     dirs = ([builtin_dir()] if builtin else []) + list(extra_dirs or [])
-    cache = _cache_path(dirs) if use_cache else None
+    # cache: True = the default directory from the environment, a Path = that directory, None/False = none.
+    root = default_cache_dir() if cache is True else (cache or None)
+    cache = _cache_path(dirs, root) if use_cache else None
     if cache is not None and cache.is_file():
         try:
             with cache.open("rb") as fh:

@@ -13,11 +13,13 @@ __all__ = [
     "Completeness",
     "Evidence",
     "Facts",
+    "Fingerprint",
     "Gpu",
     "Hit",
     "KeyLine",
     "Match",
     "Remedy",
+    "RemedyStep",
     "Report",
     "Suggestion",
 ]
@@ -188,6 +190,31 @@ class Hit(NamedTuple):
 class Remedy(NamedTuple):
     text: str
     products: tuple[str, ...] = ()
+    os: tuple[str, ...] = ()
+
+
+class RemedyStep(NamedTuple):
+    """One remedy as shown: its text and the runtime/OS it is for (None: any)."""
+
+    text: str
+    product: str | None = None
+    os: str | None = None
+    product_name: str | None = None  # display name of `product`, for grouping in renderers
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "product": self.product, "os": self.os}
+
+
+class Fingerprint(NamedTuple):
+    """A stable id of the failure, so reports of one bug group together."""
+
+    id: str
+    text: str
+    specific: bool
+    lines: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "specific": self.specific, "lines": list(self.lines)}
 
 
 class Match(_Record):
@@ -195,7 +222,7 @@ class Match(_Record):
 
     __slots__ = ("kb_id", "title", "confidence", "certainty", "kind", "variant", "root_cause", "summary",
                  "remedies", "other_remedies", "affected", "version_status", "version_note", "evidence",
-                 "hit_count", "labels", "references", "source", "values", "confirm")
+                 "hit_count", "labels", "references", "source", "values", "confirm", "remedy_steps")
 
     def __init__(
         self,
@@ -219,6 +246,7 @@ class Match(_Record):
         source: str,
         values: dict[str, str] | None = None,
         confirm: str = "",
+        remedy_steps: list[RemedyStep] | None = None,
     ) -> None:
         self.kb_id = kb_id
         self.title = title
@@ -240,6 +268,9 @@ class Match(_Record):
         self.source = source
         self.values: dict[str, str] = values if values is not None else {}
         self.confirm = confirm
+        self.remedy_steps: list[RemedyStep] = (
+            remedy_steps if remedy_steps is not None else [RemedyStep(t) for t in remedies]
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -252,6 +283,7 @@ class Match(_Record):
             "summary": self.summary,
             "root_cause": self.root_cause,
             "remedies": list(self.remedies),
+            "remedy_steps": [r.as_dict() for r in self.remedy_steps],
             "other_remedies": list(self.other_remedies),
             "affected": [dict(a) for a in self.affected],
             "version_status": self.version_status,
@@ -285,7 +317,8 @@ class Completeness(NamedTuple):
 class Report(_Record):
     """Everything triage says about one log."""
 
-    __slots__ = ("matches", "facts", "key_lines", "suggestions", "completeness", "followup", "line_count", "redactions")
+    __slots__ = ("matches", "facts", "key_lines", "suggestions", "completeness", "followup", "line_count", "redactions",
+                 "fingerprint", "diagnostics")
 
     def __init__(
         self,
@@ -297,6 +330,8 @@ class Report(_Record):
         followup: str,
         line_count: int,
         redactions: int = 0,
+        fingerprint: Fingerprint | None = None,
+        diagnostics: dict[str, Any] | None = None,
     ) -> None:
         self.matches = matches
         self.facts = facts
@@ -306,6 +341,8 @@ class Report(_Record):
         self.followup = followup
         self.line_count = line_count
         self.redactions = redactions
+        self.fingerprint = fingerprint
+        self.diagnostics: dict[str, Any] = diagnostics if diagnostics is not None else {}
 
     @property
     def labels(self) -> list[str]:

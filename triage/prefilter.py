@@ -182,9 +182,9 @@ def _cached_database(keywords: list[bytes]) -> Any:
 
 
 def _cache_root() -> Path | None:
-    from .load import cache_dir
+    from .load import default_cache_dir
 
-    return cache_dir()
+    return default_cache_dir()
 
 
 _BACKENDS: dict[str, Callable[[list[bytes]], Prefilter]] = {

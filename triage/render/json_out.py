@@ -24,6 +24,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "followup": report.followup,
         "line_count": report.line_count,
         "redacted": report.redactions,
+        "fingerprint": report.fingerprint.as_dict() if report.fingerprint else None,
+        "diagnostics": dict(report.diagnostics),
     }
 
 
