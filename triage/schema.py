@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AffectedSpec",
+    "EmitterSpec",
     "EntrySpec",
     "ExamplesSpec",
     "RemedySpec",
@@ -30,7 +31,12 @@ Product = Literal[
     "lmstudio",
     "llama-cpp-python",
     "text-generation-webui",
+    "jan",
+    "localai",
+    "ik_llama.cpp",
+    "gpt4all",
 ]
+OsName = Literal["linux", "windows", "macos"]
 
 
 def _kebab(value: str) -> str:
@@ -66,7 +72,13 @@ class SignatureSpec(_Strict):
     weight: float = Field(default=0.8, gt=0.0, le=1.0)
     generic: bool = False
     products: list[Product] = Field(default_factory=list)
+    emitter: list[EmitterSpec] = Field(default_factory=list)
     examples: ExamplesSpec
+
+    @field_validator("emitter", mode="before")
+    @classmethod
+    def _emitter_one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, dict) else value
 
     @field_validator("id", "kb", "variant")
     @classmethod
@@ -94,6 +106,21 @@ class SignatureFile(_Strict):
 class RemedySpec(_Strict):
     text: str
     products: list[Product] = Field(default_factory=list)
+    os: list[OsName] = Field(default_factory=list)
+
+    @field_validator("os", mode="before")
+    @classmethod
+    def _os_one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class EmitterSpec(_Strict):
+    """Where the line comes from: the format string that prints it, so `kb check` can test the regex on it."""
+
+    project: str  # owner/repo, e.g. ggml-org/llama.cpp
+    file: str  # path in that repository
+    format: str  # the printf/log format string as written in the source
+    commit: str | None = None
 
 
 class AffectedSpec(_Strict):

@@ -73,7 +73,7 @@ def _remedies(items: list[RemedySpec | str]) -> tuple[Remedy, ...]:
         if isinstance(item, str):
             out.append(Remedy(item))
         else:
-            out.append(Remedy(item.text, tuple(item.products)))
+            out.append(Remedy(item.text, tuple(item.products), tuple(item.os)))
     return tuple(out)
 
 
@@ -138,6 +138,7 @@ def _compile_signature(
         weight=sig.weight,
         generic=sig.generic,
         products=tuple(sig.products),
+        emitters=tuple((e.project, e.file, e.format, e.commit or "") for e in sig.emitter),
         examples_match=tuple(sig.examples.match),
         examples_no_match=tuple(sig.examples.no_match),
         path=shown,
