@@ -31,7 +31,7 @@ class Signature:
     the few signatures whose keywords occur in the log, so start-up stays fast."""
 
     __slots__ = (
-        "_compiled", "anywhere_src", "context", "description", "emitters", "examples_match", "examples_no_match", "generic",
+        "_compiled", "anywhere_src", "context", "description", "emitters", "examples_match", "examples_no_match", "few_fixtures", "generic",
         "id", "index", "kb_id", "keywords", "near_src", "path", "products", "regexes_src", "unless_anywhere_src",
         "unless_near_src", "unless_src", "variant", "weight", "window",
     )
@@ -53,6 +53,7 @@ class Signature:
     generic: bool
     products: tuple[str, ...]
     emitters: tuple[tuple[str, str, str, str], ...]  # (project, file, format, commit)
+    few_fixtures: str
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
     path: str

@@ -356,6 +356,11 @@ class Report(_Record):
             seen.setdefault(label, None)
         return list(seen)
 
+    def public_diagnostics(self) -> dict[str, Any]:
+        """What JSON shows of the scan: which scanner ran and whether any search timed out."""
+        timeouts = self.diagnostics.get("timeouts") or []
+        return {"scanner": self.diagnostics.get("scanner"), "timeouts": len(timeouts)}
+
     @property
     def confident(self) -> list[Match]:
         return [m for m in self.matches if m.certainty == "confident"]

@@ -73,6 +73,7 @@ class SignatureSpec(_Strict):
     generic: bool = False
     products: list[Product] = Field(default_factory=list)
     emitter: list[EmitterSpec] = Field(default_factory=list)
+    few_fixtures: str = ""  # why this signature is backed by fewer than two real fixtures, when it is
     examples: ExamplesSpec
 
     @field_validator("emitter", mode="before")

@@ -139,6 +139,7 @@ def _compile_signature(
         generic=sig.generic,
         products=tuple(sig.products),
         emitters=tuple((e.project, e.file, e.format, e.commit or "") for e in sig.emitter),
+        few_fixtures=sig.few_fixtures,
         examples_match=tuple(sig.examples.match),
         examples_no_match=tuple(sig.examples.no_match),
         path=shown,

@@ -25,7 +25,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "line_count": report.line_count,
         "redacted": report.redactions,
         "fingerprint": report.fingerprint.as_dict() if report.fingerprint else None,
-        "diagnostics": dict(report.diagnostics),
+        "diagnostics": report.public_diagnostics(),
     }
 
 
