@@ -5,8 +5,9 @@ downloads linked text attachments from allowed hosts, runs the engine on everyth
 asks `bot.github_plan` what to change, and makes those calls with `bot.github_api`.
 
 Exit status: 0 whenever the run did its job or could not reach GitHub for a transient reason
-(a triage miss is not a failure); 1 only for configuration errors (missing environment, bad
-inputs, a broken `kb-path`, a token without permission), each explained on a `::error::` line.
+(a triage miss is not a failure; a rate limit is transient even when GitHub answers 403); 1 only
+for configuration errors (missing environment, bad inputs, a broken `kb-path`, a token without
+permission), each explained on a `::error::` line.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
-from triage.analyse import analyse
 from triage.decode import decode
+from triage.engine import Engine
 from triage.errors import DataErrors, InputError
-from triage.load import KnowledgeBase, load_kb
+from triage.load import default_cache_dir
 from triage.model import Report
 
 from .github_api import ApiError, GitHub, fetch_attachment
-from .github_comment import Document
+from .github_comment import Document, Duplicate
 from .github_settings import DEFAULT_ATTACHMENT_HOSTS, ConfigError, Settings, load_settings
 from .github_plan import (
     Config,
@@ -40,12 +41,15 @@ from .github_plan import (
     is_own_comment,
     make_plan,
     parse_event,
+    read_state,
     replace_state,
+    valid_fingerprint_id,
 )
 
-__all__ = ["DEFAULT_ATTACHMENT_HOSTS", "ConfigError", "Settings", "load_settings", "main", "run"]
+__all__ = ["DEFAULT_ATTACHMENT_HOSTS", "ConfigError", "Settings", "find_duplicate", "load_settings", "main", "run"]
 
 MAX_TEXT = 20 * 1024 * 1024  # bytes of issue text and attachments analysed in all; beyond is noise
+MAX_DUPLICATE_CHECKS = 5  # earlier issues whose report comment is read to confirm a search hit
 _LOGIN = re.compile(r"[^A-Za-z0-9\-]")
 _FILE_NAME = re.compile(r"[^\w.\-]")
 
@@ -102,15 +106,57 @@ def collect_documents(
     return docs
 
 
-def analyse_documents(docs: Sequence[Document], kb: KnowledgeBase | None) -> tuple[Report | None, list[int]]:
-    """One report for everything the reporter gave, so facts in the body meet the log in a comment."""
+def analyse_documents(docs: Sequence[Document], engine: Engine) -> tuple[Report | None, list[int]]:
+    """One report for everything the reporter gave, so facts in the body meet the log in a comment.
+
+    The engine redacts the report; the comment is built from it alone, never from `docs`' text.
+    """
     text, starts = combine(docs)
     if not text.strip():
         return None, starts
     try:
-        return analyse(text, kb), starts
+        return engine.analyse(text, redact=True), starts
     except InputError:
         return None, starts
+
+
+def find_duplicate(
+    api: GitHub, issue: IssueRef, report: Report | None, author: str, bot_login: str | None, log: Callable[[str], None]
+) -> Duplicate | None:
+    """The earliest other issue (open first) whose own report comment records this fingerprint.
+
+    Only for a specific fingerprint. GitHub's issue search finds the `triage-fp:<id>` line of the
+    report comments (`in:comments`); each hit is then confirmed by reading that issue's report
+    comment (written by the action's own account), so a person quoting the id links nothing.
+    Search trouble of any kind is logged and means "no link", never a failed run.
+    """
+    fp = report.fingerprint if report is not None else None
+    fp_id = valid_fingerprint_id(fp.id) if fp is not None else ""
+    if fp is None or not fp.specific or not fp_id:
+        return None
+    query = f'repo:{issue.repo} is:issue in:comments "triage-fp:{fp_id}"'
+    try:
+        items = api.search_issues(query)
+        found: list[dict[str, Any]] = []
+        for item in items:
+            number = item.get("number")
+            if not isinstance(number, int) or number == issue.number or item.get("pull_request"):
+                continue
+            if len(found) + 1 > MAX_DUPLICATE_CHECKS:
+                break
+            own = [c for c in (IssueComment.from_api(c) for c in api.list_comments(issue.repo, number) if c.get("id") is not None) if is_own_comment(c, bot_login)]
+            state = read_state(own[0].body) if own else None
+            if state is not None and state.fingerprint == fp_id and state.specific:
+                found.append(item)
+    except ApiError as err:
+        log(f"triage: could not search for earlier reports of this crash: {err}")
+        return None
+    if not found:
+        return None
+    target = next((i for i in found if i.get("state") == "open"), found[0])
+    people = {str((i.get("user") or {}).get("login") or "").casefold() for i in found} - {author.casefold(), ""}
+    log(f"triage: the same crash fingerprint is on issue #{target['number']}")
+    return Duplicate(int(target["number"]), "open" if target.get("state") == "open" else "closed", len(people))
 
 
 @dataclass(slots=True)
@@ -131,7 +177,13 @@ class _Recorder:
 
 
 def _is_auth(err: ApiError) -> bool:
-    return err.status in (401, 403)
+    """A token without permission; a 403 that is a rate limit is not one."""
+    return err.status in (401, 403) and not err.rate_limited
+
+
+def _stops_the_run(err: ApiError) -> bool:
+    """Failures that make every further call pointless: no permission, or a rate limit."""
+    return _is_auth(err) or err.rate_limited
 
 
 def execute(plan: Plan, api: GitHub | None, issue: IssueRef, bot_login: str | None, log: Callable[[str], None]) -> Outcome:
@@ -153,7 +205,7 @@ def execute(plan: Plan, api: GitHub | None, issue: IssueRef, bot_login: str | No
             if not api.create_label(repo, spec.name, spec.color, spec.description):
                 log(f"triage: label {spec.name} already existed")
         except ApiError as err:
-            if _is_auth(err):
+            if _stops_the_run(err):
                 raise
             log(f"triage: could not create label {spec.name}: {err}")
     if plan.add_labels:
@@ -163,7 +215,7 @@ def execute(plan: Plan, api: GitHub | None, issue: IssueRef, bot_login: str | No
             try:
                 api.add_labels(repo, n, plan.add_labels)
             except ApiError as err:
-                if _is_auth(err):
+                if _stops_the_run(err):
                     raise
                 log(f"triage: could not add labels: {err}")
                 failed_add.update(plan.add_labels)
@@ -175,7 +227,7 @@ def execute(plan: Plan, api: GitHub | None, issue: IssueRef, bot_login: str | No
         try:
             api.remove_label(repo, n, name)
         except ApiError as err:
-            if _is_auth(err):
+            if _stops_the_run(err):
                 raise
             log(f"triage: could not remove label {name}: {err}")
             failed_remove.add(name)
@@ -273,18 +325,23 @@ def run(
     log: Callable[[str], None] = print,
     fetch: Callable[[str, Sequence[str]], tuple[bytes, bool]] = fetch_attachment,
     sleep: Callable[[float], None] = time.sleep,
+    engine: Engine | None = None,
 ) -> int:
-    """One event, start to finish; raises ConfigError for the workflow author to fix."""
+    """One event, start to finish; raises ConfigError for the workflow author to fix.
+
+    `engine` is built from `settings.kb_dirs` unless given (tests pass one in).
+    """
     try:
         payload = json.loads(settings.event_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot read the event payload {str(settings.event_path)!r}: {err}") from None
     if not isinstance(payload, dict):
         raise ConfigError(f"the event payload {str(settings.event_path)!r} is not a JSON object")
-    try:
-        kb = load_kb(list(settings.kb_dirs)) if settings.kb_dirs else None
-    except DataErrors as err:
-        raise ConfigError("input 'kb-path' holds invalid data:\n" + "\n".join(str(e) for e in err.errors)) from None
+    if engine is None:
+        try:
+            engine = Engine.build(settings.kb_dirs, cache_dir=default_cache_dir())
+        except DataErrors as err:
+            raise ConfigError("input 'kb-path' holds invalid data:\n" + "\n".join(str(e) for e in err.errors)) from None
 
     ref = parse_event(settings.event_name, payload, settings.repo)
     if isinstance(ref, str):
@@ -317,9 +374,11 @@ def run(
     issue_labels = [str(label.get("name")) for label in issue.get("labels") or [] if isinstance(label, Mapping)]
     theirs = [c for c in comments if not is_own_comment(c, settings.config.bot_login)]
     docs = collect_documents(issue, theirs, settings.attachment_hosts, log, fetch)
-    report, starts = analyse_documents(docs, kb)
+    report, starts = analyse_documents(docs, engine)
     ref = replace(ref, html_url=str(issue.get("html_url") or ref.html_url))
-    plan = make_plan(ref, report, docs, starts, issue_labels, repo_labels, comments, settings.config)
+    author = str((issue.get("user") or {}).get("login") or "")
+    duplicate = find_duplicate(api, ref, report, author, settings.config.bot_login, log) if api is not None else None
+    plan = make_plan(ref, report, docs, starts, issue_labels, repo_labels, comments, settings.config, duplicate)
     found = ", ".join(plan.kb_ids) or "no known problem"
     log(f"triage: issue #{ref.number}: {found}; {len(docs)} text(s) read")
     for note in plan.notes:
@@ -335,7 +394,12 @@ def run(
 
 
 def _api_failure(err: ApiError, settings: Settings, ref: IssueRef, plan: Plan | None = None) -> int:
-    """A token without permission is the workflow's to fix (exit 1); anything else is transient (exit 0)."""
+    """A token without permission is the workflow's to fix (exit 1); anything else, a rate limit
+    included, is transient (exit 0): the next event on the issue tries again."""
+    if err.rate_limited:
+        print(f"::warning::{_escape_command(f'triage stopped: GitHub rate limit on {err.method} {err.path} ({err.message}); the next event on this issue tries again')}")
+        _write_outputs(settings, plan, ref, None, [f"GitHub rate limit: {err}"])
+        return 0
     if _is_auth(err) or (err.status == 404 and err.method == "GET"):
         hint = " (the job needs `permissions: issues: write`)" if err.status == 403 else ""
         print(f"::error::{_escape_command(f'GitHub refused {err.method} {err.path}: {err.status} {err.message}{hint}')}")

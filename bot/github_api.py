@@ -26,13 +26,19 @@ _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class ApiError(Exception):
-    """A call that failed for good; `status` 0 means the network, not GitHub, failed."""
+    """A call that failed for good; `status` 0 means the network, not GitHub, failed.
 
-    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+    `rate_limited` marks a 403/429 that GitHub sent because of a rate limit (a `retry-after`
+    header, `x-ratelimit-remaining: 0`, or a "rate limit" message): transient, not a missing
+    permission, even though the status is 403.
+    """
+
+    def __init__(self, method: str, path: str, status: int, message: str, *, rate_limited: bool = False) -> None:
         self.method = method
         self.path = path
         self.status = status
         self.message = message
+        self.rate_limited = rate_limited
         super().__init__(f"{method} {path} -> {status or 'network error'}: {message}")
 
 
@@ -152,7 +158,7 @@ class GitHub:
         """
         url = path if path.startswith("http") else self.api_url + path
         shown = urlsplit(url).path
-        last, last_status = "no attempt made", 0
+        last, last_status, last_rate = "no attempt made", 0, False
         for attempt in range(self.attempts):
             if attempt and before_retry is not None:
                 found = before_retry()
@@ -168,19 +174,20 @@ class GitHub:
                 continue
             if resp.status < 400 or resp.status in ok:
                 return resp
-            last, last_status = str(resp.data or ""), resp.status
+            last, last_status, last_rate = str(resp.data or ""), resp.status, False
             if resp.status in _RETRY_STATUSES:
                 wait = self.backoff_base * 2**attempt
             elif resp.status in (403, 429) and (rate := self._rate_wait(resp)) is not None:
+                last_rate = True
                 if rate > MAX_WAIT:
-                    raise ApiError(method, shown, resp.status, f"rate limited for {rate:.0f}s; giving up")
+                    raise ApiError(method, shown, resp.status, f"rate limited for {rate:.0f}s; giving up", rate_limited=True)
                 wait = rate
             else:
                 raise ApiError(method, shown, resp.status, str(resp.data or ""))
             if attempt + 1 < self.attempts:
                 self.log(f"triage: {method} {shown} answered {resp.status}; retrying in {wait:g}s")
                 self.sleep(wait)
-        raise ApiError(method, shown, last_status, f"still failing after {self.attempts} attempts: {last}")
+        raise ApiError(method, shown, last_status, f"still failing after {self.attempts} attempts: {last}", rate_limited=last_rate)
 
     def paginate(self, path: str) -> list[Any]:
         """Every item of a list endpoint, following `Link: rel="next"`."""
@@ -239,6 +246,14 @@ class GitHub:
 
     def delete_comment(self, repo: str, comment_id: int) -> None:
         self.request("DELETE", f"/repos/{repo}/issues/comments/{comment_id}", ok=(404,))
+
+    def search_issues(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The first `limit` issues the search API finds, oldest first (one page, no pagination:
+        the search API allows 30 calls a minute, and the oldest reports are the ones to link)."""
+        path = f"/search/issues?q={quote(query, safe='')}&sort=created&order=asc&per_page={max(1, min(limit, 100))}"
+        data = self.request("GET", path).data
+        items = data.get("items") if isinstance(data, dict) else None
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def _host_allowed(host: str, hosts: Sequence[str]) -> bool:

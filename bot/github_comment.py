@@ -14,11 +14,11 @@ from typing import Sequence
 
 from dataclasses import dataclass
 
-from triage.model import PRODUCT_NAMES, Evidence, Facts, KeyLine, Match, Report
+from triage.model import Evidence, Facts, Fingerprint, KeyLine, Match, RemedyStep, Report
 from triage.render.common import facts_rows, verdict_line
 from triage.render.safe import fence, inline_code, neutralize
 
-__all__ = ["COMMENT_LIMIT", "Document", "render_comment"]
+__all__ = ["COMMENT_LIMIT", "Document", "Duplicate", "kb_page_url", "render_comment"]
 
 COMMENT_LIMIT = 65536  # GitHub rejects an issue comment body longer than this (422)
 _BUDGET = COMMENT_LIMIT - 2000  # room for the marker, the state and the footer
@@ -28,6 +28,8 @@ _ISSUE_REF = re.compile(r"(?<![\w&/])(#|GH-)(?=\d)", re.IGNORECASE)
 # A code span as CommonMark reads it, on one line; not after a backslash (then the tick is literal).
 _CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
 _GITHUB_LINK = re.compile(r"^https://github\.com/")
+_GITHUB_BLOB = re.compile(r"^https://github\.com/[^/\s]+/[^/\s]+/blob/")
+_OS_NAMES = {"linux": "Linux", "windows": "Windows", "macos": "macOS"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,25 @@ class Document:
     source: str  # Markdown-safe words: "the issue body", "a comment", "attachment `x.log`"
     url: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An earlier issue of the same repository whose report carries the same specific fingerprint."""
+
+    number: int
+    state: str  # "open" | "closed"
+    others: int  # people other than this issue's author who reported the crash (in any issue found)
+
+
+def kb_page_url(kb_url: str | None, kb_id: str) -> str | None:
+    """The KB page of an entry: `<base>kb/<id>.md` on a GitHub blob URL, else `<base>/kb/<id>/`
+    (what both the web app and the static site serve)."""
+    if not kb_url:
+        return None
+    if _GITHUB_BLOB.match(kb_url):
+        return kb_url.rstrip("/") + f"/kb/{kb_id}.md"
+    return kb_url.rstrip("/") + f"/kb/{kb_id}/"
 
 
 def _plain(text: str) -> str:
@@ -95,25 +116,72 @@ def _quoted(items: Sequence[Evidence | KeyLine], documents: Sequence[Document], 
     return out
 
 
+def _product_name(facts: Facts) -> str:
+    return facts.values().get("product_name") or str(facts.product)
+
+
 def _verdict(m: Match, facts: Facts) -> str:
     if m.version_note:
         return m.version_note
     fixed = verdict_line(m)
     if facts.product:
-        name = PRODUCT_NAMES.get(facts.product, facts.product)
+        name = _product_name(facts)
         who = f"{name} {facts.version}" if facts.version else f"{name} (the log does not show the version)"
         return f"{who}: the knowledge base lists no affected {name} versions for this problem." + (f" {fixed}" if fixed else "")
     return fixed or "The log does not say which program or version this is."
 
 
-def _match(m: Match, first: bool, facts: Facts, documents: Sequence[Document], starts: Sequence[int]) -> list[str]:
+def _step(step: RemedyStep, facts: Facts) -> str:
+    """One remedy's text; an OS-specific one says its OS when the log did not name one."""
+    text = _prose(step.text)
+    if step.os and not facts.os:
+        text = f"*{_OS_NAMES.get(step.os, step.os)}:* {text}"
+    return text
+
+
+def _remedies(m: Match, facts: Facts) -> list[str]:
+    """The remedies from `remedy_steps` in the engine's order. With the runtime known, one
+    numbered list; with it unknown, the generic steps numbered and every runtime-specific step
+    under its runtime's name, so nobody is told another runtime's flag without knowing it."""
+    steps = list(m.remedy_steps)
+    if not steps:
+        return []
+    out = ["**What to do:**", ""]
+    if facts.product:
+        out += [f"{i}. {_step(s, facts)}" for i, s in enumerate(steps, 1)]
+        return out + [""]
+    generic = [s for s in steps if not s.product]
+    groups: dict[str, list[RemedyStep]] = {}
+    for s in steps:
+        if s.product:
+            groups.setdefault(s.product_name or s.product, []).append(s)
+    out += [f"{i}. {_step(s, facts)}" for i, s in enumerate(generic, 1)]
+    if generic and groups:
+        out += ["", "Depending on the runtime:", ""]
+    for name, items in groups.items():
+        label = f"**{_prose(name)}:**"
+        if len(items) == 1:
+            out.append(f"- {label} {_step(items[0], facts)}")
+        else:
+            out.append(f"- {label}")
+            out += [f"  - {_step(s, facts)}" for s in items]
+    return out + [""]
+
+
+def _match(
+    m: Match, first: bool, facts: Facts, documents: Sequence[Document], starts: Sequence[int], kb_url: str | None = None
+) -> list[str]:
     head = "Known problem" if first else "Also recognised"
     if m.certainty != "confident":
         head = "Possibly"
     out = [f"### {head}: {_prose(m.title)}", ""]
     if m.summary:
         out += [_prose(m.summary), ""]
-    out += [f"**Your version:** {_prose(_verdict(m, facts))}  ", f"{inline_code(m.kb_id)} · confidence {m.confidence:.2f}", ""]
+    meta = f"{inline_code(m.kb_id)} · confidence {m.confidence:.2f}"
+    page = kb_page_url(kb_url, m.kb_id)
+    if page:
+        meta += f" · [knowledge base page]({page})"
+    out += [f"**Your version:** {_prose(_verdict(m, facts))}  ", meta, ""]
     out += ["**Why:** these lines match it.", ""]
     out += _quoted(m.evidence, documents, starts)
     if m.hit_count > len(m.evidence):
@@ -121,10 +189,7 @@ def _match(m: Match, first: bool, facts: Facts, documents: Sequence[Document], s
     out += [f"**Root cause:** {_prose(m.root_cause)}", ""]
     if m.confirm and m.certainty != "confident":
         out += [f"**To confirm:** {_prose(m.confirm)}", ""]
-    if m.remedies:
-        out += ["**What to do:**", ""]
-        out += [f"{i}. {_prose(r)}" for i, r in enumerate(m.remedies, 1)]
-        out.append("")
+    out += _remedies(m, facts)
     if m.other_remedies:
         out += ["<details><summary>For other runtimes</summary>", ""]
         out += [f"- {_prose(r)}" for r in m.other_remedies]
@@ -157,12 +222,27 @@ def _miss(report: Report | None, documents: Sequence[Document], starts: Sequence
     return out
 
 
-def _footer(documents: Sequence[Document], removed: Sequence[str]) -> list[str]:
+def _duplicate(dup: Duplicate) -> list[str]:
+    """The link to the earlier issue: `#N` on purpose, so it shows up on that issue too."""
+    others = f", reported by {dup.others} other{'s' if dup.others != 1 else ''}" if dup.others else ""
+    return [f"Looks like the same crash as #{dup.number} ({'open' if dup.state == 'open' else 'closed'}{others}).", ""]
+
+
+def _fingerprint(fp: Fingerprint | None, searchable: str) -> list[str]:
+    """One short line; `triage-fp:<id>` is what later issues search for (specific ones only)."""
+    if fp is None:
+        return []
+    tag = inline_code(f"triage-fp:{searchable}") + " " if searchable else ""
+    kind = "" if fp.specific else " (generic: not used to link issues)"
+    return [f"<sub>Fingerprint {tag}{inline_code(_cut(fp.text))}{kind}</sub>  "]
+
+
+def _footer(documents: Sequence[Document], removed: Sequence[str], fp: Sequence[str] = ()) -> list[str]:
     kinds = [d.source for d in documents]
     n_comments = sum(1 for k in kinds if k.startswith("a comment"))
     n_files = sum(1 for k in kinds if k.startswith("attachment"))
     read = ["the issue"] + ([f"{n_comments} comment(s)"] if n_comments else []) + ([f"{n_files} attachment(s)"] if n_files else [])
-    out = ["---"]
+    out = ["---", *fp]
     if removed:
         out.append(f"<sub>Labels removed because they no longer match: {', '.join(inline_code(r) for r in removed)}.</sub>  ")
     out.append(
@@ -181,14 +261,23 @@ def render_comment(
     previous_ids: Sequence[str] = (),
     removed_labels: Sequence[str] = (),
     facts: Facts | None = None,
+    kb_url: str | None = None,
+    duplicate: Duplicate | None = None,
+    fingerprint_id: str = "",
 ) -> str:
-    """The comment body (without the marker and state, which `github_plan` adds)."""
+    """The comment body (without the marker and state, which `github_plan` adds).
+
+    Everything quoted comes from `report`, which the engine has already redacted; `documents`
+    give only where a line came from. `fingerprint_id` is the validated id to make searchable.
+    """
     facts = facts or Facts()
-    body: list[str] = []
+    body: list[str] = _duplicate(duplicate) if duplicate is not None else []
+    fp = report.fingerprint if report is not None else None
+    searchable = fingerprint_id if fp is not None and fp.specific else ""
     shown = list(matches)[:MAX_MATCHES]
     if shown:
         for i, m in enumerate(shown):
-            body += _match(m, i == 0, facts, documents, starts)
+            body += _match(m, i == 0, facts, documents, starts, kb_url)
         if len(matches) > len(shown):
             body += ["Also matched: " + ", ".join(inline_code(m.kb_id) for m in matches[len(shown) :]), ""]
     else:
@@ -201,10 +290,15 @@ def render_comment(
     body += _facts(facts)
     text = "\n".join(body)
     if len(text) > _BUDGET and len(matches) > 1:
-        return render_comment(report, matches[:1], documents, starts, previous_ids=previous_ids, removed_labels=removed_labels, facts=facts)
+        return render_comment(
+            report, matches[:1], documents, starts, previous_ids=previous_ids, removed_labels=removed_labels,
+            facts=facts, kb_url=kb_url, duplicate=duplicate, fingerprint_id=fingerprint_id,
+        )
     if len(text) > _BUDGET:
         # Unreachable with real KB entries (evidence lines are capped); never cut inside a fence.
         first = matches[0] if matches else None
         text = f"### Known problem: {_prose(first.title)}\n\n{inline_code(first.kb_id)}" if first else "### No known problem recognised yet"
         text += "\n\nThe full report is too long for a comment; see the workflow run's summary."
-    return text.rstrip() + "\n\n" + "\n".join(_footer(documents, removed_labels)) + "\n"
+        if duplicate is not None:
+            text = "\n".join(_duplicate(duplicate)) + "\n" + text
+    return text.rstrip() + "\n\n" + "\n".join(_footer(documents, removed_labels, _fingerprint(fp, searchable))) + "\n"

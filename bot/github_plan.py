@@ -16,13 +16,15 @@ from urllib.parse import urlsplit
 
 from triage.model import Facts, Match, Report, fact_labels
 
-from .github_comment import Document, render_comment
+from .github_comment import Document, Duplicate, render_comment
 
 __all__ = [
     "MARKER",
     "TRIGGERS",
+    "DEFAULT_BOT_LOGIN",
     "CommentChange",
     "Config",
+    "Duplicate",
     "Document",
     "IssueComment",
     "IssueRef",
@@ -37,6 +39,7 @@ __all__ = [
     "read_state",
     "replace_state",
     "selected_matches",
+    "valid_fingerprint_id",
 ]
 
 MARKER = "<!-- triage:report -->"
@@ -48,7 +51,10 @@ LABEL_NAME_LIMIT = 50  # GitHub rejects longer label names with 422
 LABEL_DESCRIPTION_LIMIT = 100  # GitHub's limit for a label description
 MAX_ATTACHMENTS = 5  # a reporter rarely links more logs; each one costs a download
 _TEXT_SUFFIXES = (".txt", ".log", ".out", ".err", ".text")
-_STATE = re.compile(r"<!-- triage:state (\{[^<>]*\}) -->")
+DEFAULT_BOT_LOGIN = "github-actions[bot]"  # who the workflow token posts as
+# The state is the comment's last line and nothing else: quoted log text can never be that line.
+_STATE = re.compile(r"<!-- triage:state (\{[^<>\n]*\}) -->")
+_FINGERPRINT_ID = re.compile(r"[A-Za-z0-9_-]{4,64}")
 _URL = re.compile(r"https?://[^\s<>()\[\]{}\"'`|\\]+")
 _ATTACHMENT_PATHS = (
     re.compile(r"^/user-attachments/files/\d+/[^/]+$"),  # github.com/user-attachments/files/<id>/<name>
@@ -69,7 +75,9 @@ class Config:
     comment: bool = True
     comment_on_miss: Literal["off", "logs", "always"] = "off"
     min_confidence: float | None = None  # None: the engine's own "confident" verdict
-    bot_login: str | None = None  # None: any Bot account (github-actions[bot] with the workflow token)
+    bot_login: str | None = None  # None: github-actions[bot], the workflow token's account
+    kb_url: str | None = None  # where KB pages are served (a GitHub blob URL or a site); None: no link
+    duplicate_label: str | None = None  # label for an issue whose crash was reported before; None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +129,14 @@ class State:
     kb_ids: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     declined: tuple[str, ...] = ()
+    fingerprint: str = ""  # the report's fingerprint id, so later issues can find this one
+    specific: bool = False  # whether that fingerprint may link reports
 
     def marker(self) -> str:
-        data = {"v": 1, "kb_ids": list(self.kb_ids), "labels": list(self.labels), "declined": list(self.declined)}
+        data: dict[str, Any] = {"v": 1, "kb_ids": list(self.kb_ids), "labels": list(self.labels), "declined": list(self.declined)}
+        if self.fingerprint:
+            data["fp"] = self.fingerprint
+            data["fp_specific"] = self.specific
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
         # `<`, `>` and `-` escaped so no label name can end the HTML comment early.
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("-", "\\u002d")
@@ -173,25 +186,36 @@ def parse_event(event_name: str, payload: Mapping[str, Any], repo: str) -> Issue
 
 
 def is_own_comment(comment: IssueComment, bot_login: str | None) -> bool:
-    """The action's report: the marker at the very start and written by the bot account.
+    """The action's report: the marker at the very start and written by the action's own account.
 
     Both conditions matter: a person can paste the marker anywhere, even at the start of their
-    comment, but cannot post as the bot.
+    comment, but cannot post as the bot. The account is `bot_login`, or github-actions[bot]
+    (the workflow token's) when unset: another app's bot is not "own" even if its comment starts
+    with the marker.
     """
     if not comment.body.startswith(MARKER):
         return False
-    if bot_login:
-        return comment.login.casefold() == bot_login.casefold()
-    return comment.user_type == "Bot"
+    return comment.login.casefold() == (bot_login or DEFAULT_BOT_LOGIN).casefold()
+
+
+def valid_fingerprint_id(value: object) -> str:
+    """The id when it is safe to put in a search query and a marker (letters, digits, `_`, `-`); else ""."""
+    return value if isinstance(value, str) and _FINGERPRINT_ID.fullmatch(value) else ""
+
+
+def _last_line(body: str) -> str:
+    return body.rstrip("\n").rsplit("\n", 1)[-1]
 
 
 def read_state(body: str) -> State:
-    """The hidden state from the action's own comment; anything malformed counts as empty."""
-    found = _STATE.findall(body)
-    if not found:
+    """The hidden state: only the last line of the action's own comment, and only when it is
+    exactly a state marker. Everything above it (quoted log lines, facts, prose) is never read,
+    so a log that contains a state marker cannot stand in for the action's memory."""
+    m = _STATE.fullmatch(_last_line(body))
+    if m is None:
         return State()
     try:
-        data = json.loads(found[-1])
+        data = json.loads(m.group(1))
     except ValueError:
         return State()
     if not isinstance(data, dict):
@@ -203,14 +227,23 @@ def read_state(body: str) -> State:
             return ()
         return tuple(v for v in value if isinstance(v, str) and 0 < len(v) <= LABEL_NAME_LIMIT)
 
-    return State(kb_ids=strings("kb_ids"), labels=strings("labels"), declined=strings("declined"))
+    fp = valid_fingerprint_id(data.get("fp"))
+    return State(
+        kb_ids=strings("kb_ids"),
+        labels=strings("labels"),
+        declined=strings("declined"),
+        fingerprint=fp,
+        specific=bool(fp) and data.get("fp_specific") is True,
+    )
 
 
 def replace_state(body: str, state: State) -> str:
-    """The same comment with a new state marker (after some label calls failed)."""
-    if _STATE.search(body):
-        return _STATE.sub(lambda _: state.marker(), body, count=1)
-    return body.rstrip("\n") + "\n" + state.marker() + "\n"
+    """The same comment with a new state marker (after some label calls failed): the last line
+    is replaced when it is the state, never a marker quoted higher up."""
+    text = body.rstrip("\n")
+    if _STATE.fullmatch(_last_line(text)):
+        text = text.rsplit("\n", 1)[0] if "\n" in text else ""
+    return (text + "\n" if text else "") + state.marker() + "\n"
 
 
 def combine(documents: Sequence[Document]) -> tuple[str, list[int]]:
@@ -272,7 +305,9 @@ def _is_fact_label(label: str) -> bool:
     return label.startswith(("backend:", "os:"))
 
 
-def desired_labels(report: Report | None, matches: Sequence[Match], config: Config) -> dict[str, LabelSpec]:
+def desired_labels(
+    report: Report | None, matches: Sequence[Match], config: Config, duplicate: Duplicate | None = None
+) -> dict[str, LabelSpec]:
     """Labels the issue should carry, in a stable order, each with what to create it with."""
     out: dict[str, LabelSpec] = {}
 
@@ -289,6 +324,8 @@ def desired_labels(report: Report | None, matches: Sequence[Match], config: Conf
     if report is not None and config.fact_labels:
         for label in fact_labels(report.facts):
             put(label, *_label_style(label))
+    if duplicate is not None and config.duplicate_label:
+        put(config.duplicate_label, _OTHER_COLOUR, "The same crash fingerprint as an earlier issue (set by triage)")
     return out
 
 
@@ -321,16 +358,23 @@ def make_plan(
     repo_labels: Sequence[str],
     comments: Sequence[IssueComment],
     config: Config,
+    duplicate: Duplicate | None = None,
 ) -> Plan:
     """Decide labels and the comment from the engine's report and the issue as it is now.
 
     `report` is None when the issue holds no text at all. `comments` are all of the issue's
     comments; the action's own are recognised here, and any duplicates are scheduled for deletion.
+    `duplicate` is an earlier issue with the same specific fingerprint (found by the executor);
+    it is ignored unless this report's fingerprint is specific, and never this issue itself.
     """
     own = [c for c in comments if is_own_comment(c, config.bot_login)]
     previous = read_state(own[0].body) if own else State()
     matches = selected_matches(report, config)
-    wanted = desired_labels(report, matches, config)
+    fingerprint = report.fingerprint if report is not None else None
+    fp_id = valid_fingerprint_id(fingerprint.id) if fingerprint is not None else ""
+    if duplicate is not None and (not fp_id or fingerprint is None or not fingerprint.specific or duplicate.number == issue.number):
+        duplicate = None
+    wanted = desired_labels(report, matches, config, duplicate)
     current = _fold(issue_labels)
     in_repo = {n.casefold() for n in repo_labels}
     prefix = config.label_prefix.casefold()
@@ -350,7 +394,13 @@ def make_plan(
     kept = [n for n in previous.labels if n.casefold() in current and current[n.casefold()] not in remove]
     tracked = list(dict.fromkeys([*kept, *add]))
     kb_ids = tuple(m.kb_id for m in matches)
-    state = State(kb_ids=kb_ids, labels=tuple(tracked), declined=tuple(sorted(declined.values())))
+    state = State(
+        kb_ids=kb_ids,
+        labels=tuple(tracked),
+        declined=tuple(sorted(declined.values())),
+        fingerprint=fp_id,
+        specific=bool(fp_id) and fingerprint is not None and fingerprint.specific,
+    )
 
     notes: list[str] = []
     change: CommentChange | None = None
@@ -358,7 +408,7 @@ def make_plan(
     if not config.comment:
         notes.append("comments are turned off (comment: false)")
         delete = ()
-    elif matches or own or _wants_miss_comment(report, config):
+    elif matches or own or duplicate is not None or _wants_miss_comment(report, config):
         body = render_comment(
             report,
             matches,
@@ -367,6 +417,9 @@ def make_plan(
             previous_ids=previous.kb_ids,
             removed_labels=remove,
             facts=report.facts if report else Facts(),
+            kb_url=config.kb_url,
+            duplicate=duplicate,
+            fingerprint_id=fp_id,
         )
         body = f"{MARKER}\n{body.rstrip()}\n{state.marker()}\n"
         if not own:

@@ -94,6 +94,12 @@ def load_settings(env: Mapping[str, str], *, dry_run: bool = False) -> Settings:
     miss_modes = {"false": "off", "off": "off", "no": "off", "0": "off", "true": "logs", "on": "logs", "yes": "logs", "1": "logs", "logs": "logs", "always": "always"}
     if miss not in miss_modes:
         raise ConfigError(f"input 'comment-on-miss' must be false, true (when the issue holds log lines) or always, not {miss!r}")
+    kb_url = _input(env, "kb-url")
+    if kb_url and not re.fullmatch(r"https?://[^\s()<>\[\]`\\\"']+", kb_url):
+        raise ConfigError(f"input 'kb-url' must be an http(s) URL without spaces or brackets, not {kb_url!r}")
+    duplicate_label = _input(env, "duplicate-label")
+    if "," in duplicate_label or len(duplicate_label) > 50:
+        raise ConfigError(f"input 'duplicate-label' must be a label name of at most 50 characters without commas, not {duplicate_label!r}")
     config = Config(
         label_prefix=prefix,
         fact_labels=_bool(env, "fact-labels", True),
@@ -101,6 +107,8 @@ def load_settings(env: Mapping[str, str], *, dry_run: bool = False) -> Settings:
         comment_on_miss=miss_modes[miss],  # type: ignore[arg-type]
         min_confidence=min_conf,
         bot_login=_input(env, "bot-login") or None,
+        kb_url=kb_url or None,
+        duplicate_label=duplicate_label or None,
     )
     workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
     kb_dirs: list[Path] = []

@@ -73,14 +73,19 @@ class Fault:
 
 
 class FakeGitHub:
-    """A stateful stand-in for the handful of REST endpoints the action uses."""
+    """A stateful stand-in for the handful of REST endpoints the action uses.
 
-    def __init__(self, server: HTTPServer, body: str = "", page_size: int = 100) -> None:
+    It holds several issues; `number` is the one the next event is about (`issue` and
+    `comments` are that issue's), and `new_issue` opens another one and makes it current.
+    """
+
+    def __init__(self, server: HTTPServer, body: str = "", page_size: int = 100, number: int = 42) -> None:
         self.server = server
-        self.number = 42
+        self.number = number
         self.page_size = page_size
-        self.issue: dict[str, Any] = self._issue(body)
-        self.comments: list[dict[str, Any]] = []
+        self.issues: dict[int, dict[str, Any]] = {number: self._issue(body, number, ALICE)}
+        self.issue_comments: dict[int, list[dict[str, Any]]] = {number: []}
+        self.searches: list[str] = []
         self.repo_labels: list[dict[str, Any]] = [_label(0, "bug", "d73a4a", "Something isn't working")]
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str]] = []
@@ -94,8 +99,23 @@ class FakeGitHub:
     def url(self) -> str:
         return self.server.url_for("/").rstrip("/")
 
-    def _issue(self, body: str) -> dict[str, Any]:
-        n = self.number
+    @property
+    def issue(self) -> dict[str, Any]:
+        return self.issues[self.number]
+
+    @property
+    def comments(self) -> list[dict[str, Any]]:
+        return self.issue_comments[self.number]
+
+    def new_issue(self, body: str, user: dict[str, Any] = BOB) -> int:
+        """A person opens another issue; it becomes the one the next event is about."""
+        n = max(self.issues) + 1
+        self.issues[n] = self._issue(body, n, user)
+        self.issue_comments[n] = []
+        self.number = n
+        return n
+
+    def _issue(self, body: str, n: int, user: dict[str, Any]) -> dict[str, Any]:
         base = f"https://api.github.com/repos/{REPO}/issues/{n}"
         return {
             "id": 1,
@@ -111,7 +131,7 @@ class FakeGitHub:
             "state_reason": None,
             "title": "Crash on start",
             "body": body,
-            "user": _user(ALICE),
+            "user": _user(user),
             "labels": [],
             "assignee": None,
             "assignees": [],
@@ -128,25 +148,26 @@ class FakeGitHub:
 
     # What a person does on github.com
 
-    def add_comment(self, body: str, user: dict[str, Any] = BOB) -> dict[str, Any]:
+    def add_comment(self, body: str, user: dict[str, Any] = BOB, number: int | None = None) -> dict[str, Any]:
+        n = self.number if number is None else number
         self._next_id += 1
         cid = self._next_id
         comment = {
             "id": cid,
             "node_id": "MDEyOklzc3VlQ29tbWVudDE=",
             "url": f"https://api.github.com/repos/{REPO}/issues/comments/{cid}",
-            "html_url": f"https://github.com/{REPO}/issues/{self.number}#issuecomment-{cid}",
+            "html_url": f"https://github.com/{REPO}/issues/{n}#issuecomment-{cid}",
             "body": body,
             "user": _user(user),
             "created_at": "2024-05-01T11:00:00Z",
             "updated_at": "2024-05-01T11:00:00Z",
-            "issue_url": f"https://api.github.com/repos/{REPO}/issues/{self.number}",
+            "issue_url": f"https://api.github.com/repos/{REPO}/issues/{n}",
             "author_association": "NONE",
             "performed_via_github_app": None,
             "reactions": {"url": "", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0},
         }
-        self.comments.append(comment)
-        self.issue["comments"] = len(self.comments)
+        self.issue_comments[n].append(comment)
+        self.issues[n]["comments"] = len(self.issue_comments[n])
         return comment
 
     def label_names(self) -> list[str]:
@@ -196,27 +217,44 @@ class FakeGitHub:
             return self._json({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, 401)
         return self._route(request, path)
 
+    def _search(self, request: Request) -> Response:
+        """GET /search/issues for what the action asks: issues of this repository with a phrase
+        in a comment (any author's, as GitHub's search would), oldest first."""
+        q = parse_qs(request.query_string.decode()).get("q", [""])[0]
+        self.searches.append(q)
+        phrase = re.search(r'"([^"]+)"', q)
+        if f"repo:{REPO}" not in q.split() or "is:issue" not in q.split() or "in:comments" not in q.split() or phrase is None:
+            return self._json({"message": "Validation Failed", "errors": [{"code": "invalid", "field": "q"}]}, 422)
+        needle = phrase.group(1).casefold()
+        hits = [self.issues[n] for n in sorted(self.issues) if any(needle in c["body"].casefold() for c in self.issue_comments[n])]
+        return self._json({"total_count": len(hits), "incomplete_results": False, "items": [{**i, "score": 1.0} for i in hits]})
+
     def _route(self, request: Request, path: str) -> Response:
         m, base = request.method, f"/repos/{REPO}"
-        issue = f"{base}/issues/{self.number}"
         body: Any = request.get_json(silent=True) if request.data else None
+        if m == "GET" and path == "/search/issues":
+            return self._search(request)
+        number = re.match(rf"{re.escape(base)}/issues/(\d+)(?:/|$)", path)
+        n = int(number.group(1)) if number and int(number.group(1)) in self.issues else self.number
+        issue = f"{base}/issues/{n}"
         if m == "GET" and path == issue:
-            return self._json(self.issue)
+            return self._json(self.issues[n])
         if m == "GET" and path == issue + "/comments":
-            return self._page(request, self.comments)
+            return self._page(request, self.issue_comments[n])
         if m == "POST" and path == issue + "/comments":
-            comment = self.add_comment(body["body"], BOT)
+            comment = self.add_comment(body["body"], BOT, n)
             return self._json(comment, 201, {"Location": comment["url"]})
         if cm := re.fullmatch(rf"{re.escape(base)}/issues/comments/(\d+)", path):
-            found = [c for c in self.comments if c["id"] == int(cm.group(1))]
+            found = [(k, c) for k, cs in self.issue_comments.items() for c in cs if c["id"] == int(cm.group(1))]
             if not found:
                 return self._json({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, 404)
+            owner, comment = found[0]
             if m == "PATCH":
-                found[0]["body"] = body["body"]
-                found[0]["updated_at"] = "2024-05-01T12:00:00Z"
-                return self._json(found[0])
+                comment["body"] = body["body"]
+                comment["updated_at"] = "2024-05-01T12:00:00Z"
+                return self._json(comment)
             if m == "DELETE":
-                self.comments.remove(found[0])
+                self.issue_comments[owner].remove(comment)
                 return Response(status=204)
         if m == "GET" and path == base + "/labels":
             return self._page(request, self.repo_labels)
@@ -234,21 +272,23 @@ class FakeGitHub:
             self.repo_labels.append(label)
             return self._json(label, 201)
         if m == "POST" and path == issue + "/labels":
+            target = self.issues[n]
             for name in body["labels"]:
                 known = [x for x in self.repo_labels if x["name"].lower() == name.lower()]
                 label = known[0] if known else _label(len(self.repo_labels), name)
                 if not known:
                     self.repo_labels.append(label)  # GitHub creates a missing label, grey and without description
-                if label["name"].lower() not in (x.lower() for x in self.label_names()):
-                    self.issue["labels"].append(label)
-            return self._json(self.issue["labels"])
+                if label["name"].lower() not in (x["name"].lower() for x in target["labels"]):
+                    target["labels"].append(label)
+            return self._json(target["labels"])
         if lm := re.fullmatch(rf"{re.escape(issue)}/labels/(.+)", path):
             if m == "DELETE":
+                target = self.issues[n]
                 name = lm.group(1)
-                if name.lower() not in (x.lower() for x in self.label_names()):
+                if name.lower() not in (x["name"].lower() for x in target["labels"]):
                     return self._json({"message": "Label does not exist", "documentation_url": "https://docs.github.com/rest"}, 404)
-                self.issue["labels"] = [x for x in self.issue["labels"] if x["name"].lower() != name.lower()]
-                return self._json(self.issue["labels"])
+                target["labels"] = [x for x in target["labels"] if x["name"].lower() != name.lower()]
+                return self._json(target["labels"])
         return self._json({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, 404)
 
 
