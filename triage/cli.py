@@ -1,23 +1,61 @@
-"""Command line: `triage [OPTIONS] [FILE ...]`, `triage eval`, `triage kb ...`.
+"""Command line: `triage [OPTIONS] [FILE ...]`, `triage eval`, `triage kb ...` and the
+subcommands other modules provide (`serve`, `group`, `mine`, `kb site`).
 
 The only place that reads files, writes to the terminal and picks exit codes:
-0 a KB entry matched, 1 nothing matched, 2 usage error or unreadable input.
+0 a KB entry matched, 1 nothing matched, 2 usage error or unreadable input
+(one line on stderr, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .model import Report
 
 __all__ = ["main"]
 
-SUBCOMMANDS = ("eval", "kb", "feedback")
 MAX_INPUT = 2 * 1024**3  # bytes; beyond this a "log" is not a log
 PROGRESS_BYTES = 50 * 1024**2  # above this, say on a terminal that work is under way
+PIPE_WIDTH = 100  # text width when standard output is not a terminal
+
+# Subcommands other modules implement: (module, function, extra that provides its dependencies).
+EXTERNAL = {
+    "serve": ("triage.web.cli", "serve_main", "web"),
+    "group": ("triage.group", "group_main", None),
+    "mine": ("triage.mine", "mine_main", None),
+}
+
+EPILOG = """\
+Commands:
+  triage [FILE ...]                 triage logs (this page)
+  triage eval DIR                   score a corpus (*.log + expected.json)
+  triage kb check|list|show ID|search WORDS
+                                    work with the knowledge base
+  triage kb site OUT                write the KB as a static web site
+  triage feedback export DIR        the Discord bot's judged logs as a corpus
+  triage serve                      the web page and HTTP API (extra: web)
+  triage group DIR ...              group logs by crash fingerprint
+  triage mine DIR ...               draft KB entries for unknown crash groups
+'triage COMMAND --help' describes each one.
+
+Output:
+  --format json writes JSON Lines: one compact schema-1 object per file, one per line, each with a
+  "file" key ("-" for standard input); for one file that is a single JSON object.
+  Files that cannot be read are skipped with one line each on stderr; the others are still reported.
+
+Exit status:
+  0 a KB entry matched, 1 nothing matched (the report is still printed),
+  2 usage error or unreadable input (also when some of several files were skipped)."""
 
 
 class UsageError(Exception):
@@ -28,32 +66,147 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
+    def print_help(self, file: Any = None) -> None:
+        if file is None:
+            _write(self.format_help())
+        else:
+            super().print_help(file)
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: the version and which keyword scanner runs on big logs."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        _write(version_text() + "\n")
+        raise SystemExit(0)
+
+
+def version_text() -> str:
+    from . import __version__
+    from .prefilter import available_backends
+
+    backends = available_backends()
+    wanted = os.environ.get("TRIAGE_PREFILTER", "")
+    running = wanted if wanted in backends else (backends[0] if backends else "python")
+    note = f" (TRIAGE_PREFILTER={wanted})" if wanted and wanted == running else ""
+    return (f"triage {__version__}\n"
+            f"scanner for big logs: {running}{note}; available here: {', '.join(backends) or 'python'}")
+
 
 def _main_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="triage",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Recognise llama.cpp-family crash logs (KoboldCpp, llamafile, Ollama, LM Studio, "
-        "text-generation-webui, llama-cpp-python): name the root cause, say whether your version is "
-        "affected and what to do, and show the log lines that prove it.",
-        epilog="More: 'triage eval DIR' scores a corpus; 'triage kb check|list|show ID|search WORDS' "
-        "works with the knowledge base. Exit status: 0 a KB entry matched, 1 nothing matched, "
-        "2 usage error or unreadable input.",
+        "text-generation-webui, llama-cpp-python, Jan, LocalAI, GPT4All, ...): name the root cause, say whether "
+        "your version is affected and what to do, and show the log lines that prove it.",
+        epilog=EPILOG,
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="log files to read ('-' or none: standard input)")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default: text)")
-    p.add_argument("--kb-dir", action="append", default=[], metavar="DIR", type=Path,
-                   help="also load signatures/ and kb/ from DIR (repeatable); its entries replace built-in ones with the same id")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                   help="output format (default: text; json: JSON Lines, one object per file)")
+    _kb_dir_option(p)
     p.add_argument("--no-redact", action="store_true", help="keep tokens, user names, e-mails and IPs in the output (local use only)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, only on a terminal)")
-    p.add_argument("--version", action="version", version="triage 0.1.0")
+    p.add_argument("--width", type=int, default=None, metavar="N",
+                   help=f"wrap text output at N columns (default: the terminal's width, {PIPE_WIDTH} when not a terminal)")
+    p.add_argument("--version", action=_VersionAction, help="print the version and the scanner in use, then exit")
     return p
+
+
+def _kb_dir_option(p: argparse.ArgumentParser, dest: str = "kb_dir") -> None:
+    p.add_argument("--kb-dir", dest=dest, action="append", default=[], metavar="DIR", type=Path,
+                   help="also load signatures/, kb/ and products/ from DIR (repeatable); its entries replace built-in ones with the same id")
+
+
+# ---------------------------------------------------------------- output
+
+
+def _write(text: str) -> None:
+    """Write to standard output; a closed or full output is a one-line error, not a traceback."""
+    out = sys.stdout
+    if out is None:
+        raise UsageError("standard output is closed; nothing can be written")
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except UnicodeEncodeError:
+        out.write(text.encode(out.encoding or "ascii", errors="replace").decode(out.encoding or "ascii"))
+        out.flush()
+    except OSError as exc:
+        raise UsageError(f"cannot write to standard output: {exc.strerror or exc}") from None
+    except ValueError:  # I/O operation on a closed file
+        raise UsageError("standard output is closed; nothing can be written") from None
+
+
+def _silence_stdout() -> None:
+    """After a write error, point stdout at /dev/null so the flush at exit stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if sys.stdout is not None:
+            try:
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+        sys.stdout = os.fdopen(devnull, "w")
+    except OSError:
+        pass
+
+
+def _json_line(report: Report, name: str) -> str:
+    from .render import report_dict
+
+    body = report_dict(report)
+    data = {"schema": body.pop("schema"), "file": name, **body}
+    line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # Characters str.splitlines() would split on must not end a JSON Lines record early.
+    return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+
+
+def _text_width(requested: int | None) -> int:
+    if requested is not None:
+        return max(40, requested)
+    out = sys.stdout
+    try:
+        if out is not None and out.isatty():
+            return max(40, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
+    except (OSError, ValueError):
+        pass
+    return PIPE_WIDTH
+
+
+def _use_colour(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- input
 
 
 def _read(name: str) -> bytes:
     if name == "-":
-        if sys.stdin.isatty():
-            print("triage: reading the log from standard input; paste it, then press Ctrl-D (Ctrl-Z Enter on Windows)", file=sys.stderr)
-        return sys.stdin.buffer.read()
+        stdin = sys.stdin
+        if stdin is None:
+            raise UsageError("standard input is closed; give a log file or pipe one in")
+        try:
+            if stdin.isatty():
+                print("triage: reading the log from standard input; paste it, then press Ctrl-D (Ctrl-Z Enter on Windows)", file=sys.stderr)
+            return stdin.buffer.read()
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is closed"
+            raise UsageError(f"cannot read standard input: {reason}") from None
     path = Path(name)
     try:
         if path.is_dir():
@@ -70,67 +223,109 @@ def _read(name: str) -> bytes:
         raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
-def _load(kb_dirs: list[Path]):  # type: ignore[no-untyped-def]
-    from .analyse import default_kb
-    from .errors import DataErrors
-    from .load import load_kb
-
+def _check_kb_dirs(kb_dirs: Sequence[Path]) -> None:
     for d in kb_dirs:
         if not d.is_dir():
             raise UsageError(f"--kb-dir {d}: not a directory")
+        if not any((d / sub).is_dir() for sub in ("signatures", "kb", "products")) and not any(
+            p.suffix in (".toml", ".md") for p in d.iterdir()
+        ):
+            raise UsageError(f"--kb-dir {d}: nothing to load (no signatures/, kb/ or products/ inside)")
+
+
+def _engine(kb_dirs: Sequence[Path], *, cache: bool = True) -> Engine:
+    """The one Engine of this run. A cache directory that cannot be read or written
+    is skipped: the knowledge base then loads from its files."""
+    from .engine import Engine
+    from .errors import DataErrors
+    from .load import default_cache_dir
+
+    _check_kb_dirs(kb_dirs)
     try:
-        return load_kb(kb_dirs) if kb_dirs else default_kb()
+        try:
+            cache_dir = default_cache_dir() if cache else None
+            return Engine.build(list(kb_dirs), cache_dir=cache_dir)
+        except OSError:
+            if not cache:
+                raise
+            return Engine.build(list(kb_dirs), cache_dir=None)
     except DataErrors as exc:
         first = exc.errors[0]
         more = f" (and {len(exc.errors) - 1} more; run 'triage kb check')" if len(exc.errors) > 1 else ""
         raise UsageError(f"invalid knowledge base: {first}{more}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot load the knowledge base: {exc.strerror or exc}"
+                         + (f": {exc.filename}" if exc.filename else "")) from None
 
 
-def _use_colour(choice: str) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
+# ---------------------------------------------------------------- triage FILE ...
+
+
+def _render(report: Report, fmt: str, label: str, several: bool, colour: bool, width: int) -> str:
+    from .render import to_markdown, to_text
+
+    if fmt == "json":
+        return _json_line(report, label) + "\n"
+    shown = "standard input" if label == "-" else label
+    if fmt == "markdown":
+        return (f"# {shown}\n\n" if several else "") + to_markdown(report).rstrip("\n") + "\n"
+    return (f"==> {shown} <==\n" if several else "") + to_text(report, colour=colour, width=width).rstrip("\n") + "\n"
 
 
 def _run_triage(argv: Sequence[str]) -> int:
-    from .analyse import analyse
     from .errors import InputError
-    from .render import report_dict, to_json, to_markdown, to_text
 
     args = _main_parser().parse_args(argv)
-    kb = _load(args.kb_dir)
+    if sys.stdout is None:
+        raise UsageError("standard output is closed; nothing can be written")
     names = args.files or ["-"]
     if names.count("-") > 1:
         raise UsageError("standard input ('-') can be read only once")
-    inputs = [(name, _read(name)) for name in names]
+    engine = _engine(args.kb_dir)
     colour = _use_colour(args.color)
-    big = sum(len(raw) for _, raw in inputs)
-    if big > PROGRESS_BYTES and sys.stderr.isatty():
-        print(f"triage: scanning {big / 1024**2:.0f} MB ...", file=sys.stderr, end="\r", flush=True)
+    width = _text_width(args.width)
+    several = len(names) > 1
+    skipped = 0
     matched = False
-    chunks: list[str] = []
-    for name, raw in inputs:
+    written = 0
+    for name in names:
+        shown = "standard input" if name == "-" else name
         try:
-            report = analyse(raw, kb, redact=not args.no_redact)
-        except InputError as exc:
-            raise UsageError(f"{'standard input' if name == '-' else name}: {exc}") from None
+            raw = _read(name)
+            if len(raw) > PROGRESS_BYTES and sys.stderr is not None and sys.stderr.isatty():
+                print(f"triage: scanning {shown} ({len(raw) / 1024**2:.0f} MB) ...", file=sys.stderr, end="\r", flush=True)
+            try:
+                report = engine.analyse(raw, redact=not args.no_redact)
+            except InputError as exc:
+                raise UsageError(f"{shown}: {exc}") from None
+            finally:
+                if len(raw) > PROGRESS_BYTES and sys.stderr is not None and sys.stderr.isatty():
+                    print(" " * 60, file=sys.stderr, end="\r", flush=True)
+        except UsageError as exc:
+            if not several:
+                raise
+            skipped += 1
+            _warn(f"skipped: {exc}")
+            continue
         matched = matched or bool(report.matches)
-        label = "standard input" if name == "-" else name
-        if args.format == "json":
-            if len(inputs) == 1:
-                chunks.append(to_json(report))
-            else:
-                chunks.append(json.dumps({**report_dict(report), "file": label}, ensure_ascii=False))
-        elif args.format == "markdown":
-            chunks.append((f"# {label}\n\n" if len(inputs) > 1 else "") + to_markdown(report))
-        else:
-            chunks.append((f"==> {label} <==\n" if len(inputs) > 1 else "") + to_text(report, colour=colour))
-    if big > PROGRESS_BYTES and sys.stderr.isatty():
-        print(" " * 40, file=sys.stderr, end="\r", flush=True)
-    sys.stdout.write("\n".join(c.rstrip("\n") for c in chunks) + "\n")
+        chunk = _render(report, args.format, name, several, colour, width)
+        _write(("\n" if written and args.format != "json" else "") + chunk)
+        written += 1
+    if skipped:
+        _warn(f"{skipped} of {len(names)} files skipped")
+        return 2
     return 0 if matched else 1
+
+
+def _warn(message: str) -> None:
+    if sys.stderr is not None:
+        try:
+            print(f"triage: {message}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+
+
+# ---------------------------------------------------------------- triage eval
 
 
 def _run_eval(argv: Sequence[str]) -> int:
@@ -140,85 +335,134 @@ def _run_eval(argv: Sequence[str]) -> int:
     p = _Parser(prog="triage eval", description="Score the engine on a corpus: a directory of *.log files with expected.json "
                 "(or a directory of such directories). Exit 0 only with no forbidden hit and recall >= --min-recall.")
     p.add_argument("dir", type=Path, metavar="DIR")
-    p.add_argument("--min-recall", type=float, default=0.9, help="fail below this recall (default 0.9)")
-    p.add_argument("--kb-dir", action="append", default=[], type=Path, metavar="DIR")
+    p.add_argument("--min-recall", type=float, default=0.9, help="fail below this recall, from 0 to 1 (default 0.9)")
+    _kb_dir_option(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     args = p.parse_args(argv)
+    if not 0.0 <= args.min_recall <= 1.0:
+        raise UsageError(f"--min-recall {args.min_recall:g}: recall is a fraction from 0 to 1 (e.g. 0.9)")
     if not args.dir.is_dir():
         raise UsageError(f"{args.dir}: not a directory")
-    kb = _load(args.kb_dir)
+    engine = _engine(args.kb_dir)
+    params = list(inspect.signature(evaluate).parameters)
+    target: Any = engine if len(params) > 1 and params[1] == "engine" else engine.kb
     try:
-        result = evaluate(args.dir, kb)
+        result = evaluate(args.dir, target)
     except InputError as exc:
         raise UsageError(str(exc)) from None
     if args.format == "json":
-        print(json.dumps(result.as_dict(), indent=2))
+        _write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:
-        print(format_eval(result))
+        _write(format_eval(result) + "\n")
     return 0 if not result.forbidden and result.recall >= args.min_recall else 1
 
 
-def _run_kb(argv: Sequence[str]) -> int:
-    from .errors import DataErrors
-    from .load import load_kb
+# ---------------------------------------------------------------- triage kb
 
-    common = _Parser(add_help=False)
-    common.add_argument("--kb-dir", action="append", default=[], type=Path, metavar="DIR",
-                        help="also load signatures/ and kb/ from DIR (repeatable)")
-    p = _Parser(prog="triage kb", description="Work with the knowledge base.", parents=[common])
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
-    check = sub.add_parser("check", parents=[common], help="validate signatures and entries, run their examples, time regexes on hostile input")
+
+def _kb_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="triage kb", description="Work with the knowledge base.")
+    _kb_dir_option(p)
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser, metavar="{check,list,show,search,site}")
+    # The subcommands' own --kb-dir lands in another attribute, so `triage kb --kb-dir D check`
+    # and `triage kb check --kb-dir D` load the same entries (argparse would reset a shared one).
+    check = sub.add_parser("check", help="validate signatures and entries, run their examples, time regexes on hostile input")
     check.add_argument("--no-timing", action="store_true", help="skip the adversarial regex timing")
-    sub.add_parser("list", parents=[common], help="every entry with its number of signatures")
-    show = sub.add_parser("show", parents=[common], help="one entry in full")
+    check.add_argument("--fixtures", action="append", default=None, type=Path, metavar="DIR",
+                       help="corpus directories whose hits count as fixtures (repeatable)")
+    sub.add_parser("list", help="every entry with its number of signatures")
+    show = sub.add_parser("show", help="one entry in full")
     show.add_argument("id")
-    search = sub.add_parser("search", parents=[common], help="fuzzy search over titles, summaries and signatures")
+    search = sub.add_parser("search", help="fuzzy search over titles, summaries and signatures")
     search.add_argument("words", nargs="+")
-    args = p.parse_args(argv)
-    if args.cmd == "check":
-        from .kbtool import check_kb
+    site = sub.add_parser("site", help="write the KB as a static web site to OUT (extra: web)")
+    site.add_argument("out", type=Path, metavar="OUT")
+    for child in (check, sub.choices["list"], show, search, site):
+        _kb_dir_option(child, dest="kb_dir_sub")
+    return p
 
+
+def _run_kb(argv: Sequence[str]) -> int:
+    args = _kb_parser().parse_args(argv)
+    kb_dirs: list[Path] = [*args.kb_dir, *getattr(args, "kb_dir_sub", [])]
+    if args.cmd == "check":
+        return _kb_check(kb_dirs, args)
+    if args.cmd == "site":
+        build_site = _external("triage.web.site", "build_site", "triage kb site", "web")
+        engine = _engine(kb_dirs)
         try:
-            kb = load_kb(args.kb_dir, use_cache=False)
-        except DataErrors as exc:
-            for err in exc.errors:
-                print(err, file=sys.stderr)
-            print(f"triage kb check: {len(exc.errors)} error(s)", file=sys.stderr)
-            return 1
-        errors, warnings = check_kb(kb, timing=not args.no_timing)
-        for w in warnings:
-            print(f"warning: {w}", file=sys.stderr)
-        for err in errors:
-            print(err, file=sys.stderr)
-        n_sig = len(kb.signatures)
-        if errors:
-            print(f"triage kb check: {len(errors)} error(s) in {len(kb.entries)} entries, {n_sig} signatures", file=sys.stderr)
-            return 1
-        print(f"ok: {len(kb.entries)} entries, {n_sig} signatures, every example behaves")
+            pages = build_site(engine, args.out)
+        except OSError as exc:
+            raise UsageError(f"cannot write the site to {args.out}: {exc.strerror or exc}") from None
+        _write(f"wrote {pages} pages to {args.out}\n")
         return 0
-    kb = _load(args.kb_dir)
+    kb = _engine(kb_dirs).kb
     if args.cmd == "list":
         from .kbtool import list_kb
 
-        print(list_kb(kb))
+        _write(list_kb(kb) + "\n")
         return 0
+    from .suggest import search_kb
+
     if args.cmd == "show":
         from .kbtool import show_entry
 
         text = show_entry(kb, args.id)
         if text is None:
-            from .suggest import search_kb
-
             near = ", ".join(s.kb_id for s in search_kb(kb, args.id, limit=3))
             raise UsageError(f"no KB entry {args.id!r}" + (f"; did you mean: {near}" if near else ""))
-        print(text)
+        _write(text + "\n")
         return 0
-    from .suggest import search_kb
+    query = " ".join(args.words)
+    results = search_kb(kb, query)
+    if not results:
+        _warn(f"no KB entry matches {query!r}; 'triage kb list' shows every entry")
+        return 1
+    _write("".join(f"{s.score:.2f}  {s.kb_id:42} {s.title}\n" for s in results))
+    return 0
 
-    results = search_kb(kb, " ".join(args.words))
-    for s in results:
-        print(f"{s.score:.2f}  {s.kb_id:42} {s.title}")
-    return 0 if results else 1
+
+def _kb_check(kb_dirs: list[Path], args: argparse.Namespace) -> int:
+    from .errors import DataErrors
+    from .kbtool import check_kb
+
+    _check_kb_dirs(kb_dirs)
+    from .engine import Engine
+
+    try:
+        kb = Engine.build(kb_dirs, cache_dir=None).kb  # validate the files themselves, never a cache
+    except DataErrors as exc:
+        for err in exc.errors:
+            _warn_plain(str(err))
+        _warn(f"kb check: {len(exc.errors)} error(s)")
+        return 1
+    options: dict[str, Any] = {"timing": not args.no_timing}
+    if args.fixtures is not None:
+        if "fixtures" not in inspect.signature(check_kb).parameters:
+            raise UsageError("--fixtures is not supported by this version of 'triage kb check'")
+        options["fixtures"] = args.fixtures
+    errors, warnings = check_kb(kb, **options)
+    for w in warnings:
+        _warn_plain(f"warning: {w}")
+    for err in errors:
+        _warn_plain(str(err))
+    n_sig = len(kb.signatures)
+    if errors:
+        _warn(f"kb check: {len(errors)} error(s) in {len(kb.entries)} entries, {n_sig} signatures")
+        return 1
+    _write(f"ok: {len(kb.entries)} entries, {n_sig} signatures, every example behaves\n")
+    return 0
+
+
+def _warn_plain(message: str) -> None:
+    if sys.stderr is not None:
+        try:
+            print(message, file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+
+
+# ---------------------------------------------------------------- feedback, external subcommands
 
 
 def _run_feedback(argv: Sequence[str]) -> int:
@@ -233,36 +477,84 @@ def _run_feedback(argv: Sequence[str]) -> int:
     db = args.db or default_db_path()
     if not db.is_file():
         raise UsageError(f"no feedback database at {db}")
-    n = export_corpus(db, args.dir)
-    print(f"wrote {n} judged logs to {args.dir}")
+    try:
+        n = export_corpus(db, args.dir)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {args.dir}: {exc.strerror or exc}") from None
+    _write(f"wrote {n} judged logs to {args.dir}\n")
     return 0
+
+
+def _external(module: str, attr: str, what: str, extra: str | None) -> Callable[..., Any]:
+    """Import a subcommand's implementation on use; a missing module or extra is one line."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or ""
+        if extra and not missing.startswith("triage"):
+            raise UsageError(f"{what} needs the '{extra}' extra ({missing or exc} is not installed): "
+                             f"pip install \"triage[{extra}]\"") from None
+        raise UsageError(f"{what} is not available in this installation ({missing or exc} is missing)") from None
+    fn = getattr(mod, attr, None)
+    if not callable(fn):
+        raise UsageError(f"{what} is not available in this installation ({module}.{attr} is missing)")
+    return fn  # type: ignore[no-any-return]
+
+
+def _run_external(name: str, argv: Sequence[str]) -> int:
+    module, attr, extra = EXTERNAL[name]
+    fn = _external(module, attr, f"triage {name}", extra)
+    code = fn(list(argv))
+    return int(code or 0)
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] == "eval":
+        return _run_eval(argv[1:])
+    if argv and argv[0] == "kb":
+        return _run_kb(argv[1:])
+    if argv and argv[0] == "feedback":
+        return _run_feedback(argv[1:])
+    if argv and argv[0] in EXTERNAL:
+        return _run_external(argv[0], argv[1:])
+    return _run_triage(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "eval":
-            return _run_eval(argv[1:])
-        if argv and argv[0] == "kb":
-            return _run_kb(argv[1:])
-        if argv and argv[0] == "feedback":
-            return _run_feedback(argv[1:])
-        return _run_triage(argv)
+        return _dispatch(argv)
     except UsageError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
+        _warn(str(exc))
+        _silence_stdout_if_broken()
         return 2
     except KeyboardInterrupt:
-        print("triage: interrupted", file=sys.stderr)
+        _warn("interrupted")
         return 130
     except BrokenPipeError:
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        except OSError:
-            pass
+        _silence_stdout()  # `triage x.log | head`: the reader left, which is not an error
         return 0
     except MemoryError:
-        print("triage: out of memory reading the input", file=sys.stderr)
+        _warn("out of memory reading the input")
         return 2
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+        if os.environ.get("TRIAGE_DEBUG"):
+            raise
+        _warn(f"internal error: {type(exc).__name__}: {exc} (TRIAGE_DEBUG=1 shows the traceback; please report it)")
+        return 2
+
+
+def _silence_stdout_if_broken() -> None:
+    """A failed write leaves bytes in the buffer that Python would try to flush at exit."""
+    out = sys.stdout
+    if out is None:
+        return
+    try:
+        out.flush()
+    except (OSError, ValueError):
+        _silence_stdout()
 
 
 if __name__ == "__main__":

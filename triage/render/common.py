@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from ..model import PRODUCT_NAMES, Facts, Match
+from typing import NamedTuple
 
-__all__ = ["facts_summary", "facts_rows", "verdict_line"]
+from .. import model
+from ..model import Facts, Fingerprint, Match, RemedyStep
 
-_OS = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
+__all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "verdict_line"]
+
+OS_NAMES = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
+FINGERPRINT_CHARS = 160  # the fingerprint line stays one short line
+
+
+def product_name(product: str) -> str:
+    """A runtime's display name (the lead moves the table into products/; until then model.PRODUCT_NAMES)."""
+    names: dict[str, str] = getattr(model, "PRODUCT_NAMES", {})
+    return names.get(product, product)
 
 
 def verdict_line(match: Match) -> str:
@@ -14,17 +24,76 @@ def verdict_line(match: Match) -> str:
     return match.version_note
 
 
+class Step(NamedTuple):
+    """One remedy as a renderer shows it: `label` names the runtime(s)/OS it is for when
+    that is not the user's own ('' for steps that fit anyone or the detected runtime)."""
+
+    label: str
+    text: str
+
+
+def _label(products: list[str], os_name: str | None, facts: Facts) -> str:
+    os_part = OS_NAMES.get(os_name, os_name) if os_name and os_name != facts.os else None
+    names = ", ".join(products)
+    if names and os_part:
+        return f"{names} on {os_part}"
+    if names:
+        return names
+    return f"On {os_part}" if os_part else ""
+
+
+def remedy_list(match: Match, facts: Facts) -> list[Step]:
+    """The remedies in the order to show them (issue 12 item 2).
+
+    A detected runtime: `remedy_steps` as ranked (its own and generic ones). Unknown
+    runtime: generic steps first, then each runtime's steps together, every one
+    labelled with the runtime's display name ("KoboldCpp: ..."). A step given for
+    several runtimes is shown once, naming them all.
+    """
+    steps: list[RemedyStep] = list(match.remedy_steps) or [RemedyStep(t) for t in match.remedies]
+    if facts.product:
+        out = []
+        for s in steps:
+            own = s.product is None or s.product == facts.product
+            names = [] if own else [s.product_name or product_name(s.product or "")]
+            out.append(Step(_label(names, s.os, facts), s.text))
+        return out
+    generic: list[Step] = []
+    by_text: dict[tuple[str, str | None], list[str]] = {}
+    for s in steps:
+        if s.product is None:
+            generic.append(Step(_label([], s.os, facts), s.text))
+            continue
+        names = by_text.setdefault((s.text, s.os), [])
+        name = s.product_name or product_name(s.product)
+        if name not in names:
+            names.append(name)
+    groups: dict[tuple[str, ...], list[Step]] = {}
+    for (text, os_name), names in by_text.items():
+        groups.setdefault(tuple(names), []).append(Step(_label(names, os_name, facts), text))
+    return generic + [step for group in groups.values() for step in group]
+
+
+def fingerprint_parts(fp: Fingerprint) -> tuple[str, str]:
+    """(the failure text, shortened to one line; a note for a generic fingerprint or '')."""
+    text = " ".join(fp.text.split())
+    if len(text) > FINGERPRINT_CHARS:
+        text = text[: FINGERPRINT_CHARS - 1].rstrip() + "…"
+    note = "" if fp.specific else "generic: does not identify one bug"
+    return text, note
+
+
 def facts_rows(facts: Facts) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if facts.product:
-        name = PRODUCT_NAMES.get(facts.product, facts.product)
+        name = product_name(facts.product)
         rows.append(("Product", f"{name} {facts.version}" if facts.version else name))
     if facts.build and facts.product != "llama.cpp":
         rows.append(("llama.cpp build", f"b{facts.build}" + (f" ({facts.commit})" if facts.commit else "")))
     elif facts.commit:
         rows.append(("Commit", facts.commit))
     if facts.os:
-        rows.append(("OS", _OS.get(facts.os, facts.os)))
+        rows.append(("OS", OS_NAMES.get(facts.os, facts.os)))
     if facts.backends:
         rows.append(("Backend", ", ".join(facts.backends)))
     for gpu in facts.gpus[:4]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..model import Match, Report
-from .common import facts_rows, verdict_line
+from .common import facts_rows, fingerprint_parts, remedy_list, verdict_line
 from .safe import fence, inline_code, neutralize
 
 __all__ = ["to_markdown"]
@@ -37,7 +37,7 @@ def _prose(text: str) -> str:
     return neutralize(_ISSUE_REF.sub("#\u200b\\1", text))
 
 
-def _match(m: Match, level: str) -> list[str]:
+def _match(m: Match, report: Report, level: str) -> list[str]:
     lead = "Possibly: " if m.certainty != "confident" else ""
     out = [f"{level} {lead}{_text(m.title)}", ""]
     meta = f"`{m.kb_id}` · confidence {m.confidence:.2f}"
@@ -53,10 +53,14 @@ def _match(m: Match, level: str) -> list[str]:
     if m.confirm and m.certainty != "confident":
         out.append(f"**To confirm:** {_text(m.confirm)}")
         out.append("")
-    if m.remedies:
+    steps = remedy_list(m, report.facts)
+    if steps:
         out.append("**What to do:**")
         out.append("")
-        out.extend(f"{i}. {_text(r)}" for i, r in enumerate(m.remedies, 1))
+        out.extend(
+            f"{i}. " + (f"**{_prose(step.label)}:** " if step.label else "") + _text(step.text)
+            for i, step in enumerate(steps, 1)
+        )
         out.append("")
     if m.other_remedies:
         out.append("<details><summary>For other runtimes</summary>")
@@ -75,7 +79,7 @@ def to_markdown(report: Report, heading: str = "##") -> str:
     out: list[str] = []
     confident = report.confident
     for i, m in enumerate(report.matches):
-        out.extend(_match(m, heading if i == 0 else heading + "#"))
+        out.extend(_match(m, report, heading if i == 0 else heading + "#"))
     if not report.matches:
         out.append(f"{heading} No known problem recognised")
         out.append("")
@@ -97,6 +101,10 @@ def to_markdown(report: Report, heading: str = "##") -> str:
         if report.suggestions:
             out.append("**Nearest KB entries:** " + ", ".join(f"{inline_code(s.kb_id)} ({_text(s.title)})" for s in report.suggestions))
             out.append("")
+    if report.fingerprint is not None:
+        text, note = fingerprint_parts(report.fingerprint)
+        out.append(f"**Fingerprint:** {inline_code(text)}" + (f" ({note})" if note else ""))
+        out.append("")
     rows = facts_rows(report.facts)
     if rows:
         out.append("<details><summary>Facts from the log</summary>")

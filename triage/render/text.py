@@ -1,13 +1,45 @@
-"""Plain text for a person in a terminal; colour only when asked (a TTY)."""
+"""Plain text for a person in a terminal; colour only when asked (a TTY).
+
+Prose wraps to the width the CLI gives (the terminal's, or 100 in a pipe) and
+never inside a `code span` or at a hyphen: `llama-cpp-python`,
+`ggml-metal.metal` and commands stay whole so they can be copied. Log lines
+are quoted as they are, unwrapped.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from ..model import Match, Report
-from .common import facts_rows, verdict_line
+from .common import facts_rows, fingerprint_parts, remedy_list, verdict_line
 
-__all__ = ["to_text"]
+__all__ = ["to_text", "wrap"]
+
+DEFAULT_WIDTH = 100
+_SPAN = re.compile(r"`[^`\n]{0,2000}`")  # a code span; bounded, no nested quantifiers
+_KEEP = "\x00"  # stands for a space inside a code span while textwrap runs (NULs never reach a report)
+
+
+def wrap(text: str, width: int = DEFAULT_WIDTH, initial: str = "  ", subsequent: str | None = None) -> str:
+    """Fill each paragraph of `text`, keeping code spans, hyphenated names and URLs whole."""
+    subsequent = initial if subsequent is None else subsequent
+    out: list[str] = []
+    for para in text.split("\n"):
+        if not para.strip():
+            continue
+        guarded = _SPAN.sub(lambda m: m.group(0).replace(" ", _KEEP), para.replace(_KEEP, ""))
+        lines = textwrap.wrap(
+            guarded,
+            width=max(width, len(initial) + 10),
+            initial_indent=initial,
+            subsequent_indent=subsequent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        out.extend(line.replace(_KEEP, " ") for line in lines)
+        initial = subsequent
+    return "\n".join(out)
 
 
 class _Style:
@@ -30,49 +62,47 @@ class _Style:
         return self._wrap("33", text)
 
 
-def _para(text: str, indent: str = "  ") -> str:
-    return "\n".join(textwrap.fill(p, width=100, initial_indent=indent, subsequent_indent=indent) for p in text.split("\n") if p.strip())
-
-
-def _match(m: Match, s: _Style, first: bool) -> list[str]:
+def _match(m: Match, report: Report, s: _Style, first: bool, width: int) -> list[str]:
     head = "Possibly: " if m.certainty != "confident" else ""
     out = [s.bold(f"{head}{m.title}") + s.dim(f"  [{m.kb_id}, confidence {m.confidence:.2f}]")]
     verdict = verdict_line(m)
     if verdict:
-        out.append(_para(verdict))
+        out.append(wrap(verdict, width))
     out.append(s.bold("Why:"))
     for ev in m.evidence:
         out.append(f"  line {ev.line}: " + s.red(ev.text))
     if m.hit_count > len(m.evidence):
         out.append(s.dim(f"  ({m.hit_count} matching lines in all)"))
     out.append(s.bold("Root cause:"))
-    out.append(_para(m.root_cause))
+    out.append(wrap(m.root_cause, width))
     if m.confirm and m.certainty != "confident":
         out.append(s.bold("To confirm:"))
-        out.append(_para(m.confirm))
-    if m.remedies:
+        out.append(wrap(m.confirm, width))
+    steps = remedy_list(m, report.facts)
+    if steps:
         out.append(s.bold("What to do:"))
-        for i, r in enumerate(m.remedies, 1):
-            out.append(textwrap.fill(r, width=100, initial_indent=f"  {i}. ", subsequent_indent="     "))
+        for i, step in enumerate(steps, 1):
+            lead = f"  {i}. "
+            body = f"{step.label}: {step.text}" if step.label else step.text
+            out.append(wrap(body, width, lead, " " * len(lead)))
     if m.other_remedies and first:
         out.append(s.dim("For other runtimes:"))
         for r in m.other_remedies:
-            out.append(s.dim(textwrap.fill(r, width=100, initial_indent="  - ", subsequent_indent="    ")))
+            out.append(s.dim(wrap(r, width, "  - ", "    ")))
     if m.references:
-        out.append(s.dim("References: " + " ".join(m.references[:4])))
+        out.append(s.dim(wrap(" ".join(m.references[:4]), width, "References: ", "  ")))
     return out
 
 
-def to_text(report: Report, colour: bool = False) -> str:
+def to_text(report: Report, colour: bool = False, width: int = DEFAULT_WIDTH) -> str:
     s = _Style(colour)
     out: list[str] = []
     if not report.confident and not report.matches:
         out.append(s.bold("No known problem recognised in this log."))
-    if report.matches:
-        for i, m in enumerate(report.matches):
-            if i:
-                out.append("")
-            out.extend(_match(m, s, i == 0))
+    for i, m in enumerate(report.matches):
+        if i:
+            out.append("")
+        out.extend(_match(m, report, s, i == 0, width))
     if not report.confident:
         # No confident answer: the log's own error lines lead, most specific first.
         if report.key_lines:
@@ -82,14 +112,19 @@ def to_text(report: Report, colour: bool = False) -> str:
                 out.append(f"  line {k.line}: " + s.red(k.text))
         verdict = report.completeness
         out.append("")
-        out.append(s.bold("Completeness: ") + f"{verdict.verdict} ({verdict.reason})")
+        line = wrap(f"Completeness: {verdict.verdict} ({verdict.reason})", width, "", "  ")
+        out.append(s.bold("Completeness:") + line[len("Completeness:"):])
         if report.followup:
             out.append(s.bold("What to send next:"))
-            out.append(_para(report.followup))
+            out.append(wrap(report.followup, width))
         if report.suggestions:
             out.append(s.bold("Nearest KB entries:"))
             for sug in report.suggestions:
                 out.append(f"  {sug.kb_id}: {sug.title} ({sug.score:.2f})")
+    if report.fingerprint is not None:
+        text, note = fingerprint_parts(report.fingerprint)
+        out.append("")
+        out.append(s.dim("Fingerprint: ") + f"`{text}`" + s.dim(f" ({note})" if note else ""))
     rows = facts_rows(report.facts)
     if rows:
         out.append("")
