@@ -1,0 +1,136 @@
+"""Crash fingerprints: one stable id per failure, so reports of one bug group.
+
+Pure: the report's key lines and top match's evidence in, a Fingerprint out.
+Like Socorro's signatures and Sentry's grouping, the rules are data
+(`fingerprints/*.toml`) and versioned: the id starts with the rules' version.
+Every regex runs with a timeout on a line cut to MAX_LINE characters, so a
+hostile log costs linear time; a search that times out counts as no match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import NamedTuple, Sequence
+
+import regex
+
+from .fingerprint_rules import FingerprintRules, Kind
+from .model import Fingerprint, KeyLine, Match
+
+__all__ = ["Candidate", "candidates", "fingerprint", "normalise"]
+
+MAX_LINE = 600
+TIMEOUT = 0.2  # seconds per search; generous for a 600-character line
+_MAX_PREFIXES = 8
+_PLACE = regex.compile(r"\{(\w+)\}")
+
+
+class Candidate(NamedTuple):
+    """One failure line after normalisation, with what the rules say about it."""
+
+    line: int
+    text: str  # shown
+    key: str  # hashed
+    kind: str  # kind id, or "" for an unclassified error line
+    priority: int
+    generic: bool
+    companions: tuple[str, ...]
+
+
+def _sub(pattern: regex.Pattern[str], repl: str, text: str) -> str:
+    try:
+        return pattern.sub(repl, text, timeout=TIMEOUT)
+    except TimeoutError:
+        return text
+
+
+def _search(pattern: regex.Pattern[str], text: str) -> regex.Match[str] | None:
+    try:
+        return pattern.search(text, timeout=TIMEOUT)
+    except TimeoutError:
+        return None
+
+
+def normalise(text: str, rules: FingerprintRules) -> str:
+    """Strip wrapper prefixes and parameterise what varies between reporters."""
+    line = text.replace("\r", "").split("\n", 1)[0].strip()[:MAX_LINE]
+    for _ in range(_MAX_PREFIXES):
+        before = line
+        for prefix in rules.prefixes:
+            line = _sub(prefix.pattern, prefix.replace, line).lstrip()
+        if line == before:
+            break
+    for rewrite in rules.rewrites:
+        line = _sub(rewrite.pattern, rewrite.replace, line)
+    return line.strip()
+
+
+def _fill(kind: Kind, found: regex.Match[str], line: str) -> str:
+    if not kind.text:
+        return line
+    groups = found.groupdict()
+
+    def one(m: regex.Match[str]) -> str:
+        return (groups.get(m.group(1)) or "").strip()
+
+    filled = _PLACE.sub(one, kind.text)
+    # a template part whose group is empty leaves " in " / ": " dangling
+    return regex.sub(r"(?: in|:)\s*$", "", filled).strip()
+
+
+def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Candidate | None:
+    line = normalise(raw, rules)
+    if len(line) < 4:
+        return None
+    generic = any(_search(pattern, line) for _, pattern in rules.generic)
+    best: tuple[Kind, regex.Match[str]] | None = None
+    for kind in rules.kinds:
+        found = _search(kind.pattern, line)
+        if found and (best is None or kind.priority > best[0].priority):
+            best = (kind, found)
+    if best is None:
+        return Candidate(number, line, line.lower(), "", min(score, 60), generic, ())
+    kind, found = best
+    text = _fill(kind, found, line)
+    if not generic:
+        generic = kind.generic or any(_search(pattern, text) for _, pattern in rules.generic)
+    return Candidate(number, text, text.lower(), kind.id, kind.priority, generic, kind.companions)
+
+
+def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: FingerprintRules) -> list[Candidate]:
+    """Every usable failure line, best first: the top match's evidence and the key lines."""
+    raw: dict[int, tuple[str, int]] = {}
+    if matches:
+        for evidence in matches[0].evidence:
+            raw.setdefault(evidence.line, (evidence.text, 90))
+    for key in key_lines:
+        raw.setdefault(key.line, (key.text, key.score))
+    found = [c for n, (text, score) in sorted(raw.items()) if (c := _classify(n, text, score, rules))]
+    found.sort(key=lambda c: (c.generic, -c.priority, c.line))
+    return found
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def fingerprint(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: FingerprintRules) -> Fingerprint | None:
+    """The fingerprint of one report, or None when the log has no failure line."""
+    found = candidates(key_lines, matches, rules)
+    if not found:
+        return None
+    primary = found[0]
+    parts = [primary]
+    for companion in primary.companions:
+        extra = next((c for c in found if c.kind == companion and not c.generic and c is not primary), None)
+        if extra is not None:
+            parts.append(extra)
+    key = "\n".join(p.key for p in parts)
+    digest = hashlib.sha256(f"{rules.tag}\n{key}".encode()).hexdigest()[:12]
+    text = parts[0].text + "".join(f" [{p.text}]" for p in parts[1:])
+    return Fingerprint(
+        id=f"{rules.tag}-{digest}",
+        text=_shorten(text, rules.max_text),
+        specific=not primary.generic,
+        lines=tuple(sorted(p.line for p in parts)),
+    )

@@ -1,0 +1,276 @@
+"""The fingerprint rules as data: load `fingerprints/*.toml`, validate, compile.
+
+Rules live apart from the code so a maintainer reviews a grouping change like a
+signature change; every error names the file and the field. The built-in
+rules carry a `version` that goes into every fingerprint id, and rules added
+from a `--kb-dir` change the id too (a digest of their content), so ids made
+under different rules never collide (Sentry versions its grouping likewise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any, Sequence
+
+import regex
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import DataError, DataErrors
+
+__all__ = ["FingerprintRules", "Kind", "Rewrite", "RulesFile", "load_fingerprint_rules", "rules_from_specs"]
+
+_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FLAGS = regex.IGNORECASE
+_PLACEHOLDER = regex.compile(r"\{(\w+)\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"must be kebab-case (a-z, 0-9, '-'), got {value!r}")
+    return value
+
+
+def _check_regex(value: str) -> str:
+    if value.lstrip("^").startswith((".*", ".+", r"\S*", r"\S+")):
+        raise ValueError("must not start with .* / .+ / \\S* (quadratic on a long line); anchor on literal text")
+    try:
+        regex.compile(value, _FLAGS)
+    except regex.error as exc:
+        raise ValueError(f"regex does not compile: {exc}") from None
+    return value
+
+
+class RewriteSpec(_Strict):
+    """A substitution applied to every candidate line, in file order."""
+
+    id: str
+    description: str
+    regex: str
+    replace: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _check_id(value)
+
+    @field_validator("regex")
+    @classmethod
+    def _re(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class KindSpec(_Strict):
+    """A kind of failure line: how much it says about the bug and how to show it."""
+
+    id: str
+    description: str
+    regex: str
+    priority: int = Field(ge=0, le=1000)
+    text: str = ""  # template over the regex's named groups; empty: the normalised line
+    companions: list[str] = Field(default_factory=list)  # kinds whose first line joins this one
+    generic: bool = False  # a wrapper or follow-on that alone never identifies a bug
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _check_id(value)
+
+    @field_validator("regex")
+    @classmethod
+    def _re(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class GenericSpec(_Strict):
+    """A normalised line that describes the wrapper, not the bug."""
+
+    id: str
+    description: str
+    regex: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _check_id(value)
+
+    @field_validator("regex")
+    @classmethod
+    def _re(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class RulesFile(_Strict):
+    version: int | None = Field(default=None, ge=1)
+    max_text: int = Field(default=160, ge=40, le=400)
+    prefix: list[RewriteSpec] = Field(default_factory=list)
+    rewrite: list[RewriteSpec] = Field(default_factory=list)
+    kind: list[KindSpec] = Field(default_factory=list)
+    generic: list[GenericSpec] = Field(default_factory=list)
+    tests: list[dict[str, Any]] = Field(default_factory=list)  # examples checked by the test suite
+
+
+class Rewrite:
+    __slots__ = ("id", "pattern", "replace")
+
+    def __init__(self, spec: RewriteSpec) -> None:
+        self.id = spec.id
+        self.pattern = regex.compile(spec.regex, _FLAGS)
+        self.replace = spec.replace
+
+
+class Kind:
+    __slots__ = ("companions", "generic", "id", "pattern", "priority", "text")
+
+    def __init__(self, spec: KindSpec) -> None:
+        self.id = spec.id
+        self.pattern = regex.compile(spec.regex, _FLAGS)
+        self.priority = spec.priority
+        self.text = spec.text
+        self.companions = tuple(spec.companions)
+        self.generic = spec.generic
+
+
+class FingerprintRules:
+    """Compiled rules plus the version tag every fingerprint id starts with."""
+
+    __slots__ = ("generic", "kinds", "max_text", "prefixes", "rewrites", "tag", "tests")
+
+    def __init__(
+        self,
+        tag: str,
+        prefixes: list[Rewrite],
+        rewrites: list[Rewrite],
+        kinds: list[Kind],
+        generic: list[tuple[str, regex.Pattern[str]]],
+        max_text: int = 160,
+        tests: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.tag = tag
+        self.prefixes = prefixes
+        self.rewrites = rewrites
+        self.kinds = kinds
+        self.generic = generic
+        self.max_text = max_text
+        self.tests = tests or []
+
+
+def _merge(items: dict[str, Any], new: Sequence[Any]) -> None:
+    for item in new:
+        items[item.id] = item  # same id: a later file replaces the rule in place
+
+
+def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> FingerprintRules:
+    """Combine validated files (built-in first) into one rule set; raises DataErrors."""
+    errors: list[DataError] = []
+    prefix: dict[str, RewriteSpec] = {}
+    rewrite: dict[str, RewriteSpec] = {}
+    kinds: dict[str, KindSpec] = {}
+    generic: dict[str, GenericSpec] = {}
+    version: int | None = None
+    max_text = 160
+    extra = hashlib.sha256()
+    has_extra = False
+    tests: list[dict[str, Any]] = []
+    for index, (path, spec, raw) in enumerate(files):
+        if spec.version is not None:
+            if version is None and index == 0:
+                version = spec.version
+                max_text = spec.max_text
+            else:
+                errors.append(DataError(path, "version", "only the built-in rules file sets the version"))
+        else:
+            has_extra = True
+            extra.update(raw)
+        _merge(prefix, spec.prefix)
+        _merge(rewrite, spec.rewrite)
+        _merge(kinds, spec.kind)
+        _merge(generic, spec.generic)
+        tests.extend(spec.tests)
+        for kind in spec.kind:
+            names = set(regex.compile(kind.regex, _FLAGS).groupindex)
+            for name in _PLACEHOLDER.findall(kind.text):
+                if name not in names:
+                    errors.append(DataError(path, f"kind {kind.id}.text", f"{{{name}}} is not a named group of its regex"))
+    for kind in kinds.values():
+        for companion in kind.companions:
+            if companion not in kinds:
+                errors.append(DataError(files[0][0] if files else "fingerprints", f"kind {kind.id}.companions",
+                                        f"no kind {companion!r}"))
+    if version is None:
+        errors.append(DataError(files[0][0] if files else "fingerprints", "version",
+                                "the first rules file must set version = N"))
+    if errors:
+        raise DataErrors(errors)
+    tag = f"v{version}" + (f"x{extra.hexdigest()[:6]}" if has_extra else "")
+    return FingerprintRules(
+        tag=tag,
+        prefixes=[Rewrite(s) for s in prefix.values()],
+        rewrites=[Rewrite(s) for s in rewrite.values()],
+        kinds=[Kind(s) for s in kinds.values()],
+        generic=[(g.id, regex.compile(g.regex, _FLAGS)) for g in generic.values()],
+        max_text=max_text,
+        tests=tests,
+    )
+
+
+def _field(loc: tuple[Any, ...], data: Any) -> str:
+    """'kind ggml-assert.regex' rather than 'kind.3.regex' where the item has an id."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+            ident = node.get("id") if isinstance(node, dict) else None
+            parts.append(str(ident) if ident else f"[{step}]")
+            continue
+        parts.append(str(step))
+        node = node.get(step) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def read_rules_file(path: Path) -> tuple[RulesFile, bytes]:
+    """Parse and validate one file; raises DataErrors naming file and field."""
+    try:
+        raw = path.read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DataErrors([DataError(str(path), "", f"cannot read: {exc}")]) from None
+    try:
+        return RulesFile.model_validate(data), raw
+    except ValidationError as exc:
+        raise DataErrors(
+            [DataError(str(path), _field(tuple(e["loc"]), data), e["msg"]) for e in exc.errors()]
+        ) from None
+
+
+def builtin_rules_dir() -> Path:
+    """`fingerprints/` in the wheel's data or at the checkout's top level."""
+    from .load import builtin_dir
+
+    return builtin_dir() / "fingerprints"
+
+
+def load_fingerprint_rules(dirs: Sequence[Path] = (), *, builtin: bool = True) -> FingerprintRules:
+    """The built-in rules plus `DIR/fingerprints/*.toml` of each KB directory."""
+    folders = ([builtin_rules_dir()] if builtin else []) + [Path(d) / "fingerprints" for d in dirs]
+    files: list[tuple[str, RulesFile, bytes]] = []
+    errors: list[DataError] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                spec, raw = read_rules_file(path)
+            except DataErrors as exc:
+                errors.extend(exc.errors)
+                continue
+            files.append((str(path), spec, raw))
+    if errors:
+        raise DataErrors(errors)
+    return rules_from_specs(files)
