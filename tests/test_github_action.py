@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot.github_action import load_settings, main, run
-from bot.github_plan import MARKER
+from bot.github_plan import MARKER, read_state
 from triage.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -799,3 +799,121 @@ def test_comment_quotes_no_ip_user_name_or_bearer_token(gh: FakeGitHub, runner: 
     assert "Known problem" in body or "Possibly" in body or "Error lines found" in body
     for secret in ("192.168.1.42", "alice", "abc123def456ghi"):
         assert secret not in body, secret
+
+
+# Same crash, earlier issue (issue 13 item 4). Until the engine's fingerprint stage lands,
+# `report.fingerprint` is None; these tests give the report a fingerprint the way that stage
+# will (specific for a real error, generic for a bare wrapper line) through an Engine subclass.
+
+GENERIC_LOG = "Error: llama runner process has terminated: exit status 2\n"
+
+
+class _FingerprintingEngine(Engine):
+    __slots__ = ()
+
+    def analyse(self, data: bytes | str, *, redact: bool = True) -> Any:
+        from triage.model import Fingerprint
+
+        report = super().analyse(data, redact=redact)
+        if report.confident:
+            ev = report.confident[0].evidence[0]
+            report.fingerprint = Fingerprint("c0ffee12ab34", f"{report.confident[0].kb_id}: {ev.text[:60]}", True, (ev.line,))
+        elif report.key_lines:
+            report.fingerprint = Fingerprint("9e9e9e9e0000", "llama runner process has terminated", False, (report.key_lines[0].line,))
+        return report
+
+
+@pytest.fixture(scope="module")
+def fp_engine() -> Engine:
+    return _FingerprintingEngine(Engine.build().kb)
+
+
+@pytest.fixture
+def first_issue(httpserver: HTTPServer, tmp_path: Path, fp_engine: Engine) -> tuple[FakeGitHub, Runner]:
+    """Issue #1 with the CUDA crash, already triaged."""
+    gh = FakeGitHub(httpserver, _fenced(CUDA_LOG), number=1)
+    runner = Runner(gh, tmp_path, engine=fp_engine)
+    assert runner() == 0
+    assert "`triage-fp:c0ffee12ab34`" in gh.own_comments()[0]["body"]
+    return gh, runner
+
+
+def test_second_issue_with_the_same_crash_links_the_first(first_issue: tuple[FakeGitHub, Runner]) -> None:
+    gh, runner = first_issue
+    first_body = gh.issues[1]["body"], [c["body"] for c in gh.issue_comments[1]]
+    gh.new_issue(_fenced(CUDA_LOG), BOB)
+    gh.calls.clear()
+    gh.searches.clear()
+    assert runner(duplicate_label="possible duplicate") == 0
+    [own] = gh.own_comments()
+    assert own["body"].startswith(MARKER + "\nLooks like the same crash as #1 (open, reported by 1 other).\n")
+    assert "possible duplicate" in gh.label_names()
+    assert gh.searches == [f'repo:{REPO} is:issue in:comments "triage-fp:c0ffee12ab34"']
+    # Issue #1 is only read: nothing is written to it, nothing is closed.
+    assert (gh.issues[1]["body"], [c["body"] for c in gh.issue_comments[1]]) == first_body
+    assert gh.issues[1]["state"] == "open"
+    assert not [c for c in gh.writes() if "/issues/1/" in c[1] or c[1].endswith("/issues/1")]
+
+
+def test_no_duplicate_label_unless_asked(first_issue: tuple[FakeGitHub, Runner]) -> None:
+    gh, runner = first_issue
+    gh.new_issue(_fenced(CUDA_LOG), BOB)
+    assert runner() == 0
+    assert "same crash as #1" in gh.own_comments()[0]["body"]
+    assert not [n for n in gh.label_names() if "duplicate" in n]
+
+
+def test_a_generic_wrapper_line_links_nothing(first_issue: tuple[FakeGitHub, Runner]) -> None:
+    gh, runner = first_issue
+    gh.add_comment("Same here:\n```\n" + GENERIC_LOG + "```\n", ALICE, number=1)  # issue #1 also holds the generic line
+    gh.new_issue(_fenced(GENERIC_LOG), BOB)
+    gh.searches.clear()
+    assert runner(comment_on_miss="true", duplicate_label="possible duplicate") == 0
+    assert gh.searches == []  # never searched: the fingerprint is not specific
+    state = read_state(gh.own_comments()[0]["body"])
+    assert state.fingerprint == "9e9e9e9e0000" and not state.specific
+    for c in gh.comments:
+        assert "same crash" not in c["body"]
+    assert "possible duplicate" not in gh.label_names()
+
+
+def test_an_issue_is_never_linked_to_itself(first_issue: tuple[FakeGitHub, Runner]) -> None:
+    gh, runner = first_issue
+    gh.calls.clear()
+    assert runner(action="edited") == 0  # the search finds #1 itself
+    assert "same crash" not in gh.own_comments()[0]["body"]
+    assert gh.writes() == []
+
+
+def test_a_person_quoting_the_fingerprint_links_nothing(httpserver: HTTPServer, tmp_path: Path, fp_engine: Engine) -> None:
+    gh = FakeGitHub(httpserver, "Feature request", number=1)
+    gh.add_comment("Saw `triage-fp:c0ffee12ab34` somewhere, same thing?", BOB)  # no report comment by the action on #1
+    gh.new_issue(_fenced(CUDA_LOG), ALICE)
+    runner = Runner(gh, tmp_path, engine=fp_engine)
+    assert runner() == 0
+    assert gh.searches and "same crash" not in gh.own_comments()[0]["body"]
+
+
+def test_a_failing_search_is_no_failure(first_issue: tuple[FakeGitHub, Runner], capsys: pytest.CaptureFixture[str]) -> None:
+    gh, runner = first_issue
+    gh.new_issue(_fenced(CUDA_LOG), BOB)
+    gh.faults.append(Fault("GET", "/search/issues", 422, {}, {"message": "Validation Failed"}))
+    assert runner() == 0
+    assert "::error::" not in capsys.readouterr().out
+    assert "same crash" not in gh.own_comments()[0]["body"]
+    assert any("could not search" in line for line in runner.lines)
+
+
+def test_same_crash_end_to_end_with_the_engines_own_fingerprint(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """No injected fingerprint: the engine's own. Skipped only while the engine gives none."""
+    if Engine.build().analyse(CUDA_LOG).fingerprint is None:
+        pytest.skip("report.fingerprint is None: the engine's fingerprint stage has not landed yet")
+    gh = FakeGitHub(httpserver, _fenced(CUDA_LOG), number=1)
+    runner = Runner(gh, tmp_path)
+    assert runner() == 0
+    gh.new_issue(_fenced(CUDA_LOG.replace("ggml-cuda.cu:6701", "ggml-cuda.cu:7120")), BOB)
+    assert runner() == 0
+    assert "Looks like the same crash as #1 (open" in gh.own_comments()[0]["body"]
+    gh.new_issue(_fenced(GENERIC_LOG), BOB)
+    assert runner(comment_on_miss="true") == 0
+    assert all("same crash" not in c["body"] for c in gh.comments)
