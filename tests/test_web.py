@@ -1,0 +1,374 @@
+"""The web app and HTTP API (issue 15) through Starlette's TestClient: the API's JSON
+is the CLI's, the limits answer 413/405/422/429/503, every response carries the
+security headers, and nothing from a log reaches the page unescaped."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import warnings
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("jinja2")
+pytest.importorskip("markdown_it")
+with warnings.catch_warnings():
+    # Starlette 1.x would rather drive its TestClient with `httpx2`; `httpx` (in the test extra) still works.
+    warnings.filterwarnings("ignore", message=".*httpx2.*")
+    from starlette.testclient import TestClient  # noqa: E402
+
+from triage.engine import Engine  # noqa: E402
+from triage.render import report_dict  # noqa: E402
+from triage.web.app import Settings, create_app  # noqa: E402
+from triage.web.limits import SlidingWindow, parse_rate  # noqa: E402
+
+TESTS = Path(__file__).absolute().parent
+ROOT = TESTS.parent
+CORPUS = sorted((TESTS / "corpus").glob("*.log"))
+EXAMPLE = ROOT / "examples" / "koboldcpp-metal-ggml-common-h.log"
+HOSTILE = (
+    b"llama_new_context_with_model: failed to initialize Metal backend <script>alert(1)</script>\n"
+    b'ggml_metal_init: error: "><img src=x onerror=alert(2)> \'-alert(3)-\' javascript:alert(4)\n'
+    b"[click](javascript:alert(5)) `code` {{placeholder}} @everyone\n"
+)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return Engine.build(cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def client(engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(engine, Settings(rate_limit=None))) as c:
+        yield c
+
+
+def _cli_json(engine: Engine, data: bytes) -> dict[str, Any]:
+    """What `triage --format json` prints for this input, through the same renderer."""
+    return json.loads(json.dumps(report_dict(engine.analyse(data)), ensure_ascii=False))
+
+
+def test_corpus_is_there() -> None:
+    assert len(CORPUS) >= 50
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_api_json_is_the_cli_json_for_every_corpus_log(client: TestClient, engine: Engine, path: Path) -> None:
+    data = path.read_bytes()
+    response = client.post("/api/v1/triage", content=data, headers={"content-type": "text/plain"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == _cli_json(engine, data)
+
+
+def test_api_json_equals_a_real_cli_subprocess(client: TestClient) -> None:
+    picks = [EXAMPLE, CORPUS[0], CORPUS[len(CORPUS) // 2], CORPUS[-1]]
+    for path in picks:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        out = subprocess.run([sys.executable, "-m", "triage", "--format", "json", str(path)],
+                             capture_output=True, cwd=ROOT, env=env, timeout=120)
+        assert out.returncode in (0, 1), out.stderr.decode()
+        api = client.post("/api/v1/triage", content=path.read_bytes()).json()
+        assert api == json.loads(out.stdout), path.name
+
+
+def test_api_multipart_gives_one_object_per_file_in_order(client: TestClient, engine: Engine) -> None:
+    a, b = EXAMPLE.read_bytes(), CORPUS[0].read_bytes()
+    response = client.post("/api/v1/triage", files=[
+        ("files", ("first.log", a, "text/plain")),
+        ("files", ("C:\\Users\\alice\\second.txt", b, "text/plain")),
+        ("files", ("model.bin", bytes(range(256)) * 8, "application/octet-stream")),
+    ])
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["file"] for r in results] == ["first.log", "second.txt", "model.bin"]
+    assert results[0] == {"file": "first.log", **_cli_json(engine, a)}
+    assert results[1] == {"file": "second.txt", **_cli_json(engine, b)}
+    assert "binary" in results[2]["error"]
+
+
+def test_api_multipart_pasted_field_counts_as_a_log(client: TestClient) -> None:
+    response = client.post("/api/v1/triage", files={"log": (None, EXAMPLE.read_text())})
+    assert response.status_code == 200
+    (only,) = response.json()["results"]
+    assert only["file"] == "pasted log"
+    assert only["matches"][0]["kb_id"] == "metal-init-failed"
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n\n", b"\x00\x01\x02\x03\xff\xfe" * 100, bytes(range(256)) * 8])
+def test_api_rejects_empty_and_binary_with_a_message(client: TestClient, body: bytes) -> None:
+    response = client.post("/api/v1/triage", content=body)
+    assert response.status_code == 422
+    message = response.json()["error"]
+    assert message and ("empty" in message or "binary" in message)
+
+
+def test_api_malformed_multipart_is_400(client: TestClient) -> None:
+    response = client.post("/api/v1/triage", content=b"--x\r\nContent-Disposition: form-data; name=\"files\"\r\n",
+                           headers={"content-type": "multipart/form-data; boundary=y"})
+    assert response.status_code in (400, 200)
+    if response.status_code == 200:  # python-multipart may treat a foreign preamble as empty
+        assert response.json() == {"results": []} or "results" in response.json()
+
+
+def test_wrong_method_is_405(client: TestClient) -> None:
+    assert client.get("/api/v1/triage").status_code == 405
+    assert client.put("/api/v1/triage", content=b"x").status_code == 405
+    assert client.delete("/").status_code == 405
+    assert client.post("/api/v1/kb").status_code == 405
+    assert client.post("/healthz").status_code == 405
+
+
+def test_oversize_declared_body_is_413_before_reading(engine: Engine) -> None:
+    with TestClient(create_app(engine, Settings(max_body_bytes=1000, rate_limit=None))) as c:
+        response = c.post("/api/v1/triage", content=b"a" * 1001)
+        assert response.status_code == 413
+        assert "limit" in response.json()["error"]
+        assert c.post("/api/v1/triage", content=b"llama.cpp log line\n" * 10).status_code == 200
+        page = c.post("/", content=b"a" * 5000, headers={"content-type": "application/x-www-form-urlencoded"})
+        assert page.status_code == 413 and "text/html" in page.headers["content-type"]
+
+
+def test_oversize_streamed_body_without_length_is_413(engine: Engine) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(5):
+            yield b"b" * 400
+
+    with TestClient(create_app(engine, Settings(max_body_bytes=1000, rate_limit=None))) as c:
+        response = c.post("/api/v1/triage", content=chunks())
+        assert "content-length" not in {k.lower() for k in response.request.headers}
+        assert response.status_code == 413
+        form = c.post("/", content=chunks(), headers={"content-type": "multipart/form-data; boundary=z"})
+        assert form.status_code == 413
+
+
+def test_default_limit_is_8_mib(engine: Engine) -> None:
+    with TestClient(create_app(engine, Settings(rate_limit=None))) as c:
+        assert c.post("/api/v1/triage", content=b"x" * (8 * 1024 * 1024 + 1)).status_code == 413
+
+
+def test_rate_limit_is_429_with_retry_after(engine: Engine) -> None:
+    with TestClient(create_app(engine, Settings(rate_limit="2/60"))) as c:
+        for _ in range(2):
+            assert c.post("/api/v1/triage", content=b"hello from llama.cpp\n").status_code == 200
+        response = c.post("/api/v1/triage", content=b"hello from llama.cpp\n")
+        assert response.status_code == 429
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        assert "Too many requests" in response.json()["error"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        page = c.post("/", data={"log": "x"})
+        assert page.status_code == 429 and "text/html" in page.headers["content-type"]
+        # Reading pages is not counted.
+        assert c.get("/kb").status_code == 200
+
+
+def test_sliding_window_forgets_old_events() -> None:
+    now = [0.0]
+    window = SlidingWindow(2, 10, clock=lambda: now[0], max_keys=2)
+    assert window.hit("a") == 0 and window.hit("a") == 0
+    assert window.hit("a") == pytest.approx(10)
+    now[0] = 10.5
+    assert window.hit("a") == 0
+    window.hit("b")
+    window.hit("c")  # more clients than max_keys: the least recently seen is dropped
+    assert len(window._events) == 2
+
+
+@pytest.mark.parametrize("text", ["", "x/60", "0/60", "5/0", "5/-1", "5/nan", "5/inf"])
+def test_bad_rate_limits_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="rate limit"):
+        parse_rate(text)
+
+
+def test_slow_analysis_is_503(engine: Engine) -> None:
+    class Slow:
+        kb = engine.kb
+
+        def analyse(self, data: bytes | str, *, redact: bool = True) -> Any:
+            time.sleep(1.0)
+            return engine.analyse(data)
+
+    with TestClient(create_app(Slow(), Settings(timeout=0.2, rate_limit=None))) as c:  # type: ignore[arg-type]
+        response = c.post("/api/v1/triage", content=b"log\n")
+        assert response.status_code == 503 and response.headers["retry-after"]
+        page = c.post("/", data={"log": "log"})
+        assert page.status_code == 503 and "too long" in page.text
+
+
+ALLOWED_TAGS = {"html", "head", "meta", "title", "link", "body", "header", "nav", "a", "span", "main", "footer", "p",
+                "section", "article", "h1", "h2", "h3", "h4", "code", "ul", "ol", "li", "strong", "details",
+                "summary", "div", "table", "tr", "th", "td", "script", "br"}
+
+SECURITY = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/"), ("GET", "/kb"), ("GET", "/kb/metal-init-failed"), ("GET", "/kb/no-such-entry"),
+    ("GET", "/api/v1/kb"), ("GET", "/api/v1/openapi.json"), ("GET", "/healthz"), ("GET", "/static/style.css"),
+    ("GET", "/static/paste.js"), ("GET", "/nowhere"), ("GET", "/api/v1/triage"), ("POST", "/api/v1/triage"),
+])
+def test_security_headers_on_every_response(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path, content=b"" if method == "POST" else None)
+    for name, value in SECURITY.items():
+        assert response.headers[name] == value, (path, name)
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+def _assert_no_inline_code(html: str) -> None:
+    """CSP forbids inline scripts and styles; the pages must not need them, and no
+    element may carry a handler or a script URL."""
+    for tag, attrs in _tags(html):
+        assert tag != "style", "inline <style>"
+        assert tag != "script" or attrs.get("src"), "inline <script>"
+        assert "style" not in attrs, f"style attribute on <{tag}>"
+        assert not [a for a in attrs if a.startswith("on")], f"event handler on <{tag}>"
+        for name in ("href", "src", "action"):
+            assert not (attrs.get(name) or "").strip().lower().startswith(("javascript:", "data:")), (tag, attrs)
+
+
+def test_pages_have_viewport_and_no_inline_code(client: TestClient) -> None:
+    for path in ("/", "/kb", "/kb?q=metal", "/kb/metal-init-failed", "/kb/nope"):
+        html = client.get(path).text
+        assert '<meta name="viewport"' in html, path
+        _assert_no_inline_code(html)
+
+
+def test_hostile_log_renders_inert(client: TestClient) -> None:
+    response = client.post("/", files=[("files", ('"><img src=x onerror=alert(9)>.log', HOSTILE, "text/plain"))],
+                           data={"log": HOSTILE.decode()})
+    assert response.status_code == 200
+    html = response.text
+    _assert_no_inline_code(html)
+    assert "<script>alert" not in html and "<img" not in html
+    assert {tag for tag, _ in _tags(html)} <= ALLOWED_TAGS
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'href="javascript' not in html.lower()
+    assert "@everyone" not in html  # redaction breaks mass mentions in every output
+
+
+def test_form_post_without_javascript_shows_the_report(client: TestClient) -> None:
+    data = EXAMPLE.read_bytes()
+    expected = client.post("/api/v1/triage", content=data).json()
+    top = expected["matches"][0]
+    response = client.post("/", data={"log": data.decode()})  # urlencoded: a form without enctype
+    assert response.status_code == 200
+    html = response.text
+    assert "metal-init-failed" in html
+    first_line = top["evidence"][0]["line"]
+    assert re.search(rf'<div class="ln hit" id="L{first_line}">', html)
+    assert f'href="#L{first_line}"' in html
+    assert "Root cause" in html and "What to do" in html and "Facts from the log" in html
+    assert "never stored" in html
+    multipart = client.post("/", files={"files": ("kobold.log", data, "text/plain")}, data={"log": ""})
+    assert multipart.status_code == 200 and "kobold.log" in multipart.text
+    assert 'href="/kb/metal-init-failed"' in multipart.text
+
+
+def test_several_files_get_one_report_each_with_distinct_anchors(client: TestClient) -> None:
+    response = client.post("/", files=[("files", ("a.log", EXAMPLE.read_bytes(), "text/plain")),
+                                       ("files", ("b.log", EXAMPLE.read_bytes(), "text/plain"))])
+    html = response.text
+    assert response.status_code == 200
+    assert 'id="L14"' in html and 'id="f2-L14"' in html
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def test_empty_form_asks_for_a_log(client: TestClient) -> None:
+    response = client.post("/", files={"files": ("", b"", "application/octet-stream")}, data={"log": "  "})
+    assert response.status_code == 422
+    assert "Paste a log" in response.text
+
+
+def test_binary_file_in_form_is_explained(client: TestClient) -> None:
+    response = client.post("/", files={"files": ("x.gguf", b"GGUF\x00\x00\x00\x03" + bytes(500), "application/octet-stream")})
+    assert response.status_code == 422
+    assert "x.gguf" in response.text and "binary" in response.text
+
+
+def test_unmatched_log_shows_key_lines_completeness_and_followup(client: TestClient) -> None:
+    log = b"starting server\nloading model\nerror: something odd happened at step 3\n"
+    html = client.post("/", data={"log": log.decode()}).text
+    assert "No known problem recognised" in html
+    assert "Completeness" in html
+    assert 'id="L3"' in html
+
+
+def test_kb_pages(client: TestClient, engine: Engine) -> None:
+    listing = client.get("/kb")
+    assert listing.status_code == 200
+    for kb_id, entry in engine.kb.entries.items():
+        assert f'href="/kb/{kb_id}"' in listing.text
+        page = client.get(f"/kb/{kb_id}")
+        assert page.status_code == 200, kb_id
+        assert "References" in page.text and "What to do" in page.text
+        assert client.get(f"/kb/{kb_id}/").status_code == 200
+        _assert_no_inline_code(page.text)
+    entry_page = client.get("/kb/metal-init-failed").text
+    assert "What you see" in entry_page  # the entry's Markdown prose
+    assert "Variants" in entry_page and "Affected versions" in entry_page
+    assert "KoboldCpp" in entry_page  # remedies grouped under the runtime's display name
+    assert "{{" not in entry_page
+    assert client.get("/kb/nope").status_code == 404
+
+
+def test_kb_search(client: TestClient) -> None:
+    html = client.get("/kb", params={"q": "ggml-common.h file not found metal"}).text
+    assert "results for" in html
+    results = html.split('id="server-results"')[1].split("</section>")[0]
+    assert "/kb/metal-init-failed" in results
+    api = client.get("/api/v1/kb", params={"q": "address already in use port"}).json()
+    assert api["results"][0]["id"] == "port-already-in-use"
+
+
+def test_kb_api(client: TestClient, engine: Engine) -> None:
+    listing = client.get("/api/v1/kb").json()
+    assert {e["id"] for e in listing["entries"]} == set(engine.kb.entries)
+    entry = client.get("/api/v1/kb/metal-init-failed").json()
+    assert entry["id"] == "metal-init-failed" and entry["variants"] and entry["references"]
+    assert "## What you see" in entry["body"]
+    missing = client.get("/api/v1/kb/nope")
+    assert missing.status_code == 404 and missing.json()["error"]
+
+
+def test_openapi_describes_every_api_route(client: TestClient) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) == {"/api/v1/triage", "/api/v1/kb", "/api/v1/kb/{id}", "/healthz"}
+    responses = doc["paths"]["/api/v1/triage"]["post"]["responses"]
+    assert {"200", "413", "422", "429"} <= set(responses)
+
+
+def test_healthz(client: TestClient, engine: Engine) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "entries": len(engine.kb.entries),
+                                             "signatures": len(engine.kb.signatures)}
