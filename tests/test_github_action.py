@@ -603,6 +603,8 @@ def test_pull_request_comments_are_skipped(gh: FakeGitHub, runner: Runner) -> No
         ({"INPUT_MIN-CONFIDENCE": "high"}, "min-confidence"),
         ({"INPUT_COMMENT": "maybe"}, "'comment' must be true or false"),
         ({"INPUT_KB-PATH": "no/such/dir"}, "kb-path"),
+        ({"INPUT_KB-URL": "javascript:alert(1)"}, "kb-url"),
+        ({"INPUT_DUPLICATE-LABEL": "a,b"}, "duplicate-label"),
         ({"GITHUB_TOKEN": ""}, "no token"),
         ({"GITHUB_EVENT_PATH": ""}, "GITHUB_EVENT_PATH"),
     ],

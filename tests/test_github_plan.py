@@ -83,6 +83,8 @@ def test_parse_event(name: str, payload: dict[str, Any], expected: int | None) -
         (IssueComment(1, " " + MARKER, "github-actions[bot]", "Bot"), None, False),
         (IssueComment(1, MARKER, "triage-pat-user", "User"), "triage-pat-user", True),
         (IssueComment(1, MARKER, "github-actions[bot]", "Bot"), "triage-pat-user", False),
+        (IssueComment(1, MARKER + "\nreport", "other-app[bot]", "Bot"), None, False),  # another app is not "own"
+        (IssueComment(1, MARKER, "my-app[bot]", "Bot"), "my-app[bot]", True),
     ],
 )
 def test_is_own_comment(comment: IssueComment, bot_login: str | None, own: bool) -> None:
@@ -245,3 +247,116 @@ def test_comment_stays_under_githubs_limit() -> None:
     body = render_comment(report, [m, m], [Document("the issue body", "", CUDA_LOG)], [1], facts=report.facts)
     assert len(body) < COMMENT_LIMIT
     assert body.count("```") % 2 == 0
+
+
+def test_state_is_read_only_from_the_last_line() -> None:
+    mine = State(labels=("triage:a",)).marker()
+    theirs = State(labels=("triage:b",), declined=("triage:c",)).marker()
+    body = f"{MARKER}\n```text\n    3: x {theirs}\n```\n{mine}\n"
+    assert read_state(body).labels == ("triage:a",)
+    assert read_state(f"{MARKER}\n```text\n    3: x {theirs}\n```\n---\nfooter\n") == State()  # no state line: empty
+    assert read_state(f"{MARKER}\n{theirs} and more\n") == State()  # not the whole line
+    replaced = replace_state(body, State(labels=("triage:z",)))
+    assert f"    3: x {theirs}" in replaced  # the quoted copy is untouched
+    assert read_state(replaced).labels == ("triage:z",)
+    assert replaced.count("<!-- triage:state") == 2
+
+
+def test_state_records_the_fingerprint() -> None:
+    state = State(kb_ids=("x",), fingerprint="ab12-cd34", specific=True)
+    assert read_state("a\n" + state.marker()) == state
+    assert read_state('<!-- triage:state {"fp": "bad id\\" OR x", "fp_specific": true} -->').fingerprint == ""
+    assert read_state('<!-- triage:state {"fp": "abcd1234", "fp_specific": "yes"} -->').specific is False
+
+
+def _report_with(fingerprint: Any, text: str = CUDA_LOG) -> Any:
+    from triage.model import Fingerprint
+
+    report = analyse(text)
+    report.fingerprint = Fingerprint(*fingerprint) if fingerprint else None
+    return report
+
+
+def _plan_for(report: Any, duplicate: Any = None, config: Config = Config()) -> Plan:
+    docs = [Document("the issue body", "", CUDA_LOG)]
+    return make_plan(ISSUE, report, docs, [1], (), (), (), config, duplicate)
+
+
+def test_duplicate_line_and_label_only_for_a_specific_fingerprint() -> None:
+    from bot.github_plan import Duplicate
+
+    dup = Duplicate(7, "open", 3)
+    config = Config(duplicate_label="possible duplicate")
+    plan = _plan_for(_report_with(("f00dcafe", "GGML_ASSERT(x) in ggml-cuda.cu", True, (3,))), dup, config)
+    assert plan.comment is not None
+    assert plan.comment.body.startswith(MARKER + "\nLooks like the same crash as #7 (open, reported by 3 others).\n")
+    assert "possible duplicate" in plan.add_labels
+    assert "`triage-fp:f00dcafe`" in plan.comment.body and "GGML_ASSERT(x) in ggml-cuda.cu" in plan.comment.body
+    assert read_state(plan.comment.body).fingerprint == "f00dcafe" and plan.state.specific
+    generic = _plan_for(_report_with(("0000aaaa", "Segmentation fault", False, (3,))), dup, config)
+    assert generic.comment is not None and "same crash" not in generic.comment.body
+    assert "possible duplicate" not in generic.labels and "triage-fp:" not in generic.comment.body
+    assert read_state(generic.comment.body).fingerprint == "0000aaaa" and not generic.state.specific
+    itself = _plan_for(_report_with(("f00dcafe", "x", True, (3,))), Duplicate(ISSUE.number, "open", 0), config)
+    assert itself.comment is not None and "same crash" not in itself.comment.body
+    closed = _plan_for(_report_with(("f00dcafe", "x", True, (3,))), Duplicate(5, "closed", 1))
+    assert closed.comment is not None and "same crash as #5 (closed, reported by 1 other)." in closed.comment.body
+    assert "duplicate" not in " ".join(closed.labels)  # no label unless the input names one
+
+
+def _match(steps: list[Any]) -> Any:
+    from triage.model import RemedyStep
+
+    report = analyse(CUDA_LOG)
+    m = report.matches[0]
+    m.remedy_steps = [RemedyStep(*s) for s in steps]
+    m.remedies = [s[0] for s in steps]
+    return report, m
+
+
+STEPS = [
+    ("Use a build with kernels for your GPU.", None, None, None),
+    ("Start KoboldCpp with `--usecublas`.", "koboldcpp", None, "KoboldCpp"),
+    ("Set `OLLAMA_LLM_LIBRARY=cuda_v12`.", "ollama", None, "Ollama"),
+    ("Pick the CUDA 12 runtime in KoboldCpp's launcher.", "koboldcpp", "windows", "KoboldCpp"),
+    ("Reboot after the driver update.", None, "linux", None),
+]
+
+
+def test_remedies_unknown_runtime_are_grouped_under_the_runtimes_name() -> None:
+    from triage.model import Facts
+
+    report, m = _match(STEPS)
+    body = render_comment(report, [m], [Document("the issue body", "", CUDA_LOG)], [1], facts=Facts())
+    part = body.split("**What to do:**", 1)[1]
+    assert "1. Use a build with kernels for your GPU.\n2. *Linux:* Reboot after the driver update." in part
+    assert "- **KoboldCpp:**\n  - Start KoboldCpp with `--usecublas`.\n  - *Windows:* Pick the CUDA 12 runtime" in part
+    assert "- **Ollama:** Set `OLLAMA_LLM_LIBRARY=cuda_v12`." in part
+    assert part.index("1. Use a build") < part.index("**KoboldCpp:**") < part.index("**Ollama:**")
+
+
+def test_remedies_known_runtime_are_numbered_in_order() -> None:
+    from triage.model import Facts
+
+    report, m = _match(STEPS[1:2] + STEPS[0:1])
+    body = render_comment(report, [m], [Document("the issue body", "", CUDA_LOG)], [1], facts=Facts(product="koboldcpp", os="windows"))
+    assert "1. Start KoboldCpp with `--usecublas`.\n2. Use a build with kernels for your GPU." in body
+    assert "**KoboldCpp:**" not in body
+
+
+@pytest.mark.parametrize(
+    ("kb_url", "link"),
+    [
+        ("https://github.com/OWNER/triage/blob/v1/", "https://github.com/OWNER/triage/blob/v1/kb/cuda-arch-mismatch.md"),
+        ("https://triage.example.org", "https://triage.example.org/kb/cuda-arch-mismatch/"),
+        ("https://triage.example.org/docs/", "https://triage.example.org/docs/kb/cuda-arch-mismatch/"),
+        (None, None),
+    ],
+)
+def test_kb_page_link(kb_url: str | None, link: str | None) -> None:
+    plan = _plan([CUDA_LOG], config=Config(kb_url=kb_url))
+    assert plan.comment is not None
+    if link is None:
+        assert "knowledge base page" not in plan.comment.body
+    else:
+        assert f"[knowledge base page]({link})" in plan.comment.body
