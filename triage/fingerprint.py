@@ -53,7 +53,7 @@ def _search(pattern: regex.Pattern[str], text: str) -> regex.Match[str] | None:
 
 def normalise(text: str, rules: FingerprintRules) -> str:
     """Strip wrapper prefixes and parameterise what varies between reporters."""
-    line = text.replace("\r", "").split("\n", 1)[0].strip()[:MAX_LINE]
+    line = " ".join(text.replace("\r", "").split("\n"))[:MAX_LINE].strip()
     for _ in range(_MAX_PREFIXES):
         before = line
         for prefix in rules.prefixes:
@@ -65,15 +65,15 @@ def normalise(text: str, rules: FingerprintRules) -> str:
     return line.strip()
 
 
-def _fill(kind: Kind, found: regex.Match[str], line: str) -> str:
-    if not kind.text:
+def _fill(template: str, found: regex.Match[str], line: str) -> str:
+    if not template:
         return line
     groups = found.groupdict()
 
     def one(m: regex.Match[str]) -> str:
         return (groups.get(m.group(1)) or "").strip()
 
-    filled = _PLACE.sub(one, kind.text)
+    filled = _PLACE.sub(one, template)
     # a template part whose group is empty leaves " in " / ": " dangling
     return regex.sub(r"(?: in|:)\s*$", "", filled).strip()
 
@@ -91,10 +91,11 @@ def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Can
     if best is None:
         return Candidate(number, line, line.lower(), "", min(score, 60), generic, ())
     kind, found = best
-    text = _fill(kind, found, line)
-    if not generic:
-        generic = kind.generic or any(_search(pattern, text) for _, pattern in rules.generic)
-    return Candidate(number, text, text.lower(), kind.id, kind.priority, generic, kind.companions)
+    text = _fill(kind.text, found, line)
+    key = _fill(kind.key, found, line) if kind.key else text
+    # the kind's own part decides: "runner terminated: GGML_ASSERT(...)" is about the assert
+    generic = kind.generic or any(_search(pattern, text) for _, pattern in rules.generic)
+    return Candidate(number, text, key.lower(), kind.id, kind.priority, generic, kind.companions)
 
 
 def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: FingerprintRules) -> list[Candidate]:

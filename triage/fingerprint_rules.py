@@ -73,6 +73,7 @@ class KindSpec(_Strict):
     regex: str
     priority: int = Field(ge=0, le=1000)
     text: str = ""  # template over the regex's named groups; empty: the normalised line
+    key: str = ""  # template of what is hashed; empty: the text (lets one bug's wordings share a key)
     companions: list[str] = Field(default_factory=list)  # kinds whose first line joins this one
     generic: bool = False  # a wrapper or follow-on that alone never identifies a bug
 
@@ -125,13 +126,14 @@ class Rewrite:
 
 
 class Kind:
-    __slots__ = ("companions", "generic", "id", "pattern", "priority", "text")
+    __slots__ = ("companions", "generic", "id", "key", "pattern", "priority", "text")
 
     def __init__(self, spec: KindSpec) -> None:
         self.id = spec.id
         self.pattern = regex.compile(spec.regex, _FLAGS)
         self.priority = spec.priority
         self.text = spec.text
+        self.key = spec.key
         self.companions = tuple(spec.companions)
         self.generic = spec.generic
 
@@ -194,7 +196,7 @@ def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> Fingerpri
         tests.extend(spec.tests)
         for kind in spec.kind:
             names = set(regex.compile(kind.regex, _FLAGS).groupindex)
-            for name in _PLACEHOLDER.findall(kind.text):
+            for name in _PLACEHOLDER.findall(kind.text + kind.key):
                 if name not in names:
                     errors.append(DataError(path, f"kind {kind.id}.text", f"{{{name}}} is not a named group of its regex"))
     for kind in kinds.values():
