@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.analyse import analyse, default_kb
+from conftest import analyse, shared_engine as default_kb
 from triage.errors import InputError
 
 ERROR = "CUDA error: no kernel image is available for execution on the device"

@@ -1,7 +1,14 @@
 """Computed placeholder values (triage/compute.py): plain functions of groups and facts."""
 
-from triage.compute import COMPUTED_NAMES, compute_values, fmt_mib, parse_size_mib
+from conftest import shared_engine
+from triage.compute import COMPUTED_NAMES, compute_values as _compute, exit_code_hex, fmt_mib, parse_size_mib
 from triage.model import Facts, Gpu
+
+
+def compute_values(groups, facts):
+    """compute_values with the built-in tables/ and products/, as the ranking stage calls it."""
+    kb = shared_engine().kb
+    return _compute(groups, facts, kb.tables, kb.products.get(facts.product or ""), kb.listed_products)
 
 
 def _facts(product=None, numbers=None, flags=None, gpus=None):
@@ -34,9 +41,20 @@ def test_all_outputs_are_declared():
 
 
 def test_flags_per_product():
-    assert compute_values({}, _facts("koboldcpp"))["gpu_layers_flag"] == "--gpulayers"
+    assert compute_values({}, _facts("koboldcpp"))["gpu_layers_flag"] == "--gpulayers N"
     assert compute_values({}, _facts("ollama"))["ctx_flag"].startswith("num_ctx")
     assert "gpu_layers_flag" not in compute_values({}, _facts())
+    # An unknown runtime gets the setting spelled by the main runtimes, each named.
+    unknown = compute_values({}, _facts())["setting_gpu_layers"]
+    assert "KoboldCpp: --gpulayers N" in unknown and "llama.cpp: -ngl N" in unknown and "Ollama:" in unknown
+    assert compute_values({}, _facts("lmstudio"))["setting_gpu_layers"].startswith("GPU Offload")
+
+
+def test_exit_codes_in_every_notation():
+    assert exit_code_hex("3221225501") == exit_code_hex("-1073741795") == exit_code_hex("0xC000001D") == "0xc000001d"
+    assert exit_code_hex("2") is None and exit_code_hex("abc") is None
+    out = compute_values({"exit_code": "3221225501"}, _facts())
+    assert out["exit_code_hex"] == "0xc000001d" and "illegal instruction" in out["exit_code_meaning"].lower()
 
 
 def test_requested_and_free_from_llamacpp_device_line():

@@ -23,7 +23,7 @@ from bot.reply import (
     search_embed,
     should_reply,
 )
-from triage.analyse import analyse
+from conftest import analyse
 from triage.load import KnowledgeBase
 from triage.model import (
     Completeness,

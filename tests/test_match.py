@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from triage.analyse import analyse
+from conftest import analyse
 
 
 def ids(text: str) -> list[str]:

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.analyse import analyse
-from triage.load import load_kb
-from triage.match import build_index
+from conftest import shared_engine
+from triage.engine import Engine
 from triage.normalize import normalize
 from triage.prefilter import available_backends, make_prefilter
 
@@ -24,8 +23,7 @@ def test_pure_python_backends_are_always_available() -> None:
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "python"])
 def test_same_offsets_as_plain_find(backend: str) -> None:
-    kb = load_kb()
-    keywords = build_index(kb).keywords
+    keywords = shared_engine().index.keywords
     reference = make_prefilter(keywords, "python")
     other = make_prefilter(keywords, backend)
     for path in LOGS:
@@ -40,15 +38,13 @@ def test_case_insensitive_and_overlapping() -> None:
         assert pf.scan(log) == [[12, 20, 27], [0], [5]], backend
 
 
-_KBS: dict[str, object] = {}
+_ENGINES: dict[str, Engine] = {}
 
 
 def _summary(path: Path, backend: str) -> str:
-    if backend not in _KBS:
-        kb = load_kb()
-        kb._prefilter = build_index(kb, backend)
-        _KBS[backend] = kb
-    report = analyse(path.read_bytes(), _KBS[backend], redact=False)  # type: ignore[arg-type]
+    if backend not in _ENGINES:
+        _ENGINES[backend] = Engine(shared_engine().kb, prefilter=backend)
+    report = _ENGINES[backend].analyse(path.read_bytes(), redact=False)
     return json.dumps([(m.kb_id, m.confidence, [e.line for e in m.evidence]) for m in report.matches]) + json.dumps(
         report.facts.as_dict(), sort_keys=True
     )

@@ -37,9 +37,9 @@ def test_cli_does_not_import_discord_or_rapidfuzz_or_pydantic() -> None:
     code = (
         "import sys, io, contextlib\n"
         "from triage.cli import main\n"
-        "from triage.analyse import default_kb\n"
-        "default_kb()\n"  # warm the cache so the second load is the normal path
-        "import triage.analyse as a; a._DEFAULT_KB = None\n"
+        "from triage.engine import Engine\n"
+        "from triage.load import default_cache_dir\n"
+        "Engine.build(cache_dir=default_cache_dir())\n"  # warm the cache so the second load is the normal path
         "for m in [k for k in sys.modules if k.startswith(('pydantic', 'rapidfuzz'))]: del sys.modules[m]\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    main([{str(log)!r}])\n"

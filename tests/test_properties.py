@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage.analyse import analyse, default_kb
+from conftest import analyse, shared_engine as default_kb
 from triage.errors import InputError
 from triage.render import to_json, to_markdown, to_text
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from triage.analyse import analyse
+from conftest import analyse
 from triage.redact import redact_text
 from triage.render import to_json, to_markdown
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from triage.analyse import analyse
+from conftest import analyse
 from triage.render import to_markdown
 from triage.render.safe import fence, neutralize
 

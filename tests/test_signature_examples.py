@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from triage.analyse import default_kb
+from conftest import shared_engine as default_kb
 from triage.kbtool import _example_hits
 
-_KB = default_kb()
+_KB = default_kb().kb
 _CASES = [(sig.id, i, ex, True) for sig in _KB.signatures for i, ex in enumerate(sig.examples_match)]
 _CASES += [(sig.id, i, ex, False) for sig in _KB.signatures for i, ex in enumerate(sig.examples_no_match)]
 

@@ -1,65 +1,86 @@
-"""The whole pipeline: bytes or text in, Report out. No I/O here."""
+"""The whole pipeline, stage by stage: bytes or text in, Report out. No I/O here.
+
+decode -> normalise -> prefilter + signatures (match) -> facts -> key lines ->
+rank -> completeness and follow-up -> suggestions -> fingerprint -> redact.
+Everything compiled from the data comes from the Engine passed in.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .completeness import assess, followup_request
 from .decode import decode
+from .facts import extract_facts
 from .keylines import rank_keylines
-from .load import KnowledgeBase, load_kb
-from .match import ScanResult, scan
-from .model import Report
+from .match import resolve_hits, scan
+from .model import KeyLine, Report
 from .normalize import normalize
 from .rank import rank
 from .redact import redact_report
 
-__all__ = ["analyse", "default_kb"]
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .load import KnowledgeBase
 
-_DEFAULT_KB: KnowledgeBase | None = None
+__all__ = ["analyse", "run"]
 
-
-def default_kb() -> KnowledgeBase:
-    """The built-in knowledge base, loaded once per process."""
-    global _DEFAULT_KB
-    if _DEFAULT_KB is None:
-        _DEFAULT_KB = load_kb()
-    return _DEFAULT_KB
+MAX_KEYLINE_CANDIDATES = 4000
 
 
-def analyse(
-    raw: bytes | str,
-    kb: KnowledgeBase | None = None,
-    *,
-    redact: bool = True,
-    timing: bool = False,
-    scan_result: list[ScanResult] | None = None,
-) -> Report:
-    """Decode, normalise, scan, rank and fill one log.
+def run(engine: Engine, raw: bytes | str, *, redact: bool = True, timing: bool = False) -> Report:
+    """Decode, normalise, scan, extract facts, rank and fill one log.
 
     Raises InputError for input that is not a log (binary, empty).
-    `scan_result`, when given, receives the raw scan (for `triage eval`).
     """
-    kb = kb or default_kb()
+    kb = engine.kb
     data = decode(raw.encode("utf-8", errors="replace") if isinstance(raw, str) else raw)
     log = normalize(data)
-    result = scan(log, kb, timing=timing)
-    if scan_result is not None:
-        scan_result.append(result)
-    matches = rank(result.hits, result.facts, kb)
-    keylines = rank_keylines(result.keylines)
+    result = scan(log, kb.signatures, engine.index, timing=timing)
+    facts, fact_timeouts = extract_facts(log, engine.fact_rules, engine.index.fact_keywords, result.hits_by_kw, kb.products)
+    key_offsets: list[int] = []
+    for k in engine.index.keyline_keywords:
+        key_offsets.extend(result.hits_by_kw[k])
+    keyline_starts = log.line_starts(key_offsets)[:MAX_KEYLINE_CANDIDATES]
+    wanted = keyline_starts + [h.start for h in result.hits] + [s for h in result.hits for s in h.after]
+    numbers = log.line_numbers(wanted)
+    hits = resolve_hits(log, result.hits, numbers)
+    matches = rank(hits, facts, kb)
+    keylines: list[KeyLine] = rank_keylines([(numbers[s], log.text_at(s)) for s in keyline_starts])
     completeness = assess(matches, keylines, log.tail(12))
     suggestions = []
     if not any(m.certainty == "confident" for m in matches):
         from .suggest import suggest
 
         taken = {m.kb_id for m in matches}
-        suggestions = [s for s in suggest(kb, keylines) if s.kb_id not in taken]
+        suggestions = [s for s in suggest(kb, keylines, engine.suggestion_index()) if s.kb_id not in taken]
+    diag = result.diagnostics
+    diagnostics: dict[str, Any] = {
+        "scanner": engine.index.scanner(len(data)),
+        "timeouts": diag.timeouts + [f"fact rules: {fact_timeouts} searches timed out"] * bool(fact_timeouts),
+        "hits": [(h.signature, h.kb_id, h.line) for h in hits],
+    }
+    if timing:
+        diagnostics["signature_seconds"] = diag.signature_seconds
+        diagnostics["slowest_regex"] = diag.slowest_regex
     report = Report(
         matches=matches,
-        facts=result.facts,
+        facts=facts,
         key_lines=keylines,
         suggestions=suggestions,
         completeness=completeness,
-        followup=followup_request(completeness, result.facts, kb.followup),
+        followup=followup_request(completeness, facts, kb),
         line_count=log.n_lines,
+        fingerprint=engine.fingerprint(keylines, matches),
+        diagnostics=diagnostics,
     )
     return redact_report(report) if redact else report
+
+
+def analyse(raw: bytes | str, engine: Engine | KnowledgeBase, *, redact: bool = True, timing: bool = False) -> Report:
+    """`run` for callers that hold an Engine (or, more slowly, a bare KnowledgeBase: an Engine is built for it)."""
+    from .engine import Engine
+
+    if not isinstance(engine, Engine):
+        engine = Engine(engine)
+    return run(engine, raw, redact=redact, timing=timing)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .model import PRODUCT_NAMES, Completeness, Facts, KeyLine, Match
+from .load import KnowledgeBase
+from .model import Completeness, Facts, KeyLine, Match
 from .placeholders import fill
 
 __all__ = ["assess", "followup_request"]
@@ -69,7 +70,7 @@ def assess(matches: list[Match], keylines: list[KeyLine], tail: list[tuple[int, 
 def _known(facts: Facts) -> str:
     parts = []
     if facts.product:
-        name = PRODUCT_NAMES.get(facts.product, facts.product)
+        name = facts.product_name or facts.product
         parts.append(f"{name} {facts.version}" if facts.version else name)
     if facts.os:
         parts.append({"macos": "macOS", "linux": "Linux", "windows": "Windows"}.get(facts.os, facts.os))
@@ -83,15 +84,20 @@ def _known(facts: Facts) -> str:
     return ", ".join(parts)
 
 
-def followup_request(completeness: Completeness, facts: Facts, followup: dict[str, Any]) -> str:
-    """What to capture next, or '' when the log already holds the answer."""
+def followup_request(completeness: Completeness, facts: Facts, kb: KnowledgeBase) -> str:
+    """What to capture next, or '' when the log already holds the answer: the runtime's own request from
+    products/<id>.toml, or the default one naming every runtime triage knows."""
     if completeness.verdict == "complete":
         return ""
-    section = followup.get(facts.product or "", followup.get("default", {}))
-    template = str(section.get("text", "")) if isinstance(section, dict) else ""
+    product = kb.products.get(facts.product or "")
+    template = product.followup if product and product.followup else kb.followup_default
     if not template:
         return ""
-    values = {"known": _known(facts) or "nothing yet", "product_name": PRODUCT_NAMES.get(facts.product or "", "the program")}
+    values = {
+        "known": _known(facts) or "nothing yet",
+        "product_name": facts.product_name or "the program",
+        "runtimes": ", ".join(p.name for p in kb.listed_products),
+    }
     values.update({k: v for k, v in facts.values().items() if v})
     text = fill(template, values) or template
     known = _known(facts)

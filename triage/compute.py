@@ -10,9 +10,29 @@ from __future__ import annotations
 
 import re
 
+from typing import TYPE_CHECKING, Sequence
+
 from .model import Facts
 
-__all__ = ["COMPUTED_NAMES", "compute_values", "fmt_mib", "parse_size_mib"]
+if TYPE_CHECKING:
+    from .load import Product
+
+__all__ = ["COMPUTED_NAMES", "SETTING_LABELS", "compute_values", "exit_code_hex", "fmt_mib", "parse_size_mib"]
+
+# What each common setting is called in prose; each runtime's spelling is in products/<id>.toml [settings].
+SETTING_LABELS = {
+    "gpu_layers": "GPU layers",
+    "context_size": "context size",
+    "batch_size": "batch size",
+    "ubatch_size": "micro-batch size",
+    "kv_cache_type": "KV cache type",
+    "flash_attention": "flash attention",
+    "threads": "threads",
+    "backend": "backend",
+    "port": "port",
+    "parallel": "parallel slots",
+    "mmap": "memory mapping",
+}
 
 COMPUTED_NAMES = (
     "requested_mib",
@@ -39,66 +59,10 @@ COMPUTED_NAMES = (
     "ctx_divisor",
     "suggested_kv_size",
     "mem_shortfall",
+    "exit_code_hex",
+    "exit_code_meaning",
+    *(f"setting_{key}" for key in SETTING_LABELS),
 )
-
-# gfx targets ROCm does not ship, mapped to the supported sibling whose
-# kernels run on them (the HSA_OVERRIDE_GFX_VERSION trick Ollama documents).
-# RDNA2 variants -> gfx1030, RDNA3 variants -> gfx1100, RDNA1 -> gfx1010.
-_HSA_SIBLING: dict[str, str] = {
-    "gfx1031": "10.3.0",
-    "gfx1032": "10.3.0",
-    "gfx1033": "10.3.0",
-    "gfx1034": "10.3.0",
-    "gfx1035": "10.3.0",
-    "gfx1036": "10.3.0",
-    "gfx1101": "11.0.0",
-    "gfx1102": "11.0.0",
-    "gfx1103": "11.0.0",
-    "gfx1150": "11.0.0",
-    "gfx1151": "11.0.0",
-    "gfx1011": "10.1.0",
-    "gfx1012": "10.1.0",
-    "gfx90c": "9.0.0",
-    "gfx902": "9.0.0",
-    "gfx909": "9.0.0",
-}
-
-_WINERROR = {
-    "1114": "a DLL's initialization routine failed; for llama.cpp-based DLLs this is almost always a CPU without the AVX/AVX2 instructions the library was built for",
-    "126": "a DLL or one of the DLLs it depends on (often the CUDA/ROCm runtime) could not be found",
-    "127": "a function was not found in a DLL: the DLLs present are from a different version than the program expects",
-    "193": "the DLL is for a different architecture (32-bit vs 64-bit)",
-    "-1073741795": "the CPU hit an instruction it does not support (0xc000001d, illegal instruction)",
-}
-
-_ISA_BY_INSTRUCTION = {
-    "zmm": "AVX-512",
-    "vpdpbusd": "AVX-VNNI",
-    "vfmadd": "FMA",
-    "vcvtph2ps": "F16C",
-    "ymm": "AVX/AVX2",
-}
-
-# Product-specific spelling of "GPU layers" and "context length".
-_GPU_LAYERS_FLAG = {
-    "koboldcpp": "--gpulayers",
-    "llama.cpp": "-ngl",
-    "llamafile": "-ngl",
-    "ollama": "num_gpu",
-    "lmstudio": "GPU Offload (layers) in the model load settings",
-    "llama-cpp-python": "n_gpu_layers",
-    "text-generation-webui": "n-gpu-layers in the Model tab",
-}
-_CTX_FLAG = {
-    "koboldcpp": "--contextsize",
-    "llama.cpp": "-c",
-    "llamafile": "-c",
-    "ollama": "num_ctx (or OLLAMA_CONTEXT_LENGTH)",
-    "lmstudio": "Context Length in the model load settings",
-    "llama-cpp-python": "n_ctx",
-    "text-generation-webui": "n_ctx in the Model tab",
-}
-
 
 def fmt_mib(mib: float) -> str:
     if mib >= 1024:
@@ -155,12 +119,50 @@ def _power_of_two_floor(value: float) -> int:
     return n
 
 
-def compute_values(groups: dict[str, str], facts: Facts) -> dict[str, str]:
+def exit_code_hex(raw: str) -> str | None:
+    """A Windows exit code as printed (hex, signed or unsigned decimal) -> '0xc000001d'; None if not one."""
+    text = raw.strip().lower()
+    try:
+        value = int(text, 16) if text.startswith("0x") else int(text)
+    except ValueError:
+        return None
+    if value < 0:
+        value &= 0xFFFFFFFF
+    if value < 0x80000000 or value > 0xFFFFFFFF:
+        return None  # a plain exit status, not an NTSTATUS
+    return f"0x{value:08x}"
+
+
+def _settings(product: Product | None, products: Sequence[Product]) -> dict[str, str]:
+    """setting_<key>: the detected runtime's spelling; for an unknown runtime, the spellings of the main ones."""
     out: dict[str, str] = {}
-    product = facts.product or ""
-    if product in _GPU_LAYERS_FLAG:
-        out["gpu_layers_flag"] = _GPU_LAYERS_FLAG[product]
-        out["ctx_flag"] = _CTX_FLAG[product]
+    for key, label in SETTING_LABELS.items():
+        if product is not None:
+            if key in product.settings:
+                out[f"setting_{key}"] = product.settings[key]
+            continue
+        spelled = [f"{p.name}: {p.settings[key]}" for p in products if key in p.settings][:4]
+        if spelled:
+            out[f"setting_{key}"] = f"the {label} setting ({'; '.join(spelled)})"
+    if product is not None:  # older placeholder names
+        if "gpu_layers" in product.settings:
+            out["gpu_layers_flag"] = product.settings["gpu_layers"]
+        if "context_size" in product.settings:
+            out["ctx_flag"] = product.settings["context_size"]
+    return out
+
+
+def compute_values(
+    groups: dict[str, str],
+    facts: Facts,
+    tables: dict[str, dict[str, str]] | None = None,
+    product: Product | None = None,
+    products: Sequence[Product] = (),
+) -> dict[str, str]:
+    """Every computed placeholder value; `tables` are the validated tables/ files, `product` the detected runtime's
+    products/ entry and `products` every listed runtime (for spellings when the runtime is unknown)."""
+    tables = tables or {}
+    out: dict[str, str] = _settings(product, products)
 
     requested = _requested_mib(groups)
     free = facts.numbers.get("free_vram_mib")
@@ -185,8 +187,9 @@ def compute_values(groups: dict[str, str], facts: Facts) -> dict[str, str]:
 
     gfx = (groups.get("gfx") or "").lower()
     if gfx:
-        if gfx in _HSA_SIBLING:
-            out["hsa_override"] = _HSA_SIBLING[gfx]
+        sibling = tables.get("gfx-siblings", {}).get(gfx)
+        if sibling:
+            out["hsa_override"] = sibling
         out["gfx_family"] = gfx
 
     isa = groups.get("isa")
@@ -194,14 +197,27 @@ def compute_values(groups: dict[str, str], facts: Facts) -> dict[str, str]:
         out["missing_isa"] = isa.upper()
     else:
         instr = (groups.get("instruction") or "").lower()
-        for needle, name in _ISA_BY_INSTRUCTION.items():
+        for needle, name in tables.get("cpu-isa", {}).items():
             if needle in instr:
                 out["missing_isa"] = name
                 break
 
     code = groups.get("winerror")
-    if code and code in _WINERROR:
-        out["winerror_meaning"] = _WINERROR[code]
+    if code:
+        meaning = tables.get("winerror", {}).get(code)
+        hexcode = exit_code_hex(code)
+        if meaning is None and hexcode:
+            meaning = tables.get("ntstatus", {}).get(hexcode)
+        if meaning:
+            out["winerror_meaning"] = meaning
+    exit_code = groups.get("exit_code")
+    if exit_code:
+        hexcode = exit_code_hex(exit_code)
+        if hexcode:
+            out["exit_code_hex"] = hexcode
+            meaning = tables.get("ntstatus", {}).get(hexcode)
+            if meaning:
+                out["exit_code_meaning"] = meaning
 
     old = [g for g in facts.gpus if g.compute_capability and _cc_value(g.compute_capability) is not None
            and _cc_value(g.compute_capability) < 6.1 and g.backend in (None, "cuda")]  # type: ignore[operator]

@@ -1,41 +1,93 @@
-"""One Engine, built at the edge: the validated KB, compiled index and
-suggestion data in one object. `Engine.analyse` is the pure core (bytes in,
-Report out); the CLI, the bot, the Action, `eval` and the web app each build
-one Engine and reuse it.
+"""One Engine, built at the edge: the validated KB plus everything compiled from it.
+
+`Engine.build` is where files are read and caches used (the CLI, the bot, the
+Action, `eval` and the web app each build one and reuse it). `Engine.analyse`
+is the pure core: bytes in, Report out; it reads no environment, touches no
+disk and keeps no state between calls beyond the Engine's own lazily built
+indexes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .facts import FactRule, product_rules, static_rules
+from .load import KnowledgeBase
+from .match import Index, build_index
 
 if TYPE_CHECKING:
-    from .load import KnowledgeBase
-    from .model import Report
+    from .model import Fingerprint, KeyLine, Match, Report
 
 __all__ = ["Engine"]
 
 
 class Engine:
-    """Holds everything derived from the data files; analyses logs."""
+    """Holds the KB, its keyword index, the fact rules and the suggestion index; analyses logs."""
 
-    __slots__ = ("kb",)
+    __slots__ = ("_suggest", "fact_rules", "fingerprint_rules", "index", "kb")
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        prefilter: str | None = None,
+        cache_dir: Path | None = None,
+        fingerprint_rules: Any = None,
+    ) -> None:
         self.kb = kb
+        self.fact_rules: list[FactRule] = static_rules() + product_rules(kb.products.values())
+        self.index: Index = build_index(kb.signatures, self.fact_rules, prefilter, cache_dir)
+        self.fingerprint_rules = fingerprint_rules
+        self._suggest: Any = None
 
     @classmethod
-    def build(cls, kb_dirs: Sequence[Path] = (), cache_dir: Path | None = None, *, builtin: bool = True) -> Engine:
-        """Load and validate the built-in data plus each KB directory.
+    def build(
+        cls,
+        kb_dirs: Sequence[Path] = (),
+        cache_dir: Path | None = None,
+        *,
+        builtin: bool = True,
+        prefilter: str | None = None,
+    ) -> Engine:
+        """Load and validate the built-in data plus each KB directory (later ids replace earlier ones).
 
-        Raises DataErrors (every problem, naming file and field) on invalid data.
+        `cache_dir`: where validated data and the Hyperscan database are cached (None: no cache).
+        `prefilter`: force one keyword scanner (hyperscan, ahocorasick, python). Raises DataErrors
+        (every problem, naming file and field) on invalid data.
         """
         from .load import load_kb
 
-        return cls(load_kb(list(kb_dirs), builtin=builtin, cache=cache_dir))
+        kb = load_kb(list(kb_dirs), builtin=builtin, cache=cache_dir)
+        return cls(kb, prefilter=prefilter, cache_dir=cache_dir, fingerprint_rules=_fingerprint_rules(list(kb_dirs), builtin))
 
-    def analyse(self, data: bytes | str, *, redact: bool = True) -> Report:
-        """One log to one report. Raises InputError for input that is not a log."""
-        from .analyse import analyse
+    def analyse(self, data: bytes | str, *, redact: bool = True, timing: bool = False) -> Report:
+        """One log to one report. Raises InputError for input that is not a log (binary, empty).
 
-        return analyse(data, self.kb, redact=redact)
+        With `timing`, `report.diagnostics` also holds per-signature seconds (for `triage eval`)."""
+        from .analyse import run
+
+        return run(self, data, redact=redact, timing=timing)
+
+    def suggestion_index(self) -> Any:
+        """The example-line index the nearest-entry search uses, built on first need."""
+        if self._suggest is None:
+            from .suggest import build_suggestion_index
+
+            self._suggest = build_suggestion_index(self.kb)
+        return self._suggest
+
+    def fingerprint(self, key_lines: Sequence[KeyLine], matches: Sequence[Match]) -> Fingerprint | None:
+        """The failure's fingerprint, or None without fingerprint rules or an error line."""
+        if self.fingerprint_rules is None:
+            return None
+        from .fingerprint import fingerprint
+
+        return fingerprint(key_lines, matches, self.fingerprint_rules)
+
+
+def _fingerprint_rules(kb_dirs: list[Path], builtin: bool) -> Any:
+    """The built-in fingerprint rules plus each KB directory's `fingerprints/`."""
+    from .fingerprint_rules import load_fingerprint_rules
+
+    return load_fingerprint_rules(kb_dirs, builtin=builtin)

@@ -7,15 +7,27 @@ function that records what it found; rules run only on lines a keyword hit.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+import regex
 
 from .model import Facts, Gpu
 
-__all__ = ["FACT_NAMES", "FACT_RULES", "FactRule", "finish_facts"]
+if TYPE_CHECKING:
+    from .load import Product
+    from .normalize import Log
+
+__all__ = ["FACT_NAMES", "FACT_RULES", "FactRule", "FactState", "extract_facts", "finish_facts", "product_rules", "static_rules"]
+
+FACT_LINES = 60  # per rule: the first and last lines its keywords hit are plenty
+FACT_LINE_CAP = 4096  # characters of a line a fact rule reads
+
+FACT_TIMEOUT = 0.05  # seconds per search; the patterns are linear, this is the safety net
 
 FACT_NAMES = (
     "product",
     "product_name",
+    "runtimes",
     "version",
     "build",
     "commit",
@@ -38,18 +50,6 @@ FACT_NAMES = (
     "flag_batch_size",
     "flag_ubatch_size",
 )
-
-# Which product wins when a log shows several (a wrapper embeds llama.cpp).
-PRODUCT_PRIORITY = (
-    "koboldcpp",
-    "ollama",
-    "lmstudio",
-    "llamafile",
-    "text-generation-webui",
-    "llama-cpp-python",
-    "llama.cpp",
-)
-
 
 class FactState:
     """Mutable scratch space while rules run; `finish_facts` freezes it."""
@@ -95,11 +95,11 @@ class FactState:
         self.facts.numbers.setdefault(name, value)
 
 
-Handler = Callable[[FactState, "re.Match[str]"], None]
+Handler = Callable[[FactState, "regex.Match[str]"], None]
 
 
 class FactRule:
-    """A keyword-gated fact extractor; its regex compiles on first use."""
+    """A keyword-gated fact extractor; its regex compiles on first use and every search has a timeout."""
 
     __slots__ = ("_pattern", "all_matches", "apply", "keywords", "raw", "source")
 
@@ -109,13 +109,27 @@ class FactRule:
         self.apply = apply
         self.all_matches = all_matches
         self.raw = raw  # match the line as written, before normalisation strips wrappers
-        self._pattern: re.Pattern[str] | None = None
+        self._pattern: regex.Pattern[str] | None = None
 
     @property
-    def pattern(self) -> re.Pattern[str]:
+    def pattern(self) -> regex.Pattern[str]:
         if self._pattern is None:
-            self._pattern = re.compile(self.source, re.IGNORECASE)
+            self._pattern = regex.compile(self.source, regex.IGNORECASE | regex.VERSION0)
         return self._pattern
+
+    def run(self, state: FactState, text: str) -> bool:
+        """Apply the rule to one line; False when a search timed out (the line then adds no fact)."""
+        try:
+            if self.all_matches:
+                for m in self.pattern.finditer(text, timeout=FACT_TIMEOUT):
+                    self.apply(state, m)
+            else:
+                found = self.pattern.search(text, timeout=FACT_TIMEOUT)
+                if found:
+                    self.apply(state, found)
+        except TimeoutError:
+            return False
+        return True
 
 
 def _mib(value: str, unit: str) -> float:
@@ -151,138 +165,24 @@ def rule(keywords: tuple[str, ...], pattern: str, *, all_matches: bool = False, 
     return deco
 
 
-# --- products and versions -------------------------------------------------
-
-
-@rule(("koboldcpp",), r"Welcome to KoboldCpp - Version (?P<v>[0-9][\w.\-]*)")
-def _kcpp_banner(s: FactState, m: re.Match[str]) -> None:
-    s.product("koboldcpp", 10, m["v"])
-
-
-@rule(("koboldcpp",), r"koboldcpp(?:[-_](?:linux|mac|x64|cu12|cu11|nocuda|oldpc|rocm|cuda|dev|experimental)|\.py|\.exe|_\w+\.(?:dll|so|dylib)|\b)")
-def _kcpp_name(s: FactState, m: re.Match[str]) -> None:
-    s.product("koboldcpp", 3)
-
-
-@rule(("gpttype_", "load text model", "text model:", "blasthreads:"),
-      r"\bgpttype_\w+|Load Text Model OK|Could not load text model|\[Threads: \d+, BlasThreads: \d+")
-def _kcpp_markers(s: FactState, m: re.Match[str]) -> None:
-    s.product("koboldcpp", 4)
-
-
-@rule(("koboldcpp-",), r"koboldcpp-[a-z0-9_-]*?-(?P<v>\d+\.\d+(?:\.\d+)?)\b")
-def _kcpp_file_version(s: FactState, m: re.Match[str]) -> None:
-    s.product("koboldcpp", 1, m["v"])
-
-
-@rule(("level=", "source="), r"^(?:\S+ )*time=\S+ level=[A-Z]+ source=[\w./-]+\.go:\d+ msg=", raw=True)
-def _ollama_slog(s: FactState, m: re.Match[str]) -> None:
-    s.product("ollama", 3)  # Go slog lines with source=*.go: Ollama's server log
-
-
-@rule(("ollama",), r"\bollama\b")
-def _ollama_name(s: FactState, m: re.Match[str]) -> None:
-    s.product("ollama", 3)
-
-
-@rule(("[gin]", "llama runner", "source=", "ollama_", ":11434"), r"\[GIN\]|llama runner|\bsource=\w+\.go:\d+|OLLAMA_[A-Z_]+|:11434\b")
-def _ollama_markers(s: FactState, m: re.Match[str]) -> None:
-    s.product("ollama", 4)
-
-
-@rule(("(version ", "ollama version", "ollama-", "ollama:"),
-      r"Listening on \S+ \(version (?P<v>\d+\.\d+\.\d+[\w.\-+]*)\)|ollama version(?: is)? (?P<v2>\d+\.\d+\.\d+[\w.\-]*)"
-      r"|/ollama-(?P<v3>\d+\.\d+\.\d+)/|ollama/ollama:(?P<v4>\d+\.\d+\.\d+)")
-def _ollama_version(s: FactState, m: re.Match[str]) -> None:
-    s.product("ollama", 5, m["v"] or m["v2"] or m["v3"] or m["v4"])
-
-
-@rule(("lm studio", "lmstudio", "lms ", "llmster", "(exit code:", "🥲", "downloadsdir"),
-      r"LM Studio|lmstudio|\bllmster\b|\(Exit code: -?\d+\)|\blms (?:load|server|get|log)\b|🥲|\"downloadsDir\"")
-def _lmstudio(s: FactState, m: re.Match[str]) -> None:
-    s.product("lmstudio", 5)
-
-
-@rule(("lm studio",), r"LM Studio (?:version )?v?(?P<v>\d+\.\d+\.\d+)")
-def _lmstudio_version(s: FactState, m: re.Match[str]) -> None:
-    s.product("lmstudio", 2, m["v"])
-
-
-@rule(("llamafile",), r"(?<![|] )\bllamafile\b(?!\s*=\s*\d)")
-def _llamafile(s: FactState, m: re.Match[str]) -> None:
-    s.product("llamafile", 4)
-
-
-@rule(("llamafile",), r"llamafile[ -]v?(?P<v>\d+\.\d+\.\d+)\b")
-def _llamafile_version(s: FactState, m: re.Match[str]) -> None:
-    s.product("llamafile", 2, m["v"])
-
-
-@rule(("text-generation-webui", "text generation web ui", "oobabooga", "llamacppmodel", "load_model_wrapper", "llamacpp_hf", "textgen/modules"),
-      r"text-generation-webui|Text generation web UI|oobabooga|LlamaCppModel|load_model_wrapper|llamacpp_HF|textgen[/\\]modules[/\\]")
-def _tgwui(s: FactState, m: re.Match[str]) -> None:
-    s.product("text-generation-webui", 6)
-
-
-@rule(("llama_cpp", "llama-cpp-python", "failed to create llama_context", "failed to load model from file"),
-      r"llama_cpp[/\\.](?!cuda\b)|llama-cpp-python|from llama_cpp import|No module named 'llama_cpp'"
-      r"|ValueError: Failed to (?:create llama_context|load model from file)")
-def _llama_cpp_python(s: FactState, m: re.Match[str]) -> None:
-    s.product("llama-cpp-python", 4)
-
-
-@rule(("llama_cpp_python", "llama-cpp-python"), r"llama[_-]cpp[_-]python(?:==|-|:?\s+)v?(?P<v>\d+\.\d+\.\d+)")
-def _llama_cpp_python_version(s: FactState, m: re.Match[str]) -> None:
-    s.product("llama-cpp-python", 2, m["v"])
-
-
-@rule(("build", "version: "),
-      r"(?:\bbuild(?: =|:|\s) ?|^version: )(?P<b>\d{1,6}) \((?P<c>[0-9a-f]{6,40})\)|\"build\":(?P<b2>\d+),\"commit\":\"(?P<c2>[0-9a-f]+)\"")
-def _llamacpp_build(s: FactState, m: re.Match[str]) -> None:
-    build = m["b"] or m["b2"]
-    commit = m["c"] or m["c2"]
-    if build and not s.facts.build:
-        s.facts.build = build
-        s.facts.commit = commit
-    s.product("llama.cpp", 2, f"b{build}" if build and build != "1" else None)
-
-
-@rule(("build/bin/llama-", "build\\bin\\", "llama.exe"), r"build[/\\]bin[/\\](?:Release[/\\])?llama-[\w-]+|\bllama(?:-[\w-]+)?\.exe\b")
-def _llamacpp_binary(s: FactState, m: re.Match[str]) -> None:
-    s.product("llama.cpp", 3)
-
-
-@rule(("llama-server", "llama-cli", "./main ", "llama_model_load", "llama_new_context", "ggml_", "llama.cpp/", "llama.cpp\\"),
-      r"\bllama-(?:server|cli)\b|\./main |llama_model_load|llama_new_context_with_model|llama_init_from_model|\bggml_\w+:|llama\.cpp[/\\]")
-def _llamacpp_markers(s: FactState, m: re.Match[str]) -> None:
-    s.product("llama.cpp", 1)
-
-
-@rule(("whisper", "stable-diffusion", "sd.cpp", "nexa", "llama_cpp_dart", "java-llama"),
-      r"\bwhisper_\w+:|whisper\.cpp|stable-diffusion\.cpp|\bsd\.cpp\b|\bnexa(?:-sdk|ai)?\b|llama_cpp_dart|java-llama")
-def _other_ggml_app(s: FactState, m: re.Match[str]) -> None:
-    # Another ggml-based program: its ggml_ lines must not make it "llama.cpp".
-    s.product("other-ggml-app", 3)
-
-
 # --- operating system --------------------------------------------------------
 
 
 @rule((":\\", ".exe", ".dll", "winerror", "windows", "ps c:", "powershell"),
       r"\b[A-Za-z]:\\|\.exe\b|\.dll\b|WinError|\bWindows\b|^PS [A-Z]:|PowerShell")
-def _windows(s: FactState, m: re.Match[str]) -> None:
+def _windows(s: FactState, m: regex.Match[str]) -> None:
     s.os("windows", 3)
 
 
 @rule(("/users/", "apple m", "darwin", "macos", "mac os", "/var/folders/", ".dylib", "mtlgpufamily", "ggml_metal"),
       r"/Users/|Apple M\d|darwin|mac ?OS|/var/folders/|\.dylib\b|MTLGPUFamily|ggml_metal")
-def _macos(s: FactState, m: re.Match[str]) -> None:
+def _macos(s: FactState, m: regex.Match[str]) -> None:
     s.os("macos", 3)
 
 
 @rule(("/home/", "linux", "/usr/lib", "/lib/x86_64", "ubuntu", "debian", "fedora", "systemd", "journalctl", "/tmp/_mei", ".so", "wsl"),
       r"/home/|linux|/usr/(?:local/)?lib|/lib/x86_64|Ubuntu|Debian|Fedora|systemd|journalctl|/tmp/_MEI|\.so\b|\bWSL\b|/mnt/[a-z]/")
-def _linux(s: FactState, m: re.Match[str]) -> None:
+def _linux(s: FactState, m: regex.Match[str]) -> None:
     s.os("linux", 2)
 
 
@@ -290,40 +190,40 @@ def _linux(s: FactState, m: re.Match[str]) -> None:
 
 
 @rule(("cuda", "cublas"), r"ggml_cuda|\bCUDA\d*\b|cuBLAS|cublas|\bcuda_v\d+|library=cuda")
-def _cuda(s: FactState, m: re.Match[str]) -> None:
+def _cuda(s: FactState, m: regex.Match[str]) -> None:
     s.backend("cuda")
 
 
 @rule(("rocm", "hip", "gfx", "rocblas"), r"\bROCm\d*\b|hipBLAS|\bHIP\b|\bgfx\d{3,4}[a-z]?\b|rocBLAS|library=rocm")
-def _rocm(s: FactState, m: re.Match[str]) -> None:
+def _rocm(s: FactState, m: regex.Match[str]) -> None:
     s.backend("rocm")
 
 
 @rule(("metal",), r"ggml_metal|\bMetal\b|ggml-metal")
-def _metal(s: FactState, m: re.Match[str]) -> None:
+def _metal(s: FactState, m: regex.Match[str]) -> None:
     s.backend("metal")
 
 
 @rule(("vulkan",), r"ggml_vulkan|\bVulkan\d*\b|ggml-vulkan")
-def _vulkan(s: FactState, m: re.Match[str]) -> None:
+def _vulkan(s: FactState, m: regex.Match[str]) -> None:
     s.backend("vulkan")
 
 
 @rule(("compute capability",),
-      r"Device (?P<i>\d+): (?P<name>.+?), compute capability (?P<cc>\d+\.\d+)(?:, VMM: \w+)?", all_matches=True)
-def _cuda_device(s: FactState, m: re.Match[str]) -> None:
+      r"Device (?P<i>\d+): (?P<name>[^\n]{1,200}?), compute capability (?P<cc>\d+\.\d+)(?:, VMM: \w+)?", all_matches=True)
+def _cuda_device(s: FactState, m: regex.Match[str]) -> None:
     s.gpu(m["name"], compute_capability=m["cc"], index=int(m["i"]), backend="cuda")
     s.backend("cuda")
 
 
-@rule(("device ",), r"Device (?P<i>\d+): (?P<name>[^,]+), (?P<gfx>gfx\d{3,4}[a-z]?)\b", all_matches=True)
-def _rocm_device(s: FactState, m: re.Match[str]) -> None:
+@rule(("device ",), r"Device (?P<i>\d+): (?P<name>[^,\n]{1,200}), (?P<gfx>gfx\d{3,4}[a-z]?)\b", all_matches=True)
+def _rocm_device(s: FactState, m: regex.Match[str]) -> None:
     s.gpu(m["name"], compute_capability=m["gfx"], index=int(m["i"]), backend="rocm")
     s.backend("rocm")
 
 
-@rule(("inference compute",), r"inference compute\b.*", all_matches=True)
-def _ollama_gpu(s: FactState, m: re.Match[str]) -> None:
+@rule(("inference compute",), r"inference compute\b[^\n]{0,2000}", all_matches=True)
+def _ollama_gpu(s: FactState, m: regex.Match[str]) -> None:
     text = m.group(0)
     kv: dict[str, str] = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', text))
     name = kv.get("name", kv.get("description", "")).strip('"')
@@ -344,24 +244,24 @@ def _ollama_gpu(s: FactState, m: re.Match[str]) -> None:
 
 
 @rule(("cc=",), r'device="(?P<name>[^"]+)" cc=(?P<cc>\d{2,4})\b', all_matches=True)
-def _ollama_skip_device(s: FactState, m: re.Match[str]) -> None:
+def _ollama_skip_device(s: FactState, m: regex.Match[str]) -> None:
     s.gpu(m["name"], compute_capability=_cc(m["cc"]), backend="cuda")
 
 
-@rule(("using device",), r"using device (?P<dev>\w+) \((?P<name>[^)]*)\)(?: \([^)]*\))? - (?P<free>\d+) MiB free", all_matches=True)
-def _llamacpp_device(s: FactState, m: re.Match[str]) -> None:
+@rule(("using device",), r"using device (?P<dev>\w{1,40}) \((?P<name>[^)]{0,200})\)(?: \([^)]{0,200}\))? - (?P<free>\d+) MiB free", all_matches=True)
+def _llamacpp_device(s: FactState, m: regex.Match[str]) -> None:
     backend = "rocm" if m["dev"].lower().startswith(("rocm", "hip")) else "vulkan" if m["dev"].lower().startswith("vulkan") else "cuda" if m["dev"].lower().startswith("cuda") else None
     s.gpu(m["name"] or m["dev"], free_mib=int(m["free"]), backend=backend)
 
 
-@rule(("ggml_vulkan:",), r"ggml_vulkan: (?P<i>\d+) = (?P<name>.+?)(?: \([^)]*driver[^)]*\))? \|", all_matches=True)
-def _vulkan_device(s: FactState, m: re.Match[str]) -> None:
+@rule(("ggml_vulkan:",), r"ggml_vulkan: (?P<i>\d+) = (?P<name>[^|\n]{1,200}?)(?: \([^()|\n]{0,120}driver[^()|\n]{0,120}\))? \|", all_matches=True)
+def _vulkan_device(s: FactState, m: regex.Match[str]) -> None:
     s.gpu(m["name"], index=int(m["i"]), backend="vulkan")
     s.backend("vulkan")
 
 
-@rule(("found device:", "gpu name:"), r"(?:found device|GPU name):\s+(?P<name>Apple [\w ]+?)\s*$")
-def _metal_device(s: FactState, m: re.Match[str]) -> None:
+@rule(("found device:", "gpu name:"), r"(?:found device|GPU name):[ \t]{1,40}(?P<name>Apple(?: \w{1,30}){1,6})[ \t]*$")
+def _metal_device(s: FactState, m: regex.Match[str]) -> None:
     if not s.facts.metal_device:
         s.facts.metal_device = m["name"]
     s.gpu(m["name"], backend="metal")
@@ -369,18 +269,18 @@ def _metal_device(s: FactState, m: re.Match[str]) -> None:
 
 
 @rule(("detected free gpu memory",), r"Detected Free GPU Memory: (?P<mb>\d+) MB")
-def _kcpp_free(s: FactState, m: re.Match[str]) -> None:
+def _kcpp_free(s: FactState, m: regex.Match[str]) -> None:
     s.number("free_vram_mib", float(m["mb"]))
 
 
 @rule(("compiled for:",), r"compiled for: (?P<archs>\d[\d, ]*\d|__CUDA_ARCH_LIST__)")
-def _compiled_for(s: FactState, m: re.Match[str]) -> None:
+def _compiled_for(s: FactState, m: regex.Match[str]) -> None:
     if not s.facts.compiled_archs:
         s.facts.compiled_archs = [a.strip() for a in m["archs"].split(",") if a.strip()]
 
 
 @rule(("archs=",), r'archs="\[(?P<archs>[\d ]+)\]"')
-def _ollama_archs(s: FactState, m: re.Match[str]) -> None:
+def _ollama_archs(s: FactState, m: regex.Match[str]) -> None:
     if not s.facts.compiled_archs:
         s.facts.compiled_archs = m["archs"].split()
 
@@ -388,12 +288,12 @@ def _ollama_archs(s: FactState, m: re.Match[str]) -> None:
 # --- model and flags ---------------------------------------------------------------
 
 
-_MODEL_PATH = r"(?P<path>[^\s'\"]+?\.(?:gguf|bin|ggml|llamafile))"
+_MODEL_PATH = r"(?P<path>[^\s'\"]{1,400}?\.(?:gguf|bin|ggml|llamafile))(?![\w.-])"
 
 
 @rule((".gguf", ".bin", ".llamafile", ".ggml"),
-      r"(?:-m|--model|model_path=|loading model from|Loading model:?|weights detected:|Loading|load_model: loading model|model=|from)\s*['\"]?" + _MODEL_PATH)
-def _model(s: FactState, m: re.Match[str]) -> None:
+      r"(?:(?<![\w-])(?:-m|--model)(?:[ \t]{1,8}|=)|model_path=|loading model from[ \t]{0,8}|Loading model:?[ \t]{0,8}|weights detected:[ \t]{0,8}|\bLoading[ \t]{1,8}|load_model: loading model[ \t]{0,8}|\bmodel=|\bfrom[ \t]{1,8})['\"]?" + _MODEL_PATH)
+def _model(s: FactState, m: regex.Match[str]) -> None:
     if not s.facts.model_file:
         s.facts.model_file = m["path"]
 
@@ -402,13 +302,13 @@ _QUANT = r"(?P<q>IQ[1-4]_(?:XXS|XS|S|M|NL|L)|Q[2-8]_K(?:_[SML]|_XL)?|Q[4-8]_[01]
 
 
 @rule(("ftype", "file type"), r"(?:model ftype|file type|ftype)\s*=\s*(?:\d+ \(mostly )?" + _QUANT, all_matches=False)
-def _quant_meta(s: FactState, m: re.Match[str]) -> None:
+def _quant_meta(s: FactState, m: regex.Match[str]) -> None:
     if not s.facts.quant:
         s.facts.quant = m["q"].upper()
 
 
 @rule(("quantkv",), r"--quantkv(?:[= ](?P<v>\d))?|quantkv=(?P<v2>\d)")
-def _quantkv(s: FactState, m: re.Match[str]) -> None:
+def _quantkv(s: FactState, m: regex.Match[str]) -> None:
     value = m["v"] or m["v2"] or "1"
     if value != "0":
         s.flag("quantkv", value)
@@ -416,26 +316,26 @@ def _quantkv(s: FactState, m: re.Match[str]) -> None:
 
 @rule(("flashattention", "flash-attn", "-fa", "flash_attn"),
       r"--flashattention\b|flashattention=True|--flash-attn(?:[= ](?P<v>on|1|true|auto))?\b|(?<![\w-])-fa(?:\s+(?:on|1))?(?![\w-])|flash_attn\s*=\s*(?P<v2>1|true|enabled)\b")
-def _flash_attn(s: FactState, m: re.Match[str]) -> None:
+def _flash_attn(s: FactState, m: regex.Match[str]) -> None:
     s.flag("flash_attn", m["v"] or m["v2"] or "on")
 
 
 @rule(("-ngl", "n-gpu-layers", "gpulayers", "gpu-layers", "num_gpu"),
       r"(?:(?<![\w-])-ngl|--n-gpu-layers|--gpu-layers|--gpulayers)[= ](?P<v>-?\d+)|gpulayers=(?P<v2>-?\d+)|\bnum_gpu[\"']?[=: ]+(?P<v3>-?\d+)")
-def _gpu_layers(s: FactState, m: re.Match[str]) -> None:
+def _gpu_layers(s: FactState, m: regex.Match[str]) -> None:
     s.flag("gpu_layers", m["v"] or m["v2"] or m["v3"])
 
 
 @rule(("-c ", "--ctx-size", "contextsize", "num_ctx", "--ctx_size"),
       r"(?:(?<![\w-])-c|--ctx-size|--ctx_size|--contextsize)[= ](?P<v>\d{3,7})\b|contextsize=(?P<v2>\d+)|\bnum_ctx[\"']?[=: ]+(?P<v3>\d+)")
-def _ctx_flag(s: FactState, m: re.Match[str]) -> None:
+def _ctx_flag(s: FactState, m: regex.Match[str]) -> None:
     s.flag("ctx_size", m["v"] or m["v2"] or m["v3"])
 
 
 @rule(("-ctk", "-ctv", "cache-type", "kv_cache_type", "type_k", "type_v"),
       r"(?:(?<![\w-])-ctk|--cache-type-k)[= ](?P<k>\w+)|(?:(?<![\w-])-ctv|--cache-type-v)[= ](?P<v>\w+)|OLLAMA_KV_CACHE_TYPE[=:]\s*\"?(?P<o>\w+)"
       r"|type_k = '(?P<k2>\w+)', type_v = '(?P<v2>\w+)'", all_matches=True)
-def _cache_types(s: FactState, m: re.Match[str]) -> None:
+def _cache_types(s: FactState, m: regex.Match[str]) -> None:
     k = m["k"] or m["o"] or m["k2"]
     v = m["v"] or m["o"] or m["v2"]
     if k:
@@ -446,19 +346,19 @@ def _cache_types(s: FactState, m: re.Match[str]) -> None:
 
 @rule(("--port", "port=", "ollama_host"),
       r"--port[= ](?P<p>\d{2,5})\b|\bport=(?P<p2>\d{2,5})\b")
-def _port(s: FactState, m: re.Match[str]) -> None:
+def _port(s: FactState, m: regex.Match[str]) -> None:
     s.flag("port", m["p"] or m["p2"])
 
 
 @rule(("ollama_num_parallel", "-np", "--parallel", "n_seq_max"),
       r"OLLAMA_NUM_PARALLEL[=:]\s*\"?(?P<a>\d+)|(?:(?<![\w-])-np|--parallel)[= ](?P<b>\d+)|n_seq_max\s*=\s*(?P<c>\d+)")
-def _parallel(s: FactState, m: re.Match[str]) -> None:
+def _parallel(s: FactState, m: regex.Match[str]) -> None:
     s.flag("parallel", m["a"] or m["b"] or m["c"])
 
 
 @rule(("-ub", "-b ", "--batch-size", "--ubatch-size", "n_batch", "n_ubatch"),
       r"(?:(?<![\w-])-b|--batch-size)[= ](?P<b>\d+)|(?:(?<![\w-])-ub|--ubatch-size)[= ](?P<u>\d+)|\bn_batch\s*=\s*(?P<b2>\d+)|\bn_ubatch\s*=\s*(?P<u2>\d+)", all_matches=True)
-def _batch(s: FactState, m: re.Match[str]) -> None:
+def _batch(s: FactState, m: regex.Match[str]) -> None:
     if m["b"] or m["b2"]:
         s.flag("batch_size", m["b"] or m["b2"])
     if m["u"] or m["u2"]:
@@ -469,46 +369,46 @@ def _batch(s: FactState, m: re.Match[str]) -> None:
 
 
 @rule(("n_ctx",), r"\bn_ctx\s*=\s*(?P<v>\d+)")
-def _n_ctx(s: FactState, m: re.Match[str]) -> None:
+def _n_ctx(s: FactState, m: regex.Match[str]) -> None:
     s.number("n_ctx", float(m["v"]))
 
 
 @rule(("n_layer", "block_count"), r"\bn_layer\s*=\s*(?P<v>\d+)|\.block_count\s+u32\s+=\s+(?P<v2>\d+)")
-def _n_layer(s: FactState, m: re.Match[str]) -> None:
+def _n_layer(s: FactState, m: regex.Match[str]) -> None:
     s.number("n_layer", float(m["v"] or m["v2"]))
 
 
 @rule(("offloaded",), r"offloaded (?P<n>\d+)/(?P<total>\d+) layers to GPU")
-def _offloaded(s: FactState, m: re.Match[str]) -> None:
+def _offloaded(s: FactState, m: regex.Match[str]) -> None:
     s.number("layers_offloaded", float(m["n"]))
     s.number("layers_total", float(m["total"]))
 
 
 @rule(("layers.model",), r"layers\.requested=(?P<req>-?\d+) layers\.model=(?P<model>\d+) layers\.offload=(?P<off>\d+)")
-def _ollama_layers(s: FactState, m: re.Match[str]) -> None:
+def _ollama_layers(s: FactState, m: regex.Match[str]) -> None:
     s.number("layers_total", float(m["model"]))
     s.number("layers_offloaded", float(m["off"]))
 
 
 @rule(("memory.available",), r'memory\.available="\[(?P<v>[\d.]+) (?P<u>[GMK]i?B)')
-def _ollama_avail(s: FactState, m: re.Match[str]) -> None:
+def _ollama_avail(s: FactState, m: regex.Match[str]) -> None:
     s.number("free_vram_mib", _mib(m["v"], m["u"]))
 
 
 @rule(("memory.required.kv",), r'memory\.required\.kv="(?P<v>[\d.]+) (?P<u>[GMK]i?B)"')
-def _ollama_kv(s: FactState, m: re.Match[str]) -> None:
+def _ollama_kv(s: FactState, m: regex.Match[str]) -> None:
     s.number("kv_mib", _mib(m["v"], m["u"]))
 
 
 @rule(("memory.weights.total",), r'memory\.weights\.total="(?P<v>[\d.]+) (?P<u>[GMK]i?B)"')
-def _ollama_weights(s: FactState, m: re.Match[str]) -> None:
+def _ollama_weights(s: FactState, m: regex.Match[str]) -> None:
     s.number("weights_mib", _mib(m["v"], m["u"]))
 
 
 @rule(("kv self size", "kv buffer size", "llama_kv_cache"),
       r"KV self size\s*=\s*(?P<v>[\d.]+) MiB|llama_kv_cache\w*:\s+size\s*=\s*(?P<v3>[\d.]+) MiB"
       r"|(?P<dev>(?:CUDA|ROCm|Vulkan|Metal|CPU)\d*)\s+KV buffer size\s*=\s*(?P<v2>[\d.]+) MiB", all_matches=True)
-def _kv_size(s: FactState, m: re.Match[str]) -> None:
+def _kv_size(s: FactState, m: regex.Match[str]) -> None:
     if m["v"] or m["v3"]:
         s.number("kv_mib", float(m["v"] or m["v3"]))
     elif m["v2"]:
@@ -517,33 +417,78 @@ def _kv_size(s: FactState, m: re.Match[str]) -> None:
 
 
 @rule(("model size", "file size"), r"(?:model|file) size\s*=\s*(?P<v>[\d.]+) (?P<u>[GMK]i?B)")
-def _model_size(s: FactState, m: re.Match[str]) -> None:
+def _model_size(s: FactState, m: regex.Match[str]) -> None:
     s.number("model_mib", _mib(m["v"], m["u"]))
 
 
-def _compile() -> list[FactRule]:
-    out = []
-    for keywords, pattern, fn, all_matches, raw in RULES:
-        out.append(FactRule(tuple(k.lower().encode() for k in keywords), pattern, fn, all_matches, raw))
-    return out
+def static_rules() -> list[FactRule]:
+    """Fresh rule objects for the facts that are not about a runtime (OS, backends, GPUs, flags, numbers)."""
+    return [FactRule(tuple(k.lower().encode() for k in keywords), pattern, fn, all_matches, raw)
+            for keywords, pattern, fn, all_matches, raw in RULES]
 
 
-FACT_RULES: list[FactRule] = _compile()
+FACT_RULES: list[FactRule] = static_rules()  # for tools that only need the static rules' keywords
 
 _QUANT_IN_NAME = re.compile(r"(?<![A-Za-z0-9])" + _QUANT + r"(?![A-Za-z0-9])", re.IGNORECASE)
 
 
-def finish_facts(state: FactState) -> Facts:
+def product_rules(products: Iterable[Product]) -> list[FactRule]:
+    """Fact rules from products/: each marker adds its weight to the runtime; a version marker also names the
+    version (group `version*`) or, for llama.cpp-style builds, the build and commit (`build*`, `commit*`)."""
+    rules: list[FactRule] = []
+    for product in products:
+        for marker in product.markers:
+            rules.append(FactRule(marker.keywords, marker.regex, _marker_handler(product, marker.weight, marker.version),
+                                  all_matches=False, raw=marker.raw))
+    return rules
+
+
+def _first_group(m: regex.Match[str], prefix: str) -> str | None:
+    for name, value in m.groupdict().items():
+        if value and name.startswith(prefix):
+            return value
+    return None
+
+
+def _marker_handler(product: Product, weight: int, is_version: bool) -> Handler:
+    pid = product.id
+
+    def apply(s: FactState, m: regex.Match[str]) -> None:
+        if not is_version:
+            s.product(pid, weight)
+            return
+        version = _first_group(m, "version")
+        build = _first_group(m, "build")
+        if build:
+            if not s.facts.build:
+                s.facts.build = build
+                s.facts.commit = _first_group(m, "commit")
+            version = version or (f"b{build}" if build != "1" else None)
+        s.product(pid, weight, version)
+
+    return apply
+
+
+def finish_facts(state: FactState, products: dict[str, Product]) -> Facts:
+    """Pick the runtime (wrappers beat the llama.cpp they embed once clearly present), OS, GPUs and derived facts."""
     facts = state.facts
-    other = state.products.pop("other-ggml-app", 0)
-    if other and state.products.get("llama.cpp", 0) <= other + 2:
-        state.products.pop("llama.cpp", None)  # ggml lines of whisper.cpp & co. are not llama.cpp
-    if state.products:
-        best = max(state.products.items(), key=lambda kv: (kv[1] >= 3, -PRODUCT_PRIORITY.index(kv[0]), kv[1]))
-        # Wrappers beat the llama.cpp they embed once they are clearly present.
-        strong = [p for p in PRODUCT_PRIORITY if state.products.get(p, 0) >= 3]
-        facts.product = strong[0] if strong else best[0]
+    for product in products.values():
+        if not product.hidden:
+            continue
+        score = state.products.pop(product.id, 0)
+        for other in product.suppresses:
+            if score and state.products.get(other, 0) <= score + 2:
+                state.products.pop(other, None)  # e.g. ggml lines of whisper.cpp & co. are not llama.cpp
+    scores = {pid: score for pid, score in state.products.items() if pid in products}
+    if scores:
+        def priority(pid: str) -> int:
+            return products[pid].priority
+
+        strong = sorted((p for p, sc in scores.items() if sc >= 3), key=lambda p: (-priority(p), p))
+        best = max(scores.items(), key=lambda kv: (kv[1] >= 3, priority(kv[0]), kv[1]))[0]
+        facts.product = strong[0] if strong else best
         facts.version = state.versions.get(facts.product)
+        facts.product_name = products[facts.product].name
     if state.os_score:
         facts.os = max(state.os_score.items(), key=lambda kv: kv[1])[0]
     facts.backends = list(state.backends)
@@ -555,3 +500,37 @@ def finish_facts(state: FactState) -> Facts:
         if m:
             facts.quant = m["q"].upper()
     return facts
+
+
+def extract_facts(
+    log: Log,
+    rules: Sequence[FactRule],
+    rule_keywords: Sequence[Sequence[int]],
+    hits_by_kw: Sequence[Sequence[int]],
+    products: dict[str, Product],
+) -> tuple[Facts, int]:
+    """The facts stage: each rule on the lines its keywords hit (the prefilter's offsets).
+
+    Bounded by counts: at most FACT_LINES lines from each end per rule, FACT_LINE_CAP characters per line.
+    Returns the facts and the number of searches that timed out.
+    """
+    state = FactState()
+    timeouts = 0
+    for rule, kw_ids in zip(rules, rule_keywords):
+        offsets: list[int] = []
+        for k in kw_ids:
+            offsets.extend(hits_by_kw[k])
+        if not offsets:
+            continue
+        starts = log.line_starts(offsets)
+        if len(starts) > 2 * FACT_LINES:
+            starts = starts[:FACT_LINES] + starts[-FACT_LINES:]
+        seen: set[str] = set()
+        for start in starts:
+            text = (log.raw_at(start).rstrip("\r") if rule.raw else log.text_at(start))[:FACT_LINE_CAP]
+            if text in seen:  # a repeated line adds no new fact
+                continue
+            seen.add(text)
+            if not rule.run(state, text):
+                timeouts += 1
+    return finish_facts(state, products), timeouts

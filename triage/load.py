@@ -18,10 +18,23 @@ import regex
 
 from .model import Remedy
 
-__all__ = ["Affected", "Entry", "KnowledgeBase", "Signature", "Variant", "builtin_dir", "load_kb"]
+__all__ = [
+    "Affected",
+    "Entry",
+    "KnowledgeBase",
+    "Layout",
+    "Marker",
+    "Product",
+    "Signature",
+    "Variant",
+    "builtin_dir",
+    "default_cache_dir",
+    "layout",
+    "load_kb",
+]
 
 REGEX_FLAGS = regex.VERSION1 | regex.IGNORECASE | regex.MULTILINE
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
 
@@ -141,19 +154,71 @@ class Entry(NamedTuple):
     path: str
 
 
+class Marker(NamedTuple):
+    """A line that shows a runtime (and, for version markers, names its version)."""
+
+    keywords: tuple[bytes, ...]
+    regex: str
+    weight: int
+    raw: bool
+    version: bool  # a version marker: groups named version*/build*/commit*
+
+
+class Product(NamedTuple):
+    """products/<id>.toml: one runtime, as the engine uses it."""
+
+    id: str
+    name: str
+    priority: int
+    order: int
+    version_scheme: str
+    hidden: bool
+    suppresses: tuple[str, ...]
+    markers: tuple[Marker, ...]
+    settings: dict[str, str]
+    followup: str
+    bundles: tuple[tuple[str, str, str], ...]  # (runtime versions, llama.cpp build, source)
+    homepage: str | None
+    path: str
+
+
 class KnowledgeBase:
-    """Signatures and entries, plus the keyword index built on first scan."""
+    """Validated data: signatures, entries, runtimes, lookup tables and the default follow-up text.
 
-    __slots__ = ("_prefilter", "entries", "followup", "signatures")
+    Plain data only; everything compiled from it (the keyword index, fact rules,
+    the suggestion index) belongs to an Engine.
+    """
 
-    def __init__(self, signatures: tuple[Signature, ...], entries: dict[str, Entry], followup: dict[str, Any] | None = None) -> None:
+    __slots__ = ("entries", "followup_default", "products", "signatures", "tables")
+
+    def __init__(
+        self,
+        signatures: tuple[Signature, ...],
+        entries: dict[str, Entry],
+        products: dict[str, Product] | None = None,
+        tables: dict[str, dict[str, str]] | None = None,
+        followup_default: str = "",
+    ) -> None:
         self.signatures = signatures
         self.entries = entries
-        self.followup: dict[str, Any] = followup if followup is not None else {}
-        self._prefilter: Any = None
+        self.products: dict[str, Product] = products if products is not None else {}
+        self.tables: dict[str, dict[str, str]] = tables if tables is not None else {}
+        self.followup_default = followup_default
 
     def signatures_for(self, kb_id: str) -> list[Signature]:
         return [s for s in self.signatures if s.kb_id == kb_id]
+
+    def product_name(self, product_id: str | None) -> str | None:
+        """The display name of a runtime id (the id itself when no products/ file names it)."""
+        if not product_id:
+            return None
+        product = self.products.get(product_id)
+        return product.name if product else product_id
+
+    @property
+    def listed_products(self) -> list[Product]:
+        """Runtimes a user can have, most common first (hidden pseudo-products left out)."""
+        return sorted((p for p in self.products.values() if not p.hidden), key=lambda p: (p.order, p.id))
 
 
 def builtin_dir() -> Path:
@@ -164,27 +229,38 @@ def builtin_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def _layout(directory: Path) -> tuple[Path, Path]:
-    sig_dir = directory / "signatures"
-    kb_dir = directory / "kb"
-    if sig_dir.is_dir() or kb_dir.is_dir():
-        return sig_dir, kb_dir
-    return directory, directory
+class Layout(NamedTuple):
+    signatures: Path
+    kb: Path
+    products: Path
+    tables: Path
+
+
+def layout(directory: Path) -> Layout:
+    """Where a KB directory keeps each kind of data; a flat directory holds signatures and entries side by side."""
+    sig_dir, kb_dir = directory / "signatures", directory / "kb"
+    if not (sig_dir.is_dir() or kb_dir.is_dir() or (directory / "products").is_dir()):
+        sig_dir = kb_dir = directory
+    return Layout(sig_dir, kb_dir, directory / "products", directory / "tables")
 
 
 def _data_files(dirs: list[Path]) -> list[Path]:
     files: list[Path] = []
     for directory in dirs:
-        sig_dir, kb_dir = _layout(directory)
-        for d, pattern in ((sig_dir, "*.toml"), (kb_dir, "*.md"), (kb_dir, "_followup.toml")):
+        lay = layout(directory)
+        for d, pattern in ((lay.signatures, "*.toml"), (lay.kb, "*.md"), (lay.kb, "_followup.toml"),
+                           (lay.products, "*.toml"), (lay.tables, "*.toml")):
             if d.is_dir():
                 files.extend(sorted(d.glob(pattern)))
     return files
 
 
-def _user_cache_dir() -> str:
+def _user_cache_dir() -> str | None:
     """The per-user cache directory, as platformdirs would name it, without its import cost."""
-    home = Path.home()
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry: run without a cache
+        return None
     if sys.platform == "win32":
         return str(Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "triage" / "Cache")
     if sys.platform == "darwin":
@@ -193,18 +269,20 @@ def _user_cache_dir() -> str:
 
 
 def default_cache_dir() -> Path | None:
-    """Where start-up caches live (TRIAGE_CACHE_DIR), or None with TRIAGE_NO_CACHE set."""
+    """Where start-up caches live (TRIAGE_CACHE_DIR), or None with TRIAGE_NO_CACHE set. Read at the edges only."""
     if os.environ.get("TRIAGE_NO_CACHE"):
         return None
-    return Path(os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir())
+    chosen = os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir()
+    return Path(chosen) if chosen else None
 
 
 def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
     if root is None:
         return None
     here = Path(__file__).parent
-    # The cache holds objects of load.py and model.py classes: a change there invalidates it.
-    code = "|".join(str((here / f).stat().st_mtime_ns) for f in ("load.py", "model.py"))
+    # The cache holds objects of load.py and model.py classes, built by validate.py from schema.py's shapes:
+    # a change to any of them invalidates it.
+    code = "|".join(f"{(here / f).stat().st_mtime_ns}:{(here / f).stat().st_size}" for f in _CACHE_CODE)
     parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{code}"]
     for path in _data_files(dirs):
         try:
@@ -217,54 +295,73 @@ def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
     return root / f"kb-{digest}.pickle"
 
 
+_CACHE_CODE = ("load.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py")
+
+
 def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
     return {
         "signatures": [s.record() for s in kb.signatures],
         "entries": list(kb.entries.values()),
-        "followup": kb.followup,
+        "products": list(kb.products.values()),
+        "tables": kb.tables,
+        "followup_default": kb.followup_default,
     }
 
 
 def _from_records(data: dict[str, Any]) -> KnowledgeBase:
     sigs = tuple(Signature(**r) for r in data["signatures"])
-    return KnowledgeBase(signatures=sigs, entries={e.id: e for e in data["entries"]}, followup=data["followup"])
+    return KnowledgeBase(
+        signatures=sigs,
+        entries={e.id: e for e in data["entries"]},
+        products={p.id: p for p in data["products"]},
+        tables=data["tables"],
+        followup_default=data["followup_default"],
+    )
 
 
 def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_cache: bool = True,
             cache: Path | None | bool = True) -> KnowledgeBase:
     """The built-in data plus each --kb-dir; later ids replace earlier ones.
 
-    Raises DataErrors listing every problem (file and field) when the data is invalid.
+    `cache`: a directory for the validated-data cache, None/False for none, True for `default_cache_dir()`
+    (which reads the environment: for the edges only). Any cache problem (unreadable, read-only, corrupt)
+    only means the data is validated afresh. Raises DataErrors listing every problem (file and field).
     """
     dirs = ([builtin_dir()] if builtin else []) + list(extra_dirs or [])
-    # cache: True = the default directory from the environment, a Path = that directory, None/False = none.
     root = default_cache_dir() if cache is True else (cache or None)
-    cache = _cache_path(dirs, root) if use_cache else None
-    if cache is not None and cache.is_file():
+    path = _cache_path(dirs, root) if use_cache and root is not None else None
+    if path is not None:
         try:
-            with cache.open("rb") as fh:
+            with path.open("rb") as fh:
                 return _from_records(pickle.load(fh))
-        except Exception:  # noqa: BLE001 - a stale or corrupt cache is rebuilt
+        except Exception:  # noqa: BLE001 - missing, unreadable, stale or corrupt: rebuilt below
             pass
     from .validate import validate_dirs
 
     kb = validate_dirs(dirs)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(_to_records(kb), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache)
-            _prune(cache.parent)
-        except OSError:
-            pass
+    if path is not None:
+        _store(path, kb)
     return kb
+
+
+def _store(path: Path, kb: KnowledgeBase) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(_to_records(kb), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        _prune(path.parent)
+    except OSError:
+        pass  # a read-only or full cache directory: run without the cache
 
 
 def _prune(root: Path, keep: int = 8) -> None:
     """Keep the newest few caches: every data edit or --kb-dir set makes a new one."""
     for pattern in ("kb-*.pickle", "hs-*.db"):
-        files = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        try:
+            files = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:  # another process pruned a file meanwhile
+            continue
         for old in files[keep:]:
             old.unlink(missing_ok=True)

@@ -1,36 +1,40 @@
 """Keyword prefilter, then each signature's regexes on the candidate lines only.
 
-Every regex search runs with a timeout; a search that times out counts as no
-match and is reported in the diagnostics, never as a hang.
+Work per log is bounded by counts, not by the clock, so the answer is the same
+on every run: each signature sees at most MAX_CANDIDATES lines and at most
+SIG_BYTES of line text (short lines first when a log is crafted to be long),
+every line is cut at MAX_LINE, and the patterns themselves are linear
+(`triage kb check` times them on hostile input). Each search still carries a
+timeout as a safety net; one that fires counts as no match and is reported in
+the diagnostics.
 """
 
 from __future__ import annotations
 
-import os
 import time
-
-from typing import NamedTuple
+from pathlib import Path
+from typing import NamedTuple, Sequence
 
 import regex
 
-from .facts import FACT_RULES, FactState, finish_facts
+from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
-from .load import KnowledgeBase, Signature
-from .model import Facts, Hit
+from .load import Signature
+from .model import Hit
 from .normalize import Log, normalize
 from .prefilter import Prefilter, make_prefilter
 
-__all__ = ["Diagnostics", "Index", "build_index", "scan"]
+__all__ = ["Diagnostics", "Index", "RawHit", "ScanResult", "build_index", "resolve_hits", "scan"]
 
 REGEX_TIMEOUT = 0.25  # seconds per search; real lines take microseconds
 ANYWHERE_TIMEOUT = 2.0
-BUDGET_SECONDS = 5.0
-BUDGET_PER_MB = 0.02
-MAX_CANDIDATES = 4000  # lines per signature; the prefilter already capped repeats
+MAX_CANDIDATES = 4000  # lines per signature: the first and last halves of the log's candidates
+SIG_BYTES = 512 * 1024  # line text per signature; beyond it, lines longer than SHORT_LINE wait their turn
+SHORT_LINE = 1024  # real error lines are shorter than this; they are always searched first
 
 
 class Diagnostics:
-    """Regex timeouts and per-signature timings, for `triage eval`."""
+    """Regex timeouts and per-signature timings, for `triage eval` and the JSON diagnostics."""
 
     __slots__ = ("signature_seconds", "slowest_regex", "timeouts")
 
@@ -45,47 +49,50 @@ CONTEXT_SPAN = 256 * 1024  # facts and key lines of a big log come from its head
 
 
 class Index:
-    """Everything the scan needs, built once per knowledge base."""
+    """The keyword index of one Engine: every signature's, fact rule's and key-line keyword, numbered once."""
 
-    __slots__ = ("_prefilters", "all_ids", "backend", "ctx_ids", "fact_keywords", "keyline_keywords", "keywords", "sig_ids", "sig_keywords")
+    __slots__ = ("_prefilters", "all_ids", "backend", "cache_dir", "ctx_ids", "fact_keywords", "keyline_keywords",
+                 "keywords", "sig_ids", "sig_keywords")
 
     def __init__(
         self,
         keywords: list[bytes],
         sig_keywords: list[list[int]],  # signature index -> keyword indexes
-        fact_keywords: list[list[int]],
+        fact_keywords: list[list[int]],  # fact rule index -> keyword indexes
         keyline_keywords: list[int],
-        sig_ids: list[int],  # keyword indexes a signature uses
-        ctx_ids: list[int],  # keyword indexes facts and key lines use
         backend: str | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.keywords = keywords
         self.all_ids = list(range(len(keywords)))
         self.sig_keywords = sig_keywords
         self.fact_keywords = fact_keywords
         self.keyline_keywords = keyline_keywords
-        self.sig_ids = sig_ids
-        self.ctx_ids = ctx_ids
+        self.sig_ids = sorted({i for ids in sig_keywords for i in ids})
+        self.ctx_ids = sorted({i for ids in fact_keywords for i in ids} | set(keyline_keywords))
         self.backend = backend
+        self.cache_dir = cache_dir
         self._prefilters: dict[tuple[str, str], Prefilter] = {}
 
+    def scanner(self, size: int) -> str:
+        """Which prefilter backend a log of this size is scanned with."""
+        if self.backend:
+            return self.backend
+        return "python" if size < SMALL_LOG else str(getattr(self.prefilter("all", size)[0], "name", "python"))
+
     def prefilter(self, which: str, size: int) -> tuple[Prefilter, list[int]]:
-        """(prefilter, global keyword index of each of its keywords) for this input size."""
+        """(prefilter, global keyword index of each of its keywords) for this input size; built on first use."""
         ids = {"all": self.all_ids, "sig": self.sig_ids, "ctx": self.ctx_ids}[which]
         choice = self.backend or ("small" if size < SMALL_LOG else "large")
         key = (which, choice)
         if key not in self._prefilters:
             words = [self.keywords[i] for i in ids]
-            if choice == "small":
-                self._prefilters[key] = make_prefilter(words, "python")
-            elif choice == "large":
-                self._prefilters[key] = make_prefilter(words, None)
-            else:
-                self._prefilters[key] = make_prefilter(words, choice)
+            backend = "python" if choice == "small" else None if choice == "large" else choice
+            self._prefilters[key] = make_prefilter(words, backend, self.cache_dir)
         return self._prefilters[key], ids
 
     def scan(self, log: Log) -> list[list[int]]:
-        """Offsets per global keyword index; big logs read facts from head and tail only."""
+        """Offsets per global keyword index; big logs read facts and key lines from head and tail only."""
         size = len(log.data)
         out: list[list[int]] = [[] for _ in self.keywords]
         if size <= 2 * CONTEXT_SPAN:
@@ -101,12 +108,16 @@ class Index:
         tail_start = size - CONTEXT_SPAN
         tail = normalize(log.data[tail_start:])
         for gid, h, t in zip(ids, pf.scan(head), pf.scan(tail)):
-            merged = sorted(set(out[gid]).union(h, (o + tail_start for o in t)))
-            out[gid] = merged
+            out[gid] = sorted(set(out[gid]).union(h, (o + tail_start for o in t)))
         return out
 
 
-def build_index(kb: KnowledgeBase, backend: str | None = None) -> Index:
+def build_index(
+    signatures: Sequence[Signature],
+    fact_rules: Sequence[FactRule],
+    backend: str | None = None,
+    cache_dir: Path | None = None,
+) -> Index:
     """`backend` forces one prefilter (hyperscan, ahocorasick, python) for every input size."""
     positions: dict[bytes, int] = {}
 
@@ -115,25 +126,24 @@ def build_index(kb: KnowledgeBase, backend: str | None = None) -> Index:
             positions[kw] = len(positions)
         return positions[kw]
 
-    sig_keywords = [[idx(kw) for kw in sig.keywords] for sig in kb.signatures]
-    fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in FACT_RULES]
+    sig_keywords = [[idx(kw) for kw in sig.keywords] for sig in signatures]
+    fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in fact_rules]
     keyline_keywords = [idx(kw) for kw in KEYLINE_KEYWORDS]
-    sig_ids = sorted({i for ids in sig_keywords for i in ids})
-    ctx_ids = sorted({i for ids in fact_keywords for i in ids} | set(keyline_keywords))
-    return Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, sig_ids, ctx_ids, backend)
+    return Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir)
 
 
-def get_index(kb: KnowledgeBase) -> Index:
-    if kb._prefilter is None:
-        kb._prefilter = build_index(kb, os.environ.get("TRIAGE_PREFILTER") or None)
-    index: Index = kb._prefilter
-    return index
+class RawHit(NamedTuple):
+    """A signature accepted the line at byte offset `start`; line numbers are resolved later."""
+
+    signature: Signature
+    start: int
+    groups: dict[str, str]
+    after: list[int]
 
 
 class ScanResult(NamedTuple):
-    hits: list[Hit]
-    facts: Facts
-    keylines: list[tuple[int, str]]
+    hits: list[RawHit]
+    hits_by_kw: list[list[int]]  # prefilter offsets per keyword, for the facts and key-line stages
     diagnostics: Diagnostics
 
 
@@ -143,10 +153,6 @@ class _Lines:
     def __init__(self, log: Log) -> None:
         self.log = log
         self.cache: dict[int, str] = {}
-
-    def raw(self, start: int) -> str:
-        """The line as written (for the few fact rules that read wrappers)."""
-        return self.log.raw_at(start).rstrip("\r")
 
     def get(self, start: int) -> str:
         text = self.cache.get(start)
@@ -169,10 +175,34 @@ def _search(pattern: regex.Pattern[str], text: str, diag: Diagnostics, sig_id: s
             diag.slowest_regex[sig_id] = elapsed
 
 
-def _line_starts(log: Log, offsets: list[int]) -> list[int]:
+def _bounded(log: Log, starts: list[int]) -> list[int]:
+    """At most MAX_CANDIDATES lines and SIG_BYTES of text, chosen the same way on every run: the first and last
+    halves of the candidates; then, if the text is still too long, every short line and long lines in order
+    until the byte budget is spent. Returned in log order."""
+    if len(starts) > MAX_CANDIDATES:
+        half = MAX_CANDIDATES // 2
+        starts = starts[:half] + starts[-half:]
     data = log.data
-    starts = {data.rfind(b"\n", 0, off) + 1 for off in offsets}
-    return sorted(starts)
+    lengths = []
+    total = 0
+    for s in starts:
+        end = data.find(b"\n", s)
+        n = min((end if end >= 0 else len(data)) - s, 8192)
+        lengths.append(n)
+        total += n
+    if total <= SIG_BYTES:
+        return starts
+    keep: list[int] = []
+    budget = SIG_BYTES
+    for s, n in zip(starts, lengths):
+        if n <= SHORT_LINE:
+            keep.append(s)
+            budget -= n
+    for s, n in zip(starts, lengths):
+        if n > SHORT_LINE and budget >= n:
+            keep.append(s)
+            budget -= n
+    return sorted(keep)
 
 
 def _check_signature(
@@ -182,21 +212,17 @@ def _check_signature(
     log: Log,
     diag: Diagnostics,
     anywhere_cache: dict[tuple[str, int, int], bool],
-    deadline: float,
-) -> list[tuple[int, dict[str, str], list[int]]]:
-    """(anchor start, groups, context starts) for each line the signature accepts."""
-    found: list[tuple[int, dict[str, str], list[int]]] = []
+) -> list[RawHit]:
+    """A RawHit for each line the signature accepts."""
+    found: list[RawHit] = []
     seen_text: dict[str, dict[str, str] | None] = {}
-    for start in starts[:MAX_CANDIDATES]:
-        if time.monotonic() > deadline:
-            diag.timeouts.append(f"{sig.id}: time budget for this log used up; remaining candidate lines skipped")
-            break
+    for start in _bounded(log, starts):
         text = lines.get(start)
         if text in seen_text and not sig.near_src and not sig.unless_near_src:
             groups_cached = seen_text[text]
             if groups_cached is not None:
                 _, after = log.neighbours(start, 0, sig.context)
-                found.append((start, groups_cached, after))
+                found.append(RawHit(sig, start, groups_cached, after))
             continue
         m = None
         for pattern in sig.regexes:
@@ -255,11 +281,10 @@ def _check_signature(
                 continue
         seen_text[text] = groups
         _, after = log.neighbours(start, 0, sig.context)
-        found.append((start, groups, after))
+        found.append(RawHit(sig, start, groups, after))
     return found
 
 
-FACT_LINES = 60  # per fact rule: the first and last lines its keywords hit are plenty
 ANYWHERE_FULL = 4 * 1024 * 1024  # below this, "anywhere" means the whole log
 ANYWHERE_SPAN = 1024 * 1024  # above it: the first MiB plus a MiB either side of the anchor
 
@@ -272,43 +297,21 @@ def _anywhere_region(log: Log, start: int) -> tuple[int, int]:
     return (0 if lo <= ANYWHERE_SPAN else lo, min(size, start + ANYWHERE_SPAN))
 
 
-def _extract_facts(log: Log, lines: _Lines, index: Index, hits_by_kw: list[list[int]]) -> Facts:
-    state = FactState()
-    for rule, kw_ids in zip(FACT_RULES, index.fact_keywords):
-        offsets: list[int] = []
-        for k in kw_ids:
-            offsets.extend(hits_by_kw[k])
-        if not offsets:
-            continue
-        starts = _line_starts(log, offsets)
-        if len(starts) > 2 * FACT_LINES:
-            starts = starts[:FACT_LINES] + starts[-FACT_LINES:]
-        seen: set[str] = set()
-        for start in starts:
-            text = lines.raw(start) if rule.raw else lines.get(start)
-            if text in seen:  # a repeated line adds no new fact
-                continue
-            seen.add(text)
-            if rule.all_matches:
-                for m in rule.pattern.finditer(text):
-                    rule.apply(state, m)
-            else:
-                found = rule.pattern.search(text)
-                if found:
-                    rule.apply(state, found)
-    return finish_facts(state)
-
-
-def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | None = None) -> ScanResult:
-    index = get_index(kb)
+def scan(
+    log: Log,
+    signatures: Sequence[Signature],
+    index: Index,
+    *,
+    timing: bool = False,
+    only: set[str] | None = None,
+) -> ScanResult:
+    """Every signature on its candidate lines; the offsets feed the facts and key-line stages."""
     hits_by_kw = index.scan(log)
-    # A hard bound on regex work, however hostile the input: a few seconds plus a little per MB.
-    deadline = time.monotonic() + BUDGET_SECONDS + BUDGET_PER_MB * len(log.data) / 1024**2
     lines = _Lines(log)
     diag = Diagnostics()
     anywhere_cache: dict[tuple[str, int, int], bool] = {}
-    raw_hits: list[tuple[Signature, int, dict[str, str], list[int]]] = []
-    for i, sig in enumerate(kb.signatures):
+    raw_hits: list[RawHit] = []
+    for i, sig in enumerate(signatures):
         if only is not None and sig.id not in only:
             continue
         if sig.keywords:
@@ -317,41 +320,37 @@ def scan(log: Log, kb: KnowledgeBase, *, timing: bool = False, only: set[str] | 
                 offsets.extend(hits_by_kw[k])
             if not offsets:
                 continue
-            starts = _line_starts(log, offsets)
+            starts = log.line_starts(offsets)
         else:
-            starts = [0] + [p + 1 for p in _newlines(log)][: MAX_CANDIDATES]
+            starts = [0] + [p + 1 for p in _newlines(log, MAX_CANDIDATES)]
         t0 = time.perf_counter() if timing else 0.0
-        for start, groups, after in _check_signature(sig, starts, lines, log, diag, anywhere_cache, deadline):
-            raw_hits.append((sig, start, groups, after))
+        raw_hits.extend(_check_signature(sig, starts, lines, log, diag, anywhere_cache))
         if timing:
             diag.signature_seconds[sig.id] = diag.signature_seconds.get(sig.id, 0.0) + time.perf_counter() - t0
-    facts = _extract_facts(log, lines, index, hits_by_kw)
-    key_offsets: list[int] = []
-    for k in index.keyline_keywords:
-        key_offsets.extend(hits_by_kw[k])
-    keyline_starts = _line_starts(log, key_offsets)[:MAX_CANDIDATES]
-    wanted = keyline_starts + [h[1] for h in raw_hits] + [s for h in raw_hits for s in h[3]]
-    numbers = log.line_numbers(wanted)
+    return ScanResult(raw_hits, hits_by_kw, diag)
+
+
+def resolve_hits(log: Log, raw_hits: list[RawHit], numbers: dict[int, int]) -> list[Hit]:
+    """RawHits to Hits with 1-based line numbers, in log order."""
     hits = [
         Hit(
-            signature=sig.id,
-            kb_id=sig.kb_id,
-            line=numbers[start],
-            text=lines.get(start),
-            groups=tuple(sorted(groups.items())),
-            context=tuple((numbers[s], lines.get(s)) for s in after),
+            signature=h.signature.id,
+            kb_id=h.signature.kb_id,
+            line=numbers[h.start],
+            text=log.text_at(h.start),
+            groups=tuple(sorted(h.groups.items())),
+            context=tuple((numbers[s], log.text_at(s)) for s in h.after),
         )
-        for sig, start, groups, after in raw_hits
+        for h in raw_hits
     ]
     hits.sort(key=lambda h: h.line)
-    keylines = [(numbers[s], lines.get(s)) for s in keyline_starts]
-    return ScanResult(hits, facts, keylines, diag)
+    return hits
 
 
-def _newlines(log: Log) -> list[int]:
-    out = []
+def _newlines(log: Log, limit: int) -> list[int]:
+    out: list[int] = []
     pos = log.data.find(b"\n")
-    while pos >= 0 and pos + 1 < len(log.data):
+    while pos >= 0 and pos + 1 < len(log.data) and len(out) < limit:
         out.append(pos)
         pos = log.data.find(b"\n", pos + 1)
     return out

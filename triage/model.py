@@ -87,7 +87,7 @@ class Facts(_Record):
     """What the log says about the user's setup; every field is optional."""
 
     __slots__ = ("product", "version", "build", "commit", "os", "backends", "gpus", "compiled_archs",
-                 "metal_device", "model_file", "quant", "flags", "numbers")
+                 "metal_device", "model_file", "quant", "flags", "numbers", "product_name")
 
     def __init__(
         self,
@@ -104,8 +104,10 @@ class Facts(_Record):
         quant: str | None = None,
         flags: dict[str, str] | None = None,
         numbers: dict[str, float] | None = None,
+        product_name: str | None = None,
     ) -> None:
         self.product = product
+        self.product_name = product_name  # the runtime's display name, from products/
         self.version = version
         self.build = build
         self.commit = commit
@@ -145,7 +147,7 @@ class Facts(_Record):
             if value:
                 vals[key] = str(value)
         if self.product:
-            vals["product_name"] = PRODUCT_NAMES.get(self.product, self.product)
+            vals["product_name"] = self.product_name or self.product
         if self.backends:
             vals["backend"] = self.backends[0]
         if self.gpus:
@@ -157,17 +159,6 @@ class Facts(_Record):
         for key, value in self.flags.items():
             vals[f"flag_{key}"] = value
         return vals
-
-
-PRODUCT_NAMES: dict[str, str] = {
-    "koboldcpp": "KoboldCpp",
-    "llama.cpp": "llama.cpp",
-    "llamafile": "llamafile",
-    "ollama": "Ollama",
-    "lmstudio": "LM Studio",
-    "llama-cpp-python": "llama-cpp-python",
-    "text-generation-webui": "text-generation-webui",
-}
 
 
 class Evidence(NamedTuple):
@@ -191,6 +182,7 @@ class Remedy(NamedTuple):
     text: str
     products: tuple[str, ...] = ()
     os: tuple[str, ...] = ()
+    update: bool = False
 
 
 class RemedyStep(NamedTuple):

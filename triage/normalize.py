@@ -120,6 +120,11 @@ class Log:
         """Cleaned text of the line starting at byte offset `start`."""
         return clean_line(self.raw_at(start))
 
+    def line_starts(self, offsets: list[int]) -> list[int]:
+        """The start offset of each line holding one of `offsets`, ascending and unique."""
+        data = self.data
+        return sorted({data.rfind(b"\n", 0, off) + 1 for off in offsets})
+
     @property
     def newlines(self) -> int:
         if self._newlines is None:

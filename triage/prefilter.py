@@ -120,12 +120,12 @@ class AhoCorasickPrefilter:
 class HyperscanPrefilter:
     name = "hyperscan"
 
-    def __init__(self, keywords: list[bytes]) -> None:
+    def __init__(self, keywords: list[bytes], cache_dir: Path | None = None) -> None:
         import hyperscan
 
         self.count = len(keywords)
         self.lengths = [len(kw) for kw in keywords]
-        self.db = _cached_database(keywords) if keywords else hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self.db = _cached_database(keywords, cache_dir) if keywords else hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.scratch = hyperscan.Scratch(self.db) if keywords else None
 
     def scan(self, log: _Text) -> list[list[int]]:
@@ -146,7 +146,7 @@ class HyperscanPrefilter:
         return _results(cols, self.count)
 
 
-def _cached_database(keywords: list[bytes]) -> Any:
+def _cached_database(keywords: list[bytes], cache_root: Path | None) -> Any:
     """Compile the literal database, or load it serialised from the user cache
     (compiling costs more than scanning a 50 MB log)."""
     import zlib
@@ -155,7 +155,6 @@ def _cached_database(keywords: list[bytes]) -> Any:
 
     key = b"\x00".join(keywords)
     path = None
-    cache_root = _cache_root()
     if cache_root is not None:
         path = cache_root / f"hs-{getattr(hyperscan, '__version__', 'x')}-{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}.db"
         try:
@@ -181,13 +180,7 @@ def _cached_database(keywords: list[bytes]) -> Any:
     return db
 
 
-def _cache_root() -> Path | None:
-    from .load import default_cache_dir
-
-    return default_cache_dir()
-
-
-_BACKENDS: dict[str, Callable[[list[bytes]], Prefilter]] = {
+_BACKENDS: dict[str, Callable[..., Prefilter]] = {
     "hyperscan": HyperscanPrefilter,
     "ahocorasick": AhoCorasickPrefilter,
     "python": FindPrefilter,
@@ -205,16 +198,18 @@ def available_backends() -> list[str]:
     return names
 
 
-def make_prefilter(keywords: list[bytes], backend: str | None = None) -> Prefilter:
-    """The fastest backend that works here, or the one asked for (TRIAGE_PREFILTER)."""
-    wanted = backend or os.environ.get("TRIAGE_PREFILTER") or ""
+def make_prefilter(keywords: list[bytes], backend: str | None = None, cache_dir: Path | None = None) -> Prefilter:
+    """The fastest backend that works here, or the one asked for (the CLI passes TRIAGE_PREFILTER).
+
+    `cache_dir`: where Hyperscan keeps its compiled database between runs (None: compile each time)."""
+    wanted = backend or ""
     order = [wanted] if wanted else list(_BACKENDS)
     if wanted and wanted not in _BACKENDS:
         raise ValueError(f"unknown prefilter backend {wanted!r}; choose from {', '.join(_BACKENDS)}")
     last: Exception | None = None
     for name in order:
         try:
-            return _BACKENDS[name](keywords)
+            return _BACKENDS[name](keywords, cache_dir) if name == "hyperscan" else _BACKENDS[name](keywords)
         except Exception as exc:  # noqa: BLE001 - fall through to the next backend
             last = exc
     if wanted:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .compute import compute_values
 from .load import Entry, KnowledgeBase, Signature
-from .model import PRODUCT_NAMES, Evidence, Facts, Hit, Match, Remedy
+from .model import Evidence, Facts, Hit, Match, Remedy, RemedyStep
 from .placeholders import fill
 from .versions import verdict
 
@@ -20,7 +20,9 @@ GENERIC_CAP = 0.45
 MAX_EVIDENCE = 6
 
 
-def _values(hits: list[Hit], facts: Facts, entry: Entry, fixed_in: str | None, versions: str | None) -> dict[str, str]:
+def _values(
+    hits: list[Hit], facts: Facts, entry: Entry, fixed_in: str | None, versions: str | None, kb: KnowledgeBase
+) -> dict[str, str]:
     groups: dict[str, str] = {}
     for hit in hits:
         for key, value in hit.groups:
@@ -31,32 +33,51 @@ def _values(hits: list[Hit], facts: Facts, entry: Entry, fixed_in: str | None, v
     if versions:
         values["affected_versions"] = versions
     values.update(facts.values())
-    values.update(compute_values(groups, facts))
+    product = kb.products.get(facts.product or "")
+    values.update(compute_values(groups, facts, kb.tables, product, kb.listed_products))
     values.update(groups)
     return values
 
 
-def _remedies(items: list[Remedy], product: str | None, values: dict[str, str]) -> tuple[list[str], list[str]]:
-    """(shown, for other runtimes). A known product sees its own and the generic
-    remedies; an unknown one sees the generic remedies first, then every product's."""
-    shown: list[str] = []
+def _remedies(
+    items: list[Remedy], facts: Facts, values: dict[str, str], status: str, kb: KnowledgeBase
+) -> tuple[list[RemedyStep], list[str]]:
+    """(steps shown, other runtimes' remedies). Steps that cannot apply are dropped: another OS, or "update to
+    the fixed release" when the user's version already has the fix. A known runtime sees its own steps first,
+    then the generic ones; an unknown one sees the generic steps, then each runtime's under its name."""
+    product, os_name = facts.product, facts.os
+    own: list[RemedyStep] = []
+    generic: list[RemedyStep] = []
+    grouped: dict[str, list[RemedyStep]] = {}
     other: list[str] = []
-    later: list[str] = []
+    seen: set[str] = set()
     for item in items:
-        text = fill(item.text, values)
-        if text is None:
+        if item.os and os_name and os_name not in item.os:
             continue
+        if item.update and status == "fixed" and (not item.products or product in item.products):
+            continue
+        text = fill(item.text, values)
+        if text is None or text in seen:
+            continue
+        seen.add(text)
+        os_label = ",".join(item.os) or None
         if not item.products:
-            target = shown
+            generic.append(RemedyStep(text, None, os_label, None))
         elif product is None:
-            target = later
+            first = item.products[0]
+            names = " / ".join(kb.product_name(p) or p for p in item.products)
+            grouped.setdefault(first, []).append(RemedyStep(text, first, os_label, names))
         elif product in item.products:
-            target = shown
+            own.append(RemedyStep(text, product, os_label, kb.product_name(product)))
         else:
-            target = other
-        if text not in target:
-            target.append(text)
-    return shown + [t for t in later if t not in shown], other
+            other.append(f"{' / '.join(kb.product_name(p) or p for p in item.products)}: {text}")
+    if product is not None:
+        return own + generic, other
+    order = {p.id: i for i, p in enumerate(kb.listed_products)}
+    steps = list(generic)
+    for pid in sorted(grouped, key=lambda p: order.get(p, len(order))):
+        steps.extend(grouped[pid])
+    return steps, other
 
 
 def _confidence(entry: Entry, hits: list[Hit], sigs: dict[str, Signature], facts: Facts) -> float:
@@ -115,18 +136,18 @@ def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
         vi = _pick_variant(entry, kb_hits, sigs)
         variant = entry.variants[vi] if vi is not None else None
         affected_specs = list(variant.affected) if variant and variant.affected is not None else list(entry.affected)
-        status, note, spec = verdict(facts.product, facts.version, affected_specs)
+        status, note, spec = verdict(facts.product, facts.version, affected_specs, kb.product_name(facts.product))
         if spec is None and affected_specs and not facts.product:
             spec = affected_specs[0]
-            fixes = [f"{PRODUCT_NAMES.get(a.product, a.product)} {a.fixed_in}" for a in affected_specs if a.fixed_in]
+            fixes = [f"{kb.product_name(a.product)} {a.fixed_in}" for a in affected_specs if a.fixed_in]
             if fixes:
                 note = "Fixed in " + ", ".join(fixes) + " (the log does not say which program this is)."
-        values = _values(kb_hits, facts, entry, spec.fixed_in if spec else None, spec.versions if spec else None)
+        values = _values(kb_hits, facts, entry, spec.fixed_in if spec else None, spec.versions if spec else None, kb)
         cause = fill(variant.cause if variant else entry.root_cause, values)
         if cause is None:
             cause = fill(entry.root_cause, values) or entry.summary
         items = list(variant.remedies if variant else ()) + list(entry.remedies)
-        shown, other = _remedies(items, facts.product, values)
+        steps, other = _remedies(items, facts, values, status, kb)
         confidence = _confidence(entry, kb_hits, sigs, facts)
         ordered = sorted(kb_hits, key=lambda h: h.line)
         matches.append(
@@ -139,8 +160,9 @@ def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
                 variant=variant.id if variant else None,
                 root_cause=cause,
                 summary=fill(entry.summary, values) or entry.summary,
-                remedies=shown,
+                remedies=[step.text for step in steps],
                 other_remedies=other,
+                remedy_steps=steps,
                 affected=[
                     {k: v for k, v in {"product": a.product, "versions": a.versions, "fixed_in": a.fixed_in or ""}.items() if v}
                     for a in affected_specs

@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AffectedSpec",
+    "BundleSpec",
+    "MarkerSpec",
+    "ProductSpec",
+    "SETTING_KEYS",
     "EmitterSpec",
     "EntrySpec",
     "ExamplesSpec",
@@ -23,19 +27,8 @@ __all__ = [
 ]
 
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-Product = Literal[
-    "koboldcpp",
-    "llama.cpp",
-    "llamafile",
-    "ollama",
-    "lmstudio",
-    "llama-cpp-python",
-    "text-generation-webui",
-    "jan",
-    "localai",
-    "ik_llama.cpp",
-    "gpt4all",
-]
+# A runtime id: the file name of products/<id>.toml; checked against the loaded products in validate.py.
+Product = str
 OsName = Literal["linux", "windows", "macos"]
 
 
@@ -108,6 +101,7 @@ class RemedySpec(_Strict):
     text: str
     products: list[Product] = Field(default_factory=list)
     os: list[OsName] = Field(default_factory=list)
+    update: bool = False  # "update to the fixed release": dropped when the user's version already has the fix
 
     @field_validator("os", mode="before")
     @classmethod
@@ -169,4 +163,80 @@ class EntrySpec(_Strict):
         for ref in value:
             if not ref.startswith("https://"):
                 raise ValueError(f"reference must be an https:// link, got {ref!r}")
+        return value
+
+
+SETTING_KEYS = (
+    "gpu_layers",
+    "context_size",
+    "batch_size",
+    "ubatch_size",
+    "kv_cache_type",
+    "flash_attention",
+    "threads",
+    "backend",
+    "port",
+    "parallel",
+    "mmap",
+)
+
+
+class MarkerSpec(_Strict):
+    """A line that shows the runtime; a `version` marker also names its version in a group."""
+
+    keywords: list[str] = Field(min_length=1)
+    regex: str
+    weight: int = Field(default=3, ge=0, le=20)
+    raw: bool = False  # match the line as written, before wrappers are stripped
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        for kw in value:
+            if len(kw.strip().encode("utf-8")) < 3:  # bytes: an emoji marker is a fine keyword
+                raise ValueError(f"keyword {kw!r} is shorter than 3 characters: it would match almost anything")
+        return value
+
+
+class BundleSpec(_Strict):
+    """Which llama.cpp build a release of the runtime bundles."""
+
+    versions: str  # PEP 440 specifier of the runtime's releases
+    llama_cpp: str  # e.g. "b4567"
+    source: str
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError(f"source must be an https:// link, got {value!r}")
+        return value
+
+
+class LogsSpec(_Strict):
+    followup: str = Field(min_length=20)
+
+
+class ProductSpec(_Strict):
+    """products/<id>.toml: what triage knows about one runtime."""
+
+    name: str = Field(min_length=1)
+    priority: int = Field(ge=0, le=100)  # which runtime wins when a log shows several (wrappers beat llama.cpp)
+    order: int = Field(default=50, ge=0, le=1000)  # where it is listed when the runtime is unknown
+    version_scheme: Literal["pep440", "llama.cpp-build"] = "pep440"
+    homepage: str | None = None
+    hidden: bool = False
+    suppresses: list[str] = Field(default_factory=list)
+    marker: list[MarkerSpec] = Field(default_factory=list)
+    version: list[MarkerSpec] = Field(default_factory=list)
+    settings: dict[str, str] = Field(default_factory=dict)
+    logs: LogsSpec | None = None
+    bundles: list[BundleSpec] = Field(default_factory=list)
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key not in SETTING_KEYS:
+                raise ValueError(f"unknown setting {key!r}; known: {', '.join(SETTING_KEYS)}")
         return value

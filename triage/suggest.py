@@ -5,7 +5,7 @@ from __future__ import annotations
 from .load import KnowledgeBase
 from .model import KeyLine, Suggestion
 
-__all__ = ["search_kb", "suggest"]
+__all__ = ["build_suggestion_index", "search_kb", "suggest"]
 
 
 def _documents(kb: KnowledgeBase) -> dict[str, str]:
@@ -28,27 +28,26 @@ def search_kb(kb: KnowledgeBase, query: str, limit: int = 5, cutoff: float = 40.
     return [Suggestion(kb_id=key, title=kb.entries[key].title, score=round(score / 100, 2)) for _, score, key in results]
 
 
-_EXAMPLE_LINES: dict[int, tuple[list[str], list[str]]] = {}
+def build_suggestion_index(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
+    """(lines, kb_id of each) from every signature's positive examples; an Engine builds it once."""
+    lines: list[str] = []
+    owners: list[str] = []
+    for sig in kb.signatures:
+        for example in sig.examples_match:
+            for line in example.splitlines():
+                if len(line.strip()) >= 12:
+                    lines.append(line.strip()[:300])
+                    owners.append(sig.kb_id)
+    return lines, owners
 
 
-def _example_lines(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
-    """(line, kb_id) pairs from every signature's positive examples, built once per KB."""
-    cached = _EXAMPLE_LINES.get(id(kb))
-    if cached is None:
-        lines: list[str] = []
-        owners: list[str] = []
-        for sig in kb.signatures:
-            for example in sig.examples_match:
-                for line in example.splitlines():
-                    if len(line.strip()) >= 12:
-                        lines.append(line.strip()[:300])
-                        owners.append(sig.kb_id)
-        cached = (lines, owners)
-        _EXAMPLE_LINES[id(kb)] = cached
-    return cached
-
-
-def suggest(kb: KnowledgeBase, keylines: list[KeyLine], limit: int = 3, cutoff: float = 60.0) -> list[Suggestion]:
+def suggest(
+    kb: KnowledgeBase,
+    keylines: list[KeyLine],
+    index: tuple[list[str], list[str]],
+    limit: int = 3,
+    cutoff: float = 60.0,
+) -> list[Suggestion]:
     """Entries whose example lines look most like the log's specific error lines.
 
     Similarity is rapidfuzz's normalised edit-distance ratio of whole lines, so a
@@ -58,7 +57,7 @@ def suggest(kb: KnowledgeBase, keylines: list[KeyLine], limit: int = 3, cutoff: 
         return []
     from rapidfuzz import fuzz, process, utils
 
-    lines, owners = _example_lines(kb)
+    lines, owners = index
     best: dict[str, float] = {}
     for text in specific:
         for _, score, index in process.extract(

@@ -14,10 +14,10 @@ import regex
 from pydantic import ValidationError
 
 from .errors import DataError, DataErrors
-from .load import REGEX_FLAGS, Affected, Entry, KnowledgeBase, Signature, Variant, _layout
+from .load import REGEX_FLAGS, Affected, Entry, KnowledgeBase, Marker, Product, Signature, Variant, layout
 from .model import Remedy
 from .placeholders import names as placeholder_names
-from .schema import AffectedSpec, EntrySpec, RemedySpec, SignatureFile, SignatureSpec
+from .schema import AffectedSpec, EntrySpec, ProductSpec, RemedySpec, SignatureFile, SignatureSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,7 +73,7 @@ def _remedies(items: list[RemedySpec | str]) -> tuple[Remedy, ...]:
         if isinstance(item, str):
             out.append(Remedy(item))
         else:
-            out.append(Remedy(item.text, tuple(item.products), tuple(item.os)))
+            out.append(Remedy(item.text, tuple(item.products), tuple(item.os), item.update))
     return tuple(out)
 
 
@@ -209,16 +209,105 @@ def _load_entry(path: Path, errors: list[DataError]) -> Entry | None:
     )
 
 
+def _read_toml(path: Path, errors: list[DataError]) -> dict[str, Any] | None:
+    shown = _display(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(DataError(shown, "", f"cannot read: {exc}"))
+    except tomllib.TOMLDecodeError as exc:
+        errors.append(DataError(shown, "", f"invalid TOML: {exc}"))
+    return None
+
+
+_VERSION_GROUPS = ("version", "build")
+
+
+def _load_product(path: Path, errors: list[DataError]) -> Product | None:
+    shown = _display(path)
+    raw = _read_toml(path, errors)
+    if raw is None:
+        return None
+    try:
+        spec = ProductSpec.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(_pydantic_errors(shown, exc))
+        return None
+    before = len(errors)
+    markers: list[Marker] = []
+    for field, items, is_version in (("marker", spec.marker, False), ("version", spec.version, True)):
+        for i, m in enumerate(items):
+            pattern = compile_regex(m.regex, shown, f"{field}[{i}].regex", errors)
+            if pattern is None:
+                continue
+            if is_version and not any(g.startswith(_VERSION_GROUPS) for g in pattern.groupindex):
+                errors.append(DataError(shown, f"{field}[{i}].regex", "a version pattern needs a group named version... or build..."))
+            markers.append(Marker(tuple(k.lower().encode("utf-8") for k in m.keywords), m.regex, m.weight, m.raw, is_version))
+    if not spec.hidden and spec.logs is None:
+        errors.append(DataError(shown, "logs.followup", "a runtime needs its follow-up text (where its logs are, how to get a verbose one)"))
+    if len(errors) != before:
+        return None
+    return Product(
+        id=path.stem,
+        name=spec.name,
+        priority=spec.priority,
+        order=spec.order,
+        version_scheme=spec.version_scheme,
+        hidden=spec.hidden,
+        suppresses=tuple(spec.suppresses),
+        markers=tuple(markers),
+        settings=dict(spec.settings),
+        followup=spec.logs.followup if spec.logs else "",
+        bundles=tuple((b.versions, b.llama_cpp, b.source) for b in spec.bundles),
+        homepage=spec.homepage,
+        path=shown,
+    )
+
+
+def _load_table(path: Path, errors: list[DataError]) -> dict[str, str] | None:
+    """tables/<name>.toml: a description, https sources and a flat [values] table of strings."""
+    shown = _display(path)
+    raw = _read_toml(path, errors)
+    if raw is None:
+        return None
+    before = len(errors)
+    if not isinstance(raw.get("description"), str) or not raw["description"].strip():
+        errors.append(DataError(shown, "description", "a table needs a one-line description"))
+    sources = raw.get("sources")
+    if not isinstance(sources, list) or not sources or not all(isinstance(x, str) and x.startswith("https://") for x in sources):
+        errors.append(DataError(shown, "sources", "a table needs a list of https:// sources for its facts"))
+    values = raw.get("values")
+    if not isinstance(values, dict) or not values or not all(isinstance(v, str) and v.strip() for v in values.values()):
+        errors.append(DataError(shown, "values", "a table needs a [values] table of non-empty strings"))
+    unknown = sorted(set(raw) - {"description", "sources", "values"})
+    if unknown:
+        errors.append(DataError(shown, unknown[0], "unknown field (a table has description, sources and values)"))
+    return None if len(errors) != before else {str(k).lower(): v for k, v in values.items()}  # type: ignore[union-attr]
+
+
 def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
     errors: list[DataError] = []
     signatures: dict[str, Signature] = {}
     entries: dict[str, Entry] = {}
-    followup: dict[str, Any] = {}
+    products: dict[str, Product] = {}
+    tables: dict[str, dict[str, str]] = {}
+    followup_default = ""
     for directory in dirs:
         if not directory.is_dir():
             errors.append(DataError(str(directory), "", "is not a directory"))
             continue
-        sig_dir, kb_dir = _layout(directory)
+        lay = layout(directory)
+        sig_dir, kb_dir = lay.signatures, lay.kb
+        for path in sorted(lay.products.glob("*.toml")) if lay.products.is_dir() else []:
+            if path.name.startswith(".") or path.name.upper() == "README.TOML":
+                continue
+            product = _load_product(path, errors)
+            if product is not None:
+                products[product.id] = product
+        for path in sorted(lay.tables.glob("*.toml")) if lay.tables.is_dir() else []:
+            table = _load_table(path, errors)
+            if table is not None:
+                tables[path.stem] = table
         replaced_kbs: set[str] = set()
         for path in sorted(kb_dir.glob("*.md")) if kb_dir.is_dir() else []:
             if path.name.startswith(("_", ".")) or path.name.upper() == "README.MD":
@@ -229,10 +318,12 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
                 replaced_kbs.add(entry.id)
         fpath = kb_dir / "_followup.toml"
         if fpath.is_file():
-            try:
-                followup.update(tomllib.loads(fpath.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                errors.append(DataError(_display(fpath), "", f"invalid TOML: {exc}"))
+            raw = _read_toml(fpath, errors)
+            text = (raw or {}).get("default", {}).get("text") if isinstance((raw or {}).get("default"), dict) else None
+            if raw is not None and not isinstance(text, str):
+                errors.append(DataError(_display(fpath), "default.text", "the follow-up file needs [default] text = \"...\""))
+            elif text:
+                followup_default = text
         new_sigs: list[Signature] = []
         for path in sorted(sig_dir.glob("*.toml")) if sig_dir.is_dir() else []:
             if path.name.startswith(("_", ".")):
@@ -252,9 +343,45 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
             in_this_dir[sig.id] = sig
             signatures[sig.id] = sig
     _cross_check(signatures, entries, errors)
+    _check_products(products, signatures, entries, errors)
     if errors:
         raise DataErrors(errors)
-    return KnowledgeBase(signatures=tuple(signatures.values()), entries=entries, followup=followup)
+    return KnowledgeBase(
+        signatures=tuple(signatures.values()),
+        entries=entries,
+        products=products,
+        tables=tables,
+        followup_default=followup_default,
+    )
+
+
+def _check_products(
+    products: dict[str, Product], signatures: dict[str, Signature], entries: dict[str, Entry], errors: list[DataError]
+) -> None:
+    """Every runtime id the data names must have a products/<id>.toml."""
+    if not products:
+        return  # a --kb-dir-only load without products: nothing to check against
+    known = set(products)
+
+    def check(path: str, where: str, ids: tuple[str, ...] | list[str]) -> None:
+        for pid in ids:
+            if pid not in known:
+                errors.append(DataError(path, where, f"unknown runtime {pid!r} (no products/{pid}.toml)"))
+
+    for sig in signatures.values():
+        check(sig.path, f"signature[{sig.index}].products", sig.products)
+    for entry in entries.values():
+        for i, r in enumerate(entry.remedies):
+            check(entry.path, f"remedies[{i}].products", r.products)
+        for i, a in enumerate(entry.affected):
+            check(entry.path, f"affected[{i}].product", (a.product,))
+        for vi, v in enumerate(entry.variants):
+            for i, r in enumerate(v.remedies):
+                check(entry.path, f"variant[{vi}].remedies[{i}].products", r.products)
+            for i, a in enumerate(v.affected or ()):
+                check(entry.path, f"variant[{vi}].affected[{i}].product", (a.product,))
+    for product in products.values():
+        check(product.path, "suppresses", product.suppresses)
 
 
 def _cross_check(signatures: dict[str, Signature], entries: dict[str, Entry], errors: list[DataError]) -> None:

@@ -13,7 +13,6 @@ import re
 from typing import Callable
 
 from .load import Affected
-from .model import PRODUCT_NAMES
 
 __all__ = ["in_range", "parse_release", "verdict"]
 
@@ -59,10 +58,12 @@ def _at_least(release: str, fixed: str) -> bool:
     return _tuple(release, width) >= _tuple(fixed, width)
 
 
-def verdict(product: str | None, version: str | None, affected: list[Affected]) -> tuple[str, str, Affected | None]:
-    """(status, sentence, the range used); status is affected, fixed or unknown."""
+def verdict(
+    product: str | None, version: str | None, affected: list[Affected], name: str | None = None
+) -> tuple[str, str, Affected | None]:
+    """(status, sentence, the range used); status is affected, fixed or unknown. `name`: the runtime's display name."""
     spec = next((a for a in affected if a.product == product), None)
-    name = PRODUCT_NAMES.get(product or "", product or "")
+    name = name or product or ""
     if spec is None:
         return "unknown", "", None
     release = parse_release(version)
@@ -77,5 +78,8 @@ def verdict(product: str | None, version: str | None, affected: list[Affected]) 
         return "affected", f"{name} {version} is affected{fix}.", spec
     fixed = parse_release(spec.fixed_in)
     if fixed is not None and _at_least(release, fixed):
-        return "fixed", f"{name} {version} already contains the fix ({spec.fixed_in}); this may be a different cause or a regression.", spec
+        return "fixed", (
+            f"{name} {version} already contains the fix ({spec.fixed_in}), so updating will not help: this is likely a "
+            "different cause or a regression; check the other steps below and the lines the report quotes."
+        ), spec
     return "unknown", f"{name} {version} is outside the known affected range ({spec.versions}).", spec

@@ -18,11 +18,12 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from triage.analyse import analyse, default_kb
+    from triage.analyse import analyse
+    from triage.engine import Engine
     from triage.errors import InputError
     from triage.render import to_json, to_markdown, to_text
 
-KB = default_kb()
+KB = Engine.build()
 SLOW = 5.0  # seconds; a single input taking longer is reported as a hang
 _count = 0
 _started = time.time()
