@@ -60,10 +60,10 @@ def suggest(
     lines, owners = index
     best: dict[str, float] = {}
     for text in specific:
-        for _, score, index in process.extract(
+        for _, score, position in process.extract(
             text[:300], lines, scorer=fuzz.ratio, processor=utils.default_process, limit=10, score_cutoff=cutoff
         ):
-            kb_id = owners[index]
+            kb_id = owners[position]
             best[kb_id] = max(best.get(kb_id, 0.0), score)
     ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
     return [Suggestion(kb_id=k, title=kb.entries[k].title, score=round(s / 100, 2)) for k, s in ranked]
