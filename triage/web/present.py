@@ -47,16 +47,28 @@ class ResultView(NamedTuple):
 
 def group_remedies(match: Match, product: str | None, kb: Any = None) -> list[RemedyGroup]:
     """In display order. With a known runtime the steps are already that runtime's: one
-    list. Unknown runtime: the generic steps, then one group per runtime display name."""
-    def entry(step: RemedyStep) -> tuple[str, str | None]:
-        return step.text, os_name(step.os) if step.os else None
+    list. Unknown runtime: the generic steps, then a group per set of runtimes; a step
+    given for several runtimes is shown once, under a heading naming them all."""
+    def os_label(step: RemedyStep) -> str | None:
+        return os_name(step.os) if step.os else None
 
     if product or all(s.product is None for s in match.remedy_steps):
-        return [RemedyGroup(None, [entry(s) for s in match.remedy_steps])] if match.remedy_steps else []
-    groups: dict[str | None, list[tuple[str, str | None]]] = {None: []}
+        steps = [(s.text, os_label(s)) for s in match.remedy_steps]
+        return [RemedyGroup(None, steps)] if steps else []
+    owners: dict[tuple[str, str | None], list[str]] = {}  # (text, os) -> runtime names, first-seen order
+    generic: set[tuple[str, str | None]] = set()
     for step in match.remedy_steps:
-        key = None if step.product is None else (step.product_name or product_name(kb, step.product))
-        groups.setdefault(key, []).append(entry(step))
+        key = (step.text, os_label(step))
+        names = owners.setdefault(key, [])
+        if step.product is None:
+            generic.add(key)
+        else:
+            name = step.product_name or product_name(kb, step.product)
+            if name not in names:
+                names.append(name)
+    groups: dict[str | None, list[tuple[str, str | None]]] = {None: []}
+    for key, names in owners.items():
+        groups.setdefault(None if key in generic else ", ".join(names), []).append(key)
     return [RemedyGroup(k, v) for k, v in groups.items() if v]
 
 
