@@ -1,8 +1,11 @@
 """The Discord adapter: events, attachments and sending, nothing else.
 
 Finding logs is `bot.extract`, the answer's layout is `bot.reply`, the
-diagnosis is `triage.analyse`; this module wires them to discord.py. Every
-send disables mentions, so a log full of @everyone pings nobody.
+diagnosis is one `triage.engine.Engine` built at start; this module wires them
+to discord.py. Every send disables mentions, so a log full of @everyone pings
+nobody. What outlives a restart (reply ids, judged logs, fingerprint counts)
+is in SQLite (`triage.feedback`); a log is written there only when someone
+votes on its answer, redacted, and expires after the retention.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from typing import Any
 import aiohttp
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
-from triage.analyse import analyse, default_kb
+from triage import model
 from triage.decode import decode
+from triage.engine import Engine
 from triage.errors import DataErrors, InputError
-from triage.feedback import NO_MATCH, FeedbackStore, default_db_path
-from triage.load import KnowledgeBase, load_kb
+from triage.feedback import DAY, NO_MATCH, FeedbackStore, ReplyRef, default_db_path
+from triage.load import KnowledgeBase, default_cache_dir
 from triage.model import Report
 from triage.suggest import search_kb
 
@@ -43,7 +47,8 @@ FEEDBACK_UP = "triage:feedback:up"  # persistent custom_ids: buttons keep workin
 FEEDBACK_DOWN = "triage:feedback:down"
 OFFLOAD_BYTES = 32 * 1024  # below this analyse() takes a few ms; above it runs in a thread so the gateway never stalls
 ANALYSIS_SLOTS = 2  # concurrent analyses; a burst of 8 MiB logs queues instead of eating every core
-TRACKED_MAX = 10_000  # message id -> reply map for following edits and deletes (oldest forgotten first)
+TRACKED_MAX = 10_000  # message id -> reply map for following edits (oldest forgotten first); deletes also use SQLite
+PENDING_LOG_CHARS = 64 * 1024 * 1024  # answered logs kept in memory until a vote stores one (oldest dropped first)
 NO_PINGS = discord.AllowedMentions.none()
 
 
@@ -54,7 +59,7 @@ class Outcome:
     embed: dict[str, Any]
     report: Report | None = None
     log_name: str = ""
-    log_text: str = ""  # the log, kept for feedback export (which redacts it)
+    log_text: str = ""  # the log as posted: held in memory until a vote stores it (redacted)
 
     @property
     def kb_id(self) -> str:
@@ -65,7 +70,7 @@ class Outcome:
 class Tracked:
     """A user message the bot has looked at, and the reply it got (if any)."""
 
-    fingerprint: str
+    key: str  # _content_key: what an edit must change to be re-triaged
     reply: discord.Message | None = None
 
 
@@ -80,14 +85,27 @@ class _Analysed:
         return (bool(self.report.confident), top.confidence if top else 0.0, len(self.report.key_lines))
 
 
-def _analyse_one(raw: bytes | str, kb: KnowledgeBase) -> tuple[Report, str]:
-    """Report plus the log as text (for the feedback store); runs in a worker thread for big logs."""
-    report = analyse(raw, kb)
-    text = raw if isinstance(raw, str) else decode(raw).decode("utf-8", "replace")
-    return report, text
+def _analyse_one(raw: bytes | str, engine: Engine) -> tuple[Report, str]:
+    """Report plus the log as text (for a vote to store); runs in a worker thread for big logs."""
+    report = engine.analyse(raw)
+    return report, _as_text(raw)
 
 
-def _fingerprint(message: discord.Message) -> str:
+def _as_text(raw: bytes | str) -> str:
+    return raw if isinstance(raw, str) else decode(raw).decode("utf-8", "replace")
+
+
+def _product_name(kb: KnowledgeBase, product: str) -> str:
+    """A runtime's display name: from products/ data when the KB carries it (issue 12),
+    else the built-in table."""
+    lookup = getattr(kb, "product_name", None)
+    if callable(lookup):
+        return str(lookup(product) or product)
+    names: dict[str, str] = getattr(model, "PRODUCT_NAMES", {})
+    return names.get(product, product)
+
+
+def _content_key(message: discord.Message) -> str:
     """Content plus attachment ids: an embed unfurl edits a message without changing this."""
     parts = [message.content, *(str(a.id) for a in message.attachments)]
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "replace")).hexdigest()
@@ -116,13 +134,15 @@ class FeedbackView(discord.ui.View):
 class TriageBot(commands.Bot):
     """commands.Bot with the triage listeners, slash commands and feedback store."""
 
-    def __init__(self, settings: Settings, kb: KnowledgeBase) -> None:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # privileged: enable "Message Content Intent" in the Developer Portal
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_PINGS, help_command=None)
         self.settings = settings
-        self.kb = kb
+        self.engine = engine
         self._tracked: OrderedDict[int, Tracked] = OrderedDict()
+        self._logs: OrderedDict[int, tuple[str, str]] = OrderedDict()  # reply id -> (log name, log), awaiting a vote
+        self._log_chars = 0
         self._slots = asyncio.Semaphore(ANALYSIS_SLOTS)
         self._user_cd = commands.CooldownMapping(commands.Cooldown(settings.user_rate.count, settings.user_rate.seconds), _key)
         self._channel_cd = commands.CooldownMapping(commands.Cooldown(settings.channel_rate.count, settings.channel_rate.seconds), _key)
@@ -130,11 +150,18 @@ class TriageBot(commands.Bot):
         self._feedback: FeedbackStore | None = None
         _register_commands(self)
 
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.engine.kb
+
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        """Serve buttons on old replies, then publish the slash commands (guild-scoped ones appear at once)."""
+        """Serve buttons on old replies, start the daily pruning (its first run is now), then
+        publish the slash commands (guild-scoped ones appear at once)."""
         self.add_view(FeedbackView(self))
+        if not self.prune_daily.is_running():
+            self.prune_daily.start()
         try:
             if self.settings.guild:
                 guild = discord.Object(id=self.settings.guild)
@@ -145,6 +172,25 @@ class TriageBot(commands.Bot):
             log.info("synced %d application commands%s", len(synced), f" to guild {self.settings.guild}" if self.settings.guild else "")
         except discord.HTTPException as exc:
             log.warning("could not sync slash commands (was the bot invited with the applications.commands scope?): %s", exc)
+
+    async def close(self) -> None:
+        self.prune_daily.cancel()
+        await super().close()
+
+    @tasks.loop(hours=24)
+    async def prune_daily(self) -> None:
+        await self.prune()
+
+    async def prune(self) -> int:
+        """Forget stored logs, reply ids and fingerprints older than TRIAGE_RETENTION_DAYS."""
+        try:
+            removed = await asyncio.to_thread(self.feedback.prune, self.settings.retention_days)
+        except (sqlite3.Error, OSError) as exc:
+            log.error("could not prune %s: %s", self.settings.feedback_db or "the feedback database", exc)
+            return 0
+        if removed:
+            log.info("pruned %d stored rows older than %g days", removed, self.settings.retention_days)
+        return removed
 
     async def on_ready(self) -> None:
         log.info("logged in as %s; watching %s", self.user, sorted(self.settings.channels) or "every readable channel")
@@ -172,10 +218,11 @@ class TriageBot(commands.Bot):
             return
         if not self._has_log(message):
             return
-        tracked = self._remember(message.id, Tracked(_fingerprint(message)))
+        tracked = self._remember(message.id, Tracked(_content_key(message)))
         if not await self._allowed(message.author.id, message.channel.id, notify=message):
             return
-        outcome = await self.triage(message.content, message.attachments, explicit=False)
+        outcome = await self.triage(message.content, message.attachments, explicit=False, guild_id=message.guild.id if message.guild else None,
+                                    source_id=message.id)
         if outcome is not None:
             tracked.reply = await self._send_reply(message, outcome)
 
@@ -185,23 +232,27 @@ class TriageBot(commands.Bot):
         if message is None or not self._watched(message):
             return
         tracked = self._tracked.get(message.id)
-        fingerprint = _fingerprint(message)
+        key = _content_key(message)
         if tracked is None:
             if not self._has_log(message):
                 return
-            tracked = self._remember(message.id, Tracked(fingerprint))
-        elif tracked.fingerprint == fingerprint:
+            tracked = self._remember(message.id, Tracked(key))
+        elif tracked.key == key:
             return  # an embed unfurl or a pin, not a change to the log
-        tracked.fingerprint = fingerprint
+        tracked.key = key
         if not await self._allowed(message.author.id, message.channel.id, notify=None):
             return
-        outcome = await self.triage(message.content, message.attachments, explicit=False) if self._has_log(message) else None
+        outcome = None
+        if self._has_log(message):
+            outcome = await self.triage(message.content, message.attachments, explicit=False,
+                                        guild_id=message.guild.id if message.guild else None, source_id=message.id)
         if tracked.reply is None:
             if outcome is not None:
                 tracked.reply = await self._send_reply(message, outcome)
             return
         if outcome is None:
-            await self._delete_reply(tracked)
+            await self._delete_reply(tracked.reply)
+            tracked.reply = None
             return
         view = self._view(outcome)
         try:
@@ -231,16 +282,37 @@ class TriageBot(commands.Bot):
             return None
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        """The user deleted their log: delete the answer, and the stored copy of the log."""
-        tracked = self._tracked.pop(payload.message_id, None)
-        if tracked is not None:
-            await self._delete_reply(tracked)
+        """A user deleted their log: delete the answer and anything stored about it. Looked up
+        in SQLite too, so it works after a restart and for "Triage this log" answers; the
+        bot's own reply deleted (by a moderator) forgets its stored log as well."""
+        await self._message_gone(payload.message_id)
 
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
         for message_id in payload.message_ids:
-            tracked = self._tracked.pop(message_id, None)
-            if tracked is not None:
-                await self._delete_reply(tracked)
+            await self._message_gone(message_id)
+
+    async def _message_gone(self, message_id: int) -> None:
+        tracked = self._tracked.pop(message_id, None)
+        replies: dict[int, discord.Message | discord.PartialMessage | None] = {}
+        if tracked is not None and tracked.reply is not None:
+            replies[tracked.reply.id] = tracked.reply
+        try:
+            stored = await asyncio.to_thread(self.feedback.replies_to, message_id)
+            own = await asyncio.to_thread(self.feedback.reply, message_id)
+        except sqlite3.Error as exc:
+            log.error("could not look up replies to message %s: %s", message_id, exc)
+            stored, own = [], None
+        for ref in stored:
+            replies.setdefault(ref.reply_id, self._partial(ref))
+        for reply_id, sent in replies.items():
+            await self._delete_reply(sent, reply_id)
+        if own is not None or message_id in self._logs:
+            await self._forget(message_id)
+
+    def _partial(self, ref: ReplyRef) -> discord.PartialMessage | None:
+        channel = self.get_channel(ref.channel_id) or self.get_partial_messageable(ref.channel_id)
+        getter = getattr(channel, "get_partial_message", None)
+        return getter(ref.reply_id) if getter is not None else None
 
     # ---- the work --------------------------------------------------------------------------------------------
 
@@ -254,8 +326,12 @@ class TriageBot(commands.Bot):
         *,
         explicit: bool,
         extra: Sequence[LogCandidate] = (),
+        guild_id: int | None = None,
+        source_id: int | None = None,
     ) -> Outcome | None:
-        """Analyse every log in a message and pick the best answer; None means stay silent."""
+        """Analyse every log in a message and pick the best answer; None means stay silent.
+        With a guild and a source (the message or interaction), the best log's fingerprint is
+        counted for /trending, answered or not."""
         cap = self.settings.max_attachment_bytes
         limit = self.settings.max_logs_per_message
         notes: list[str] = []
@@ -263,20 +339,21 @@ class TriageBot(commands.Bot):
         texts = [a for a in attachments if is_text_attachment(a.filename, a.content_type)]
         files: set[str] = set()
         for att in texts:
+            name = reply.name(att.filename)
             if len(logs) >= limit:
-                notes.append(f"Only the first {limit} logs in a message are read; {att.filename} was skipped.")
+                notes.append(f"Only the first {limit} logs in a message are read; {name} was skipped.")
                 continue
             if att.size > cap:
-                notes.append(f"{att.filename} ({_size(att.size)}) is over the {_size(cap)} limit, so I skipped it. "
+                notes.append(f"{name} ({_size(att.size)}) is over the {_size(cap)} limit, so I skipped it. "
                              "Please attach the last few hundred lines, from the start of loading to the crash.")
                 continue
             try:
                 data = await att.read()  # Discord's own CDN, through discord.py; never a URL from the text
             except discord.HTTPException as exc:
-                notes.append(f"Could not download {att.filename} from Discord ({exc.status}); please try again.")
+                notes.append(f"Could not download {name} from Discord ({exc.status}); please try again.")
                 continue
             if len(data) > cap:
-                notes.append(f"{att.filename} ({_size(len(data))}) is over the {_size(cap)} limit, so I skipped it.")
+                notes.append(f"{name} ({_size(len(data))}) is over the {_size(cap)} limit, so I skipped it.")
                 continue
             logs.append((att.filename, data))
             files.add(att.filename)
@@ -287,29 +364,50 @@ class TriageBot(commands.Bot):
             try:
                 analysed.append(await self._analyse(name, raw))
             except InputError as exc:
-                notes.append(f"{name} is not a text log ({exc}).")
+                notes.append(f"{reply.name(name)} is not a text log ({reply.literal(str(exc))}).")
         if not analysed:
             return Outcome(reply.notice_embed("I could not read a log here", notes)) if explicit and notes else None
         # Attaching a log is asking for help; attaching a character card or a story is not.
         explicit = explicit or any(a.name in files and (a.report.key_lines or looks_like_log(a.text[:20000])) for a in analysed)
         best = max(analysed, key=_Analysed.rank)
+        seen = await self._count(best.report, guild_id, source_id)
         if not reply.should_reply(best.report, explicit=explicit):
             return None
         for other in analysed:
             if other is not best and other.report.matches:
                 top = other.report.matches[0]
-                notes.append(f"{other.name} also shows `{top.kb_id}`: {top.title}")
+                notes.append(f"{reply.name(other.name)} also shows `{top.kb_id}`: {reply.prose(top.title)}")
         source = best.name if len(analysed) > 1 or best.name != "code block" else None
-        embed = reply.report_embed(best.report, source=source, notes=notes, kb_url=self.settings.kb_url)
+        embed = reply.report_embed(best.report, source=source, notes=notes, kb_url=self.settings.kb_url, seen=seen)
         return Outcome(embed, best.report, best.name, best.text)
+
+    async def _count(self, report: Report, guild_id: int | None, source_id: int | None) -> int:
+        """Count a specific fingerprint in this server; reports of it in the last week."""
+        fp = report.fingerprint
+        if fp is None or not fp.specific or guild_id is None or source_id is None:
+            return 0
+        facts = report.facts
+        version = facts.version or (f"b{facts.build}" if facts.build else "")
+        kb_id = report.matches[0].kb_id if report.matches else NO_MATCH
+        store = self.feedback
+
+        def work() -> int:
+            store.record_fingerprint(guild_id, source_id, fp.id, fp.text, kb_id, facts.product or "", version or "")
+            return store.fingerprint_count(guild_id, fp.id, time.time() - reply.SEEN_DAYS * DAY)
+
+        try:
+            return await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            log.error("could not count fingerprint in %s: %s", store.path, exc)
+            return 0
 
     async def _analyse(self, name: str, raw: bytes | str) -> _Analysed:
         async with self._slots:
             t0 = time.perf_counter()
             if len(raw) > OFFLOAD_BYTES:
-                report, text = await asyncio.to_thread(_analyse_one, raw, self.kb)
+                report, text = await asyncio.to_thread(_analyse_one, raw, self.engine)
             else:
-                report, text = _analyse_one(raw, self.kb)
+                report, text = _analyse_one(raw, self.engine)
         log.debug("analysed %s (%d bytes) in %.0f ms: %s", name, len(raw), (time.perf_counter() - t0) * 1000,
                   [m.kb_id for m in report.matches])
         return _Analysed(name, report, text)
@@ -357,19 +455,44 @@ class TriageBot(commands.Bot):
         return sent
 
     async def _store_reply(self, sent: discord.Message | discord.WebhookMessage, message_id: int | None, outcome: Outcome) -> None:
-        await asyncio.to_thread(self.feedback.record_reply, sent.id, sent.channel.id, message_id, outcome.kb_id, outcome.log_name, outcome.log_text)
-
-    async def _delete_reply(self, tracked: Tracked) -> None:
-        sent, tracked.reply = tracked.reply, None
-        if sent is None:
-            return
+        """Ids to SQLite (for deletes after a restart); the log stays in memory until a vote."""
+        self._hold_log(sent.id, outcome.log_name, outcome.log_text)
         try:
-            await sent.delete()
-        except discord.NotFound:
-            pass
-        except discord.HTTPException as exc:
-            log.warning("could not delete reply %s: %s", sent.id, exc)
-        await asyncio.to_thread(self.feedback.forget_reply, sent.id)
+            await asyncio.to_thread(self.feedback.record_reply, sent.id, sent.channel.id, message_id, outcome.kb_id, outcome.log_name)
+        except sqlite3.Error as exc:
+            log.error("could not store reply %s in %s: %s", sent.id, self.feedback.path, exc)
+
+    def _hold_log(self, reply_id: int, name: str, text: str) -> None:
+        old = self._logs.pop(reply_id, None)
+        if old is not None:
+            self._log_chars -= len(old[1])
+        self._logs[reply_id] = (name, text)
+        self._log_chars += len(text)
+        while self._log_chars > PENDING_LOG_CHARS and len(self._logs) > 1:
+            _, (_, dropped) = self._logs.popitem(last=False)
+            self._log_chars -= len(dropped)
+
+    async def _forget(self, reply_id: int) -> None:
+        old = self._logs.pop(reply_id, None)
+        if old is not None:
+            self._log_chars -= len(old[1])
+        try:
+            await asyncio.to_thread(self.feedback.forget_reply, reply_id)
+        except sqlite3.Error as exc:
+            log.error("could not forget reply %s in %s: %s", reply_id, self.feedback.path, exc)
+
+    async def _delete_reply(self, sent: discord.Message | discord.PartialMessage | None, reply_id: int | None = None) -> None:
+        """Delete a reply on Discord and everything stored about it."""
+        reply_id = sent.id if sent is not None else reply_id
+        if sent is not None:
+            try:
+                await sent.delete()
+            except discord.NotFound:
+                pass
+            except discord.HTTPException as exc:
+                log.warning("could not delete reply %s: %s", sent.id, exc)
+        if reply_id is not None:
+            await self._forget(reply_id)
 
     def _remember(self, message_id: int, tracked: Tracked) -> Tracked:
         self._tracked[message_id] = tracked
@@ -378,13 +501,45 @@ class TriageBot(commands.Bot):
             self._tracked.popitem(last=False)
         return tracked
 
+    async def _judged_log(self, reply_id: int) -> str | None:
+        """The log a vote judges: in memory since the answer, or read again from the user's
+        message (after a restart). None when it is gone: a deleted message, an expired
+        /triage file, or a log that no longer has the same name."""
+        held = self._logs.get(reply_id)
+        if held is not None:
+            return held[1]
+        ref = await asyncio.to_thread(self.feedback.reply, reply_id)
+        if ref is None or ref.message_id is None:
+            return None
+        channel = self.get_channel(ref.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return None
+        try:
+            message = await channel.fetch_message(ref.message_id)
+        except discord.HTTPException:
+            return None
+        for candidate in find_logs(message.content):
+            if candidate.source == ref.log_name:
+                return candidate.text
+        if ref.log_name == "message":
+            return message.content
+        for att in message.attachments:
+            if att.filename == ref.log_name and att.size <= self.settings.max_attachment_bytes:
+                try:
+                    return _as_text(await att.read())
+                except (discord.HTTPException, InputError):
+                    return None
+        return None
+
     async def record_feedback(self, interaction: discord.Interaction, vote: int) -> None:
-        """A 👍/👎 click: store it and thank the clicker privately."""
+        """A 👍/👎 click: store it with the judged log (redacted) and thank the clicker privately."""
         if interaction.message is None:
             return
         mark = "👍" if vote > 0 else "👎"
+        reply_id = interaction.message.id
         try:
-            kb_id = await asyncio.to_thread(self.feedback.record_vote, interaction.message.id, interaction.user.id, vote)
+            log_text = None if await asyncio.to_thread(self.feedback.has_log, reply_id) else await self._judged_log(reply_id)
+            kb_id = await asyncio.to_thread(self.feedback.record_vote, reply_id, interaction.user.id, vote, log_text)
         except sqlite3.Error as exc:
             log.error("could not store feedback in %s: %s", self.feedback.path, exc)
             await interaction.response.send_message(f"{mark} Thanks, but I could not store the vote right now.", ephemeral=True)
@@ -396,8 +551,9 @@ class TriageBot(commands.Bot):
             text = f"{mark} Thanks, recorded for {what}. Judged answers become test cases for the knowledge base."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
-    async def answer_interaction(self, interaction: discord.Interaction, outcome: Outcome | None) -> None:
-        """Send a slash command's or context menu's answer as a follow-up to the deferred response."""
+    async def answer_interaction(self, interaction: discord.Interaction, outcome: Outcome | None, *, message_id: int | None = None) -> None:
+        """Send a slash command's or context menu's answer as a follow-up to the deferred response.
+        `message_id`: the message a context-menu answer is about (its deletion deletes the answer)."""
         if outcome is None:  # explicit requests always produce an outcome; belt and braces
             await interaction.followup.send("I found no log to look at.", ephemeral=True)
             return
@@ -411,7 +567,7 @@ class TriageBot(commands.Bot):
         finally:
             _release(view)
         if outcome.report is not None:
-            await self._store_reply(sent, None, outcome)
+            await self._store_reply(sent, message_id, outcome)
 
 
 def _release(view: FeedbackView | None) -> None:
@@ -427,7 +583,7 @@ def _key(key: int) -> int:
 
 
 def _register_commands(bot: TriageBot) -> None:
-    """/triage, /kb search, /kb show and the "Triage this log" context menu."""
+    """/triage, /trending, /kb search, /kb show and the "Triage this log" context menu."""
 
     async def allowed(interaction: discord.Interaction) -> bool:
         if await bot._allowed(interaction.user.id, interaction.channel_id or 0, notify=None):
@@ -445,7 +601,8 @@ def _register_commands(bot: TriageBot) -> None:
             return
         await interaction.response.defer(thinking=True)
         extra = [LogCandidate("text", text)] if text and not find_logs(text) else []
-        outcome = await bot.triage(text or "", [file] if file else [], explicit=True, extra=extra)
+        outcome = await bot.triage(text or "", [file] if file else [], explicit=True, extra=extra,
+                                   guild_id=interaction.guild_id, source_id=interaction.id)
         await bot.answer_interaction(interaction, outcome)
 
     async def triage_message(interaction: discord.Interaction, message: discord.Message) -> None:
@@ -453,8 +610,26 @@ def _register_commands(bot: TriageBot) -> None:
             return
         await interaction.response.defer(thinking=True)
         extra = [] if find_logs(message.content) or not message.content.strip() else [LogCandidate("message", message.content)]
-        outcome = await bot.triage(message.content, message.attachments, explicit=True, extra=extra)
-        await bot.answer_interaction(interaction, outcome)
+        outcome = await bot.triage(message.content, message.attachments, explicit=True, extra=extra,
+                                   guild_id=interaction.guild_id, source_id=message.id)
+        await bot.answer_interaction(interaction, outcome, message_id=message.id)
+
+    @app_commands.command(name="trending", description="The crashes reported most in this server over the last days")
+    @app_commands.describe(days="how many days back (default 7)")
+    async def trending(interaction: discord.Interaction, days: app_commands.Range[int, 1, 366] = reply.SEEN_DAYS) -> None:
+        if interaction.guild_id is None:
+            await interaction.response.send_message("Crash counts are kept per server; use this in a server.", ephemeral=True)
+            return
+        try:
+            trends = await asyncio.to_thread(bot.feedback.trending, interaction.guild_id, time.time() - days * DAY)
+        except sqlite3.Error as exc:
+            log.error("could not read fingerprints from %s: %s", bot.feedback.path, exc)
+            await interaction.response.send_message("I could not read the crash counts right now.", ephemeral=True)
+            return
+        names = {p: _product_name(bot.kb, p) for t in trends for p, _ in t.versions}
+        titles = {k: e.title for k, e in bot.kb.entries.items()}
+        embed = discord.Embed.from_dict(reply.trending_embed(trends, days, names, titles))
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     kb_group = app_commands.Group(name="kb", description="Look things up in the triage knowledge base")
 
@@ -488,15 +663,15 @@ def _register_commands(bot: TriageBot) -> None:
         await interaction.response.send_message(embed=embed, allowed_mentions=NO_PINGS)
 
     bot.tree.add_command(triage_command)
+    bot.tree.add_command(trending)
     bot.tree.add_command(kb_group)
     bot.tree.add_command(app_commands.ContextMenu(name="Triage this log", callback=triage_message))
 
 
 def create_bot(settings: Settings | None = None) -> TriageBot:
-    """A ready bot (CONTRACT.md §5); loads the KB now so a bad TRIAGE_KB_DIRS fails before login."""
+    """A ready bot (CONTRACT.md §5); builds the Engine now so a bad TRIAGE_KB_DIRS fails before login."""
     settings = settings or Settings()
-    kb = load_kb(list(settings.kb_dirs)) if settings.kb_dirs else default_kb()
-    return TriageBot(settings, kb)
+    return TriageBot(settings, Engine.build(settings.kb_dirs, cache_dir=default_cache_dir()))
 
 
 def _fail(message: str) -> int:
@@ -510,7 +685,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print("usage: triage-bot\n\nRuns the triage Discord bot. Set DISCORD_TOKEN; optional TRIAGE_CHANNELS (comma-separated ids), "
               "TRIAGE_GUILD, TRIAGE_KB_DIRS, TRIAGE_FEEDBACK_DB, TRIAGE_LOG_LEVEL, TRIAGE_MAX_ATTACHMENT_MIB, "
-              "TRIAGE_USER_COOLDOWN and TRIAGE_CHANNEL_COOLDOWN (COUNT/SECONDS), TRIAGE_KB_URL.")
+              "TRIAGE_USER_COOLDOWN and TRIAGE_CHANNEL_COOLDOWN (COUNT/SECONDS), TRIAGE_KB_URL, TRIAGE_RETENTION_DAYS.")
         return 0
     try:
         settings = Settings.from_env()

@@ -1,19 +1,24 @@
 """Report -> one Discord embed, as a plain dict (`discord.Embed.from_dict`).
 
 No discord import here, so the layout and every limit are unit-tested with
-plain values. Echoed log text sits in fences that cannot be closed early, and
-every string passes through `neutralize`, so nothing the bot sends can ping.
+plain values. Echoed log text sits in fences that cannot be closed early; KB
+prose (which carries values from the log) keeps only its code spans and has
+every other Markdown character escaped, and values shown on their own are
+escaped entirely: nothing from a log can become a link, a heading or a ping.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from triage.feedback import Trend
 from triage.load import Entry
-from triage.model import Match, Report, Suggestion
+from triage.model import Fingerprint, Match, RemedyStep, Report, Suggestion
 from triage.render.common import facts_rows, verdict_line
-from triage.render.safe import fence, neutralize
+from triage.render.safe import fence, inline_code, neutralize
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -27,10 +32,16 @@ __all__ = [
     "clip",
     "embed_length",
     "entry_embed",
+    "entry_url",
+    "literal",
+    "name",
     "notice_embed",
+    "prose",
+    "remedy_lines",
     "report_embed",
     "search_embed",
     "should_reply",
+    "trending_embed",
 ]
 
 # Discord's embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -48,6 +59,8 @@ EMBED_BUDGET = EMBED_TOTAL_MAX - SAFETY_MARGIN
 MIN_USEFUL_FIELD = 60  # a field cut below this says nothing; drop it instead
 EVIDENCE_LINE_MAX = 300  # one echoed log line; minified JSON lines can be megabytes
 MAX_REMEDY_FIELDS = 3  # "What to do" continues over at most this many fields
+FINGERPRINT_MAX = 160  # the fingerprint line in the description
+SEEN_DAYS = 7  # "Seen N times in this server this week"
 
 COLOR_CONFIDENT = 0x2ECC71
 COLOR_POSSIBLE = 0xF1C40F
@@ -73,9 +86,68 @@ def clip(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
-def _prose(text: str) -> str:
-    """KB prose with log values filled in: Markdown kept, mentions broken."""
-    return neutralize(text.strip())
+# Discord Markdown: emphasis, strike, spoilers, code, masked links, timestamps, mentions and
+# <URL> links start with one of these anywhere; quotes, headings, subtext and lists only at the
+# start of a line. Parentheses need no escape once brackets have one.
+_MD_CHARS = re.compile(r"([\\`*_~|\[\]<])")
+_MD_LINE_START = re.compile(r"(?m)^([ \t]*)([#>+]|-#?|\d+[.)])(?=[ \t])")
+_URL_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,15}):(?=//)")
+_TICKS = re.compile(r"`+")
+ZWSP = "\u200b"
+
+
+def literal(text: str) -> str:
+    """A value from the log, shown as plain text: every Markdown character escaped,
+    URLs broken so Discord does not link them, mentions broken."""
+    text = _URL_SCHEME.sub(lambda m: f"{m.group(1)}:{ZWSP}", text)
+    text = _MD_CHARS.sub(r"\\\1", text)
+    return neutralize(_MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text))
+
+
+def name(text: str) -> str:
+    """A file name or label from the user, as inline code: shown exactly, nothing rendered."""
+    return inline_code(clip(" ".join(text.split()), 120))
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each inline code span, paired as Markdown pairs backtick runs of
+    equal length; linear in the number of runs."""
+    runs = [(m.start(), m.end()) for m in _TICKS.finditer(text)]
+    later: dict[int, deque[int]] = {}
+    for i, (a, b) in enumerate(runs):
+        later.setdefault(b - a, deque()).append(i)
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(runs):
+        a, b = runs[i]
+        queue = later[b - a]
+        while queue and queue[0] <= i:
+            queue.popleft()
+        if queue:
+            j = queue.popleft()
+            spans.append((a, runs[j][1]))
+            i = j + 1
+        else:
+            i += 1
+    return spans
+
+
+def prose(text: str) -> str:
+    """KB prose with log values filled in. Its code spans stay code (where nothing renders);
+    everything else is escaped like `literal`: the KB's own prose uses no other Markdown, so
+    only a value from the log could have put a link, emphasis or a heading there."""
+    text = text.strip()
+    out: list[str] = []
+    pos = 0
+    for a, b in _code_spans(text):
+        out.append(literal(text[pos:a]))
+        out.append(neutralize(text[a:b]))
+        pos = b
+    out.append(literal(text[pos:]))
+    return "".join(out)
+
+
+_prose = prose
 
 
 def _code(lines: Sequence[str], limit: int) -> str:
@@ -146,14 +218,41 @@ def should_reply(report: Report, *, explicit: bool) -> bool:
     return explicit or bool(report.matches)
 
 
-def _numbered(items: Sequence[str], start: int = 1) -> list[str]:
-    return [f"{i}. {_prose(text)}" for i, text in enumerate(items, start)]
+_OS_NAMES = {"linux": "Linux", "windows": "Windows", "macos": "macOS"}
 
 
-def _remedy_fields(b: Budget, order: int, remedies: Sequence[str]) -> None:
+def _step_label(step: RemedyStep, product: str | None, os: str | None) -> str:
+    """Say whom a step is for when it is not the user's own runtime and OS."""
+    who = ""
+    if step.product is not None and step.product != product:
+        who = step.product_name or step.product
+    where = _OS_NAMES.get(step.os, step.os) if step.os is not None and step.os != os else ""
+    if who and where:
+        return f"{who} on {where}"
+    return who or (f"On {where}" if where else "")
+
+
+def remedy_lines(m: Match, product: str | None, os: str | None = None) -> list[str]:
+    """Numbered remedies from `remedy_steps`. A known runtime gets the steps in the order
+    given; an unknown one gets the generic steps first, then each runtime's steps
+    together, each under the runtime's name ("KoboldCpp: ...")."""
+    steps = list(m.remedy_steps) if m.remedy_steps else [RemedyStep(t) for t in m.remedies]
+    if product is None:
+        groups: dict[str | None, list[RemedyStep]] = {None: []}
+        for step in steps:
+            groups.setdefault(step.product, []).append(step)
+        steps = [step for group in groups.values() for step in group]
+    out = []
+    for i, step in enumerate(steps, 1):
+        label = _step_label(step, product, os)
+        out.append(f"{i}. " + (f"**{literal(label)}:** " if label else "") + prose(step.text))
+    return out
+
+
+def _remedy_fields(b: Budget, order: int, items: Sequence[str]) -> None:
     """Numbered remedies over up to MAX_REMEDY_FIELDS fields, never splitting one remedy."""
     chunks: list[list[str]] = [[]]
-    for item in _numbered(remedies):
+    for item in items:
         item = clip(item, FIELD_VALUE_MAX)
         if chunks[-1] and len("\n".join([*chunks[-1], item])) > FIELD_VALUE_MAX:
             chunks.append([])
@@ -163,15 +262,33 @@ def _remedy_fields(b: Budget, order: int, remedies: Sequence[str]) -> None:
 
 
 def _facts_text(report: Report) -> str:
-    return "\n".join(f"**{k}:** {_prose(v)}" for k, v in facts_rows(report.facts))
+    return "\n".join(f"**{k}:** {literal(v)}" for k, v in facts_rows(report.facts))
 
 
 def _notes_text(notes: Sequence[str]) -> str:
-    return "\n".join(f"• {_prose(n)}" for n in notes)
+    """Notes are the bot's own Markdown, built with `literal`/`prose` around anything echoed."""
+    return "\n".join(f"• {neutralize(n)}" for n in notes)
 
 
-def _entry_url(kb_url: str | None, source: str) -> str | None:
-    return (kb_url.rstrip("/") + "/" + source) if kb_url and source else None
+_GITHUB_BLOB = re.compile(r"https://github\.com/[^/\s]+/[^/\s]+/blob/")
+
+
+def entry_url(kb_url: str | None, kb_id: str) -> str | None:
+    """A KB page: `<base>kb/<id>.md` in a GitHub blob tree, else `<base>/kb/<id>/` (the web
+    app's route and the static site's folder)."""
+    if not kb_url:
+        return None
+    base = kb_url.rstrip("/")
+    return f"{base}/kb/{kb_id}.md" if _GITHUB_BLOB.match(kb_url) else f"{base}/kb/{kb_id}/"
+
+
+def _fingerprint_lines(fp: Fingerprint | None, seen: int) -> list[str]:
+    if fp is None:
+        return []
+    out = [f"Fingerprint: {inline_code(clip(fp.text, FINGERPRINT_MAX))}"]
+    if fp.specific and seen > 1:
+        out.append(f"Seen {seen} times in this server this week")
+    return out
 
 
 def _match_line(m: Match) -> str:
@@ -189,32 +306,35 @@ def report_embed(
     source: str | None = None,
     notes: Sequence[str] = (),
     kb_url: str | None = None,
+    seen: int = 0,
 ) -> dict[str, Any]:
-    """The answer to one log: the best match explained, or the key lines when nothing matched."""
+    """The answer to one log: the best match explained, or the key lines when nothing matched.
+    `seen`: reports of this log's fingerprint in the server in the last SEEN_DAYS, this one included."""
     if report.matches:
-        return _match_embed(report, report.matches[0], source, notes, kb_url)
-    return _unknown_embed(report, source, notes)
+        return _match_embed(report, report.matches[0], source, notes, kb_url, seen)
+    return _unknown_embed(report, source, notes, seen)
 
 
-def _match_embed(report: Report, m: Match, source: str | None, notes: Sequence[str], kb_url: str | None) -> dict[str, Any]:
+def _match_embed(report: Report, m: Match, source: str | None, notes: Sequence[str], kb_url: str | None, seen: int) -> dict[str, Any]:
     lead = "" if m.certainty == "confident" else "Possibly: "
     desc: list[str] = []
     verdict = verdict_line(m)
     if verdict:
         desc.append(f"**Version:** {_prose(verdict)}")
-    desc.append(f"Confidence {m.confidence:.2f}" + (f" · from {_prose(source)}" if source else ""))
+    desc.append(f"Confidence {m.confidence:.2f}" + (f" · from {name(source)}" if source else ""))
+    desc += _fingerprint_lines(report.fingerprint, seen)
     footer = f"KB {m.kb_id} · {m.source}"
     if report.redactions:
         footer += f" · {report.redactions} personal or secret items redacted"
     footer += " · 👍/👎 below tells the maintainers if this was right"
     b = Budget(lead + _prose(m.title), "\n".join(desc), footer,
-               COLOR_CONFIDENT if m.certainty == "confident" else COLOR_POSSIBLE, _entry_url(kb_url, m.source))
+               COLOR_CONFIDENT if m.certainty == "confident" else COLOR_POSSIBLE, entry_url(kb_url, m.kb_id))
     numbers = sorted({ev.line for ev in m.evidence})
     where = ", ".join(str(n) for n in numbers[:5]) + ("…" if len(numbers) > 5 else "")
     # Placed in priority order; the first argument is the display order.
     b.field(10, f"Why (log line{'s' if len(numbers) > 1 else ''} {where})", code=[f"{ev.line:>5}: {ev.text}" for ev in m.evidence])
     b.field(20, "Root cause", _prose(m.root_cause))
-    _remedy_fields(b, 40, m.remedies)
+    _remedy_fields(b, 40, remedy_lines(m, report.facts.product, report.facts.os))
     if notes:
         b.field(80, "Notes", _notes_text(notes))
     others = [mm for mm in report.matches[1:]]
@@ -225,17 +345,20 @@ def _match_embed(report: Report, m: Match, source: str | None, notes: Sequence[s
     facts = _facts_text(report)
     if facts:
         b.field(70, "Your setup (from the log)", facts)
-    if m.other_remedies:
-        b.field(50, "For other runtimes", "\n".join(f"• {_prose(r)}" for r in m.other_remedies))
+    shown = {step.text for step in m.remedy_steps}
+    other = [r for r in m.other_remedies if r not in shown]
+    if other:
+        b.field(50, "For other runtimes", "\n".join(f"• {_prose(r)}" for r in other))
     if m.references:
         b.field(90, "References", "\n".join(f"<{r}>" for r in m.references[:3]))
     return b.build()
 
 
-def _unknown_embed(report: Report, source: str | None, notes: Sequence[str]) -> dict[str, Any]:
+def _unknown_embed(report: Report, source: str | None, notes: Sequence[str], seen: int) -> dict[str, Any]:
     desc = [_prose(report.completeness.reason)] if report.completeness.reason else []
     if source:
-        desc.append(f"Looked at {_prose(source)} ({report.line_count} lines).")
+        desc.append(f"Looked at {name(source)} ({report.line_count} lines).")
+    desc += _fingerprint_lines(report.fingerprint, seen)
     footer = "triage · nothing in the knowledge base matched, so a volunteer will have a look"
     b = Budget("No known problem recognised", "\n".join(desc), footer, COLOR_UNKNOWN)
     if report.key_lines:
@@ -261,12 +384,13 @@ def notice_embed(title: str, notes: Sequence[str]) -> dict[str, Any]:
 def entry_embed(entry: Entry, *, kb_url: str | None = None) -> dict[str, Any]:
     """`/kb show`: the entry as a reader sees it in the repository."""
     footer = f"KB {entry.id} · {entry.path}"
-    b = Budget(_prose(entry.title), _prose(entry.summary), footer, COLOR_CONFIDENT, _entry_url(kb_url, f"kb/{entry.id}.md"))
-    b.field(10, "Root cause", _prose(entry.root_cause))
-    _remedy_fields(b, 20, [r.text for r in entry.remedies])
+    # The KB's own text, no log values in it: shown as written (mentions still broken).
+    b = Budget(neutralize(entry.title), neutralize(entry.summary), footer, COLOR_CONFIDENT, entry_url(kb_url, entry.id))
+    b.field(10, "Root cause", neutralize(entry.root_cause))
+    _remedy_fields(b, 20, [f"{i}. {neutralize(r.text)}" for i, r in enumerate(entry.remedies, 1)])
     affected = [f"{a.product} {a.versions}" + (f" (fixed in {a.fixed_in})" if a.fixed_in else "") for a in entry.affected]
     if affected:
-        b.field(5, "Affected", "\n".join(_prose(a) for a in affected))
+        b.field(5, "Affected", "\n".join(literal(a) for a in affected))
     if entry.references:
         b.field(90, "References", "\n".join(f"<{r}>" for r in entry.references[:5]))
     return b.build()
@@ -275,6 +399,26 @@ def entry_embed(entry: Entry, *, kb_url: str | None = None) -> dict[str, Any]:
 def search_embed(query: str, results: Sequence[Suggestion]) -> dict[str, Any]:
     """`/kb search`: the nearest entries, each with its id for `/kb show`."""
     if not results:
-        return Budget("No KB entry matches", f"Nothing close to {_prose(clip(query, 200))!s}.", "triage", COLOR_UNKNOWN).build()
+        return Budget("No KB entry matches", f"Nothing close to {literal(clip(query, 200))}.", "triage", COLOR_UNKNOWN).build()
     lines = [f"{_suggestion_line(s)} ({s.score:.0%})" for s in results]
-    return Budget(f"KB entries for {clip(_prose(query), 200)}", "\n".join(lines), "Use /kb show ID for the whole entry", COLOR_CONFIDENT).build()
+    return Budget(f"KB entries for {literal(clip(query, 200))}", "\n".join(lines), "Use /kb show ID for the whole entry", COLOR_CONFIDENT).build()
+
+
+def trending_embed(trends: Sequence[Trend], days: float, names: Mapping[str, str], titles: Mapping[str, str]) -> dict[str, Any]:
+    """`/trending`: the most reported crashes in this server, known to the KB or not.
+    `names`: runtime id -> display name; `titles`: KB id -> title."""
+    period = f"{days:g} day" + ("" if days == 1 else "s")
+    if not trends:
+        return Budget("No crash reports yet", f"No log with a specific fingerprint in this server in the last {period}.",
+                      "triage", COLOR_UNKNOWN).build()
+    total = sum(t.count for t in trends)
+    b = Budget(f"Most reported crashes, last {period}", f"{len(trends)} fingerprints, {total} reports.",
+               "Known: a KB entry explains it · New: nothing in the KB yet", COLOR_POSSIBLE)
+    for i, t in enumerate(trends, 1):
+        known = ", ".join(f"`{k}`" for k in t.kb_ids)
+        lines = [inline_code(clip(t.text, 300)), f"Known: {known} {prose(titles.get(t.kb_ids[0], ''))}".rstrip() if t.kb_ids else "New: not in the KB yet"]
+        runtimes = [literal(f"{names.get(p, p)} " + ", ".join(v[:4]) + (" …" if len(v) > 4 else "")).rstrip() for p, v in t.versions[:4]]
+        if runtimes:
+            lines.append("Runtimes: " + "; ".join(runtimes))
+        b.field(i, f"{i}. {t.count} report{'s' if t.count != 1 else ''}", "\n".join(lines))
+    return b.build()

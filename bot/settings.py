@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_ATTACHMENT_CAP", "Rate", "Settings", "SettingsError"]
+__all__ = ["DEFAULT_ATTACHMENT_CAP", "DEFAULT_RETENTION_DAYS", "Rate", "Settings", "SettingsError"]
 
 MIB = 1024 * 1024
 DEFAULT_ATTACHMENT_CAP = 8 * MIB  # Discord's own free-tier upload limit; bigger "logs" are rarely logs
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_RETENTION_DAYS = 90.0  # judged logs, reply ids and fingerprint counts are forgotten after this
 
 
 class SettingsError(ValueError):
@@ -57,7 +58,8 @@ class Settings:
     max_logs_per_message: int = 5  # attachments plus code blocks analysed for one message
     user_rate: Rate = Rate(3, 60.0)
     channel_rate: Rate = Rate(10, 60.0)
-    kb_url: str | None = None  # e.g. https://github.com/OWNER/triage/blob/main/ ; entry links = kb_url + "kb/<id>.md"
+    kb_url: str | None = None  # GitHub blob URL -> <url>kb/<id>.md; any other base (web app, static site) -> <url>/kb/<id>/
+    retention_days: float = DEFAULT_RETENTION_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +76,7 @@ class Settings:
             user_rate=Rate.parse("TRIAGE_USER_COOLDOWN", env["TRIAGE_USER_COOLDOWN"]) if env.get("TRIAGE_USER_COOLDOWN") else Rate(3, 60.0),
             channel_rate=Rate.parse("TRIAGE_CHANNEL_COOLDOWN", env["TRIAGE_CHANNEL_COOLDOWN"]) if env.get("TRIAGE_CHANNEL_COOLDOWN") else Rate(10, 60.0),
             kb_url=env.get("TRIAGE_KB_URL", "").strip() or None,
+            retention_days=_days("TRIAGE_RETENTION_DAYS", env.get("TRIAGE_RETENTION_DAYS")),
         )
 
 
@@ -105,3 +108,15 @@ def _mib(name: str, value: str | None) -> int:
     if mib <= 0:
         raise SettingsError(f"{name}: expected a positive number of MiB, got {value!r}")
     return int(mib * MIB)
+
+
+def _days(name: str, value: str | None) -> float:
+    if not value or not value.strip():
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = float(value)
+    except ValueError:
+        days = -1.0
+    if not 0 < days < 100_000:
+        raise SettingsError(f"{name}: expected a positive number of days, got {value!r}")
+    return days

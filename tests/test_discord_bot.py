@@ -42,7 +42,7 @@ from triage.feedback import FeedbackStore, export_corpus
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ARCH_LOG_PATH = CORPUS / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log"
-ARCH_LOG = ARCH_LOG_PATH.read_text(encoding="utf-8")
+ARCH_LOG = ARCH_LOG_PATH.read_text(encoding="utf-8").replace("/home/user/", "/home/alice/")
 OOM_LOG = (CORPUS / "cuda-oom__tgwui-5415-mixtral-cudamalloc-7825mib.log").read_text(encoding="utf-8")
 ARCH_TITLE = "The CUDA build has no code for this GPU's architecture"
 NO_PINGS = {"parse": [], "replied_user": False}
@@ -466,7 +466,7 @@ def test_feedback_click_is_recorded_and_exported_as_a_corpus_triage_eval_reads(t
     expected = json.loads((out / "expected.json").read_text(encoding="utf-8"))
     assert list(expected.values()) == [{"expect": ["cuda-arch-mismatch"], "forbid": []}]
     log_text = next(out.glob("*.log")).read_text(encoding="utf-8")
-    assert "no kernel image is available" in log_text and "/home/user/" not in log_text  # stored redacted
+    assert "no kernel image is available" in log_text and "alice" not in log_text  # stored redacted
     capsys.readouterr()
     assert cli_main(["eval", str(out), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["per_id"]["cuda-arch-mismatch"] == {"found": 1, "top1": 1, "total": 1}
@@ -553,7 +553,7 @@ def test_setup_hook_registers_the_buttons_and_syncs_commands_to_the_dev_guild(tm
 
     async def scenario() -> None:
         bot = create_bot(Settings(feedback_db=tmp_path / "fb.sqlite3", guild=1234))
-        assert {c.name for c in bot.tree.get_commands()} == {"triage", "kb", "Triage this log"}
+        assert {c.name for c in bot.tree.get_commands()} == {"triage", "trending", "kb", "Triage this log"}
 
         async def sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
             synced.append(guild.id if guild else None)
@@ -563,7 +563,7 @@ def test_setup_hook_registers_the_buttons_and_syncs_commands_to_the_dev_guild(tm
         await bot._async_setup_hook()
         await bot.setup_hook()  # what login() runs before connecting
         assert synced == [1234]
-        assert {c.name for c in bot.tree.get_commands(guild=discord.Object(1234))} == {"triage", "kb", "Triage this log"}
+        assert {c.name for c in bot.tree.get_commands(guild=discord.Object(1234))} == {"triage", "trending", "kb", "Triage this log"}
         assert [v.timeout for v in bot.persistent_views] == [None]
         await bot.close()
 

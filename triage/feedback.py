@@ -1,13 +1,19 @@
-"""The Discord bot's 👍/👎 feedback, kept in SQLite and exported as a corpus.
+"""The Discord bot's memory in SQLite: which reply answers which message, the
+👍/👎 votes with the logs they judged, and crash fingerprints per server.
 
 Stdlib only and no discord import: `triage feedback export` runs on the CLI
 path. A judged answer becomes a test case (CONTRACT.md §4): 👍 expects the
 entry the bot gave, 👎 forbids it, so `triage eval DIR` catches regressions
 and the wrong answers show up as forbidden hits until a signature is fixed.
 
-Logs are stored as posted and redacted on export: redaction runs about 1 MB/s
-and holds the GIL, which the bot cannot afford per message; the export, run
-offline, can. A user's deleted message takes its stored log with it.
+What is kept, and for how long (privacy first):
+- `replies`: ids only (reply, channel, the user's message, the answer's KB id),
+  so deleting a message deletes its reply even after a restart.
+- `logs`: a log is stored only when someone votes on its reply, and it is
+  redacted before it is written. Nothing else needs the text.
+- `fingerprints`: one row per reported crash (fingerprint, KB id, runtime and
+  version), no log text, for `/trending` and "seen N times".
+`prune()` removes everything older than the retention (default 90 days).
 """
 
 from __future__ import annotations
@@ -25,19 +31,35 @@ from pathlib import Path
 
 from .redact import redact_text
 
-__all__ = ["FeedbackStore", "Judgement", "default_db_path", "export_corpus"]
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "NO_MATCH",
+    "FeedbackStore",
+    "Judgement",
+    "Trend",
+    "default_db_path",
+    "export_corpus",
+    "redact_log",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 NO_MATCH = ""  # kb_id stored when the bot answered with key lines only
+DEFAULT_RETENTION_DAYS = 90.0
+DAY = 86400.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replies (
     reply_id   INTEGER PRIMARY KEY,  -- the bot's message id: the buttons sit on it
     channel_id INTEGER NOT NULL,
-    message_id INTEGER,              -- the user's message (NULL for slash commands)
+    message_id INTEGER,              -- the user's message (NULL for /triage with text or a file)
     kb_id      TEXT NOT NULL,        -- top match, '' for no match
-    log_name   TEXT NOT NULL,
-    log_z      BLOB NOT NULL,        -- the log as posted, zlib-compressed (redacted on export)
+    log_name   TEXT NOT NULL,        -- which log of the message was answered ("code block", a file name)
     created    REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replies_by_message ON replies (message_id);
+CREATE TABLE IF NOT EXISTS logs (
+    reply_id INTEGER PRIMARY KEY REFERENCES replies(reply_id) ON DELETE CASCADE,
+    log_z    BLOB NOT NULL,          -- the judged log, redacted, zlib-compressed
+    stored   REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS votes (
     reply_id INTEGER NOT NULL REFERENCES replies(reply_id) ON DELETE CASCADE,
@@ -47,6 +69,18 @@ CREATE TABLE IF NOT EXISTS votes (
     created  REAL NOT NULL,
     PRIMARY KEY (reply_id, user_id)
 );
+CREATE TABLE IF NOT EXISTS fingerprints (
+    guild_id    INTEGER NOT NULL,
+    source_id   INTEGER NOT NULL,    -- the user's message or the interaction: an edit replaces, never adds
+    fingerprint TEXT NOT NULL,
+    text        TEXT NOT NULL,       -- the normalised failure, no log text
+    kb_id       TEXT NOT NULL,
+    product     TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    seen        REAL NOT NULL,
+    PRIMARY KEY (guild_id, source_id)
+);
+CREATE INDEX IF NOT EXISTS fingerprints_by_time ON fingerprints (guild_id, seen);
 """
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -63,6 +97,14 @@ def default_db_path() -> Path:
     return user_data_path("triage", appauthor=False) / "feedback.sqlite3"
 
 
+def redact_log(text: str) -> str:
+    """A whole log, redacted for storage. Bypasses redact_text's cache, which is
+    sized for short report strings and would pin megabyte logs in memory."""
+    plain = getattr(redact_text, "__wrapped__", redact_text)
+    out: tuple[str, int] = plain(text)
+    return out[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Judgement:
     """One judged reply: the net vote over every user who clicked."""
@@ -74,6 +116,28 @@ class Judgement:
     score: int
 
 
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """One fingerprint's reports in a server over a period."""
+
+    fingerprint: str
+    text: str
+    count: int
+    kb_ids: tuple[str, ...]  # '' (no match) left out: known or not, the crash is listed
+    versions: tuple[tuple[str, tuple[str, ...]], ...]  # (product, versions seen), most reported product first
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRef:
+    """Where a reply sits, so it can be deleted without having it in memory."""
+
+    reply_id: int
+    channel_id: int
+    message_id: int | None
+    log_name: str
+
+
 class FeedbackStore:
     """One SQLite file; each call opens its own connection, so threads never share one."""
 
@@ -81,7 +145,10 @@ class FeedbackStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
-            db.executescript(_SCHEMA)
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version == 1:
+                _migrate_v1(db)
+            _create(db)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -91,25 +158,60 @@ class FeedbackStore:
             with db:  # commit on success, roll back on error
                 yield db
 
-    def record_reply(self, reply_id: int, channel_id: int, message_id: int | None, kb_id: str, log_name: str, log: str) -> None:
-        """Remember what a reply answered, so a later click (even after a restart) has its log.
-        Replacing a reply (the user edited the log) drops the votes on the old answer."""
+    # ---- replies ----------------------------------------------------------------------------------------------
+
+    def record_reply(self, reply_id: int, channel_id: int, message_id: int | None, kb_id: str, log_name: str) -> None:
+        """Remember what a reply answered (ids only). Replacing a reply's answer (the user
+        edited the log) drops the votes and the stored log of the old answer."""
         with self._db() as db:
-            db.execute("DELETE FROM votes WHERE reply_id = ? AND kb_id != ?", (reply_id, kb_id))
+            old = db.execute("SELECT kb_id FROM replies WHERE reply_id = ?", (reply_id,)).fetchone()
+            if old is not None and old[0] != kb_id:
+                db.execute("DELETE FROM votes WHERE reply_id = ?", (reply_id,))
+                db.execute("DELETE FROM logs WHERE reply_id = ?", (reply_id,))
             db.execute(
-                "INSERT INTO replies (reply_id, channel_id, message_id, kb_id, log_name, log_z, created) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(reply_id) DO UPDATE SET kb_id = excluded.kb_id, log_name = excluded.log_name, log_z = excluded.log_z",
-                (reply_id, channel_id, message_id, kb_id, log_name, zlib.compress(log.encode("utf-8")), time.time()),
+                "INSERT INTO replies (reply_id, channel_id, message_id, kb_id, log_name, created) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(reply_id) DO UPDATE SET kb_id = excluded.kb_id, log_name = excluded.log_name",
+                (reply_id, channel_id, message_id, kb_id, log_name, time.time()),
             )
 
-    def record_vote(self, reply_id: int, user_id: int, vote: int) -> str | None:
-        """Store (or change) one user's vote; the judged kb_id, or None for an unknown reply."""
+    def reply(self, reply_id: int) -> ReplyRef | None:
+        with self._db() as db:
+            row = db.execute("SELECT reply_id, channel_id, message_id, log_name FROM replies WHERE reply_id = ?", (reply_id,)).fetchone()
+        return ReplyRef(int(row[0]), int(row[1]), row[2], str(row[3])) if row else None
+
+    def replies_to(self, message_id: int) -> list[ReplyRef]:
+        """The bot's replies to one user message (passive answers and "Triage this log")."""
+        with self._db() as db:
+            rows = db.execute("SELECT reply_id, channel_id, message_id, log_name FROM replies WHERE message_id = ?", (message_id,)).fetchall()
+        return [ReplyRef(int(r[0]), int(r[1]), r[2], str(r[3])) for r in rows]
+
+    def forget_reply(self, reply_id: int) -> None:
+        """The user deleted their message (or the reply went): the log and votes go too."""
+        with self._db() as db:
+            db.execute("DELETE FROM replies WHERE reply_id = ?", (reply_id,))  # logs and votes cascade
+
+    # ---- votes and logs ---------------------------------------------------------------------------------------
+
+    def has_log(self, reply_id: int) -> bool:
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM logs WHERE reply_id = ?", (reply_id,)).fetchone() is not None
+
+    def record_vote(self, reply_id: int, user_id: int, vote: int, log: str | None = None) -> str | None:
+        """Store (or change) one user's vote and, on the first vote, the log (redacted here).
+        Returns the judged kb_id, or None when the vote cannot be used: an unknown reply,
+        or no log stored and none given."""
         if vote not in (-1, 1):
             raise ValueError(f"vote must be -1 or 1, got {vote!r}")
+        blob = zlib.compress(redact_log(log).encode("utf-8")) if log is not None else None
         with self._db() as db:
             row = db.execute("SELECT kb_id FROM replies WHERE reply_id = ?", (reply_id,)).fetchone()
             if row is None:
                 return None
+            stored = db.execute("SELECT 1 FROM logs WHERE reply_id = ?", (reply_id,)).fetchone() is not None
+            if not stored:
+                if blob is None:
+                    return None
+                db.execute("INSERT INTO logs (reply_id, log_z, stored) VALUES (?, ?, ?)", (reply_id, blob, time.time()))
             db.execute(
                 "INSERT INTO votes (reply_id, user_id, vote, kb_id, created) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(reply_id, user_id) DO UPDATE SET vote = excluded.vote, kb_id = excluded.kb_id, created = excluded.created",
@@ -117,24 +219,112 @@ class FeedbackStore:
             )
             return str(row[0])
 
-    def forget_reply(self, reply_id: int) -> None:
-        """The user deleted their message: their log goes too."""
-        with self._db() as db:
-            db.execute("DELETE FROM votes WHERE reply_id = ?", (reply_id,))
-            db.execute("DELETE FROM replies WHERE reply_id = ?", (reply_id,))
-
     def votes(self, reply_id: int) -> dict[int, int]:
         with self._db() as db:
             return dict(db.execute("SELECT user_id, vote FROM votes WHERE reply_id = ?", (reply_id,)).fetchall())
 
+    def stored_log(self, reply_id: int) -> str | None:
+        with self._db() as db:
+            row = db.execute("SELECT log_z FROM logs WHERE reply_id = ?", (reply_id,)).fetchone()
+        return zlib.decompress(row[0]).decode("utf-8") if row else None
+
     def judgements(self) -> list[Judgement]:
-        """Replies with a non-zero net vote, oldest first."""
+        """Replies with a stored log and a non-zero net vote, oldest first."""
         with self._db() as db:
             rows = db.execute(
-                "SELECT r.reply_id, r.kb_id, r.log_name, r.log_z, SUM(v.vote) FROM replies r JOIN votes v USING (reply_id) "
+                "SELECT r.reply_id, r.kb_id, r.log_name, l.log_z, SUM(v.vote) FROM replies r "
+                "JOIN logs l USING (reply_id) JOIN votes v USING (reply_id) "
                 "GROUP BY r.reply_id HAVING SUM(v.vote) != 0 ORDER BY r.created, r.reply_id"
             ).fetchall()
         return [Judgement(int(rid), str(kb), str(name), zlib.decompress(blob).decode("utf-8"), int(score)) for rid, kb, name, blob, score in rows]
+
+    # ---- fingerprints -----------------------------------------------------------------------------------------
+
+    def record_fingerprint(
+        self, guild_id: int, source_id: int, fingerprint: str, text: str, kb_id: str, product: str, version: str, *, now: float | None = None
+    ) -> None:
+        """One report of a crash in a server; the same source (an edited message) is counted once."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO fingerprints (guild_id, source_id, fingerprint, text, kb_id, product, version, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(guild_id, source_id) DO UPDATE SET fingerprint = excluded.fingerprint, text = excluded.text, "
+                "kb_id = excluded.kb_id, product = excluded.product, version = excluded.version",
+                (guild_id, source_id, fingerprint, text, kb_id, product, version, time.time() if now is None else now),
+            )
+
+    def fingerprint_count(self, guild_id: int, fingerprint: str, since: float) -> int:
+        """Reports of this fingerprint in the server since `since` (the current one included)."""
+        with self._db() as db:
+            row = db.execute("SELECT COUNT(*) FROM fingerprints WHERE guild_id = ? AND fingerprint = ? AND seen >= ?",
+                             (guild_id, fingerprint, since)).fetchone()
+        return int(row[0])
+
+    def trending(self, guild_id: int, since: float, limit: int = 10) -> list[Trend]:
+        """The most reported fingerprints in a server since `since`, most reports first."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT fingerprint, text, kb_id, product, version, seen FROM fingerprints WHERE guild_id = ? AND seen >= ? ORDER BY seen",
+                (guild_id, since),
+            ).fetchall()
+        groups: dict[str, list[tuple[str, str, str, str, float]]] = {}
+        for fp, text, kb_id, product, version, seen in rows:
+            groups.setdefault(str(fp), []).append((str(text), str(kb_id), str(product), str(version), float(seen)))
+        trends = []
+        for fp, items in groups.items():
+            kb_ids = tuple(dict.fromkeys(k for _, k, _, _, _ in items if k))
+            products: dict[str, int] = {}
+            versions_seen: dict[str, dict[str, int]] = {}
+            for _, _, product, version, _ in items:
+                if product:
+                    products[product] = products.get(product, 0) + 1
+                    if version:
+                        per = versions_seen.setdefault(product, {})
+                        per[version] = per.get(version, 0) + 1
+            versions = tuple((p, tuple(_by_count(versions_seen.get(p, {})))) for p in _by_count(products))
+            trends.append(Trend(fp, items[-1][0], len(items), kb_ids, versions, items[-1][4]))
+        trends.sort(key=lambda t: (-t.count, -t.last_seen, t.fingerprint))
+        return trends[:limit]
+
+    # ---- retention --------------------------------------------------------------------------------------------
+
+    def prune(self, retention_days: float, *, now: float | None = None) -> int:
+        """Forget stored logs, replies and fingerprints older than the retention; rows removed."""
+        cutoff = (time.time() if now is None else now) - retention_days * DAY
+        with self._db() as db:
+            removed = db.execute("DELETE FROM logs WHERE stored < ?", (cutoff,)).rowcount
+            removed += db.execute(
+                "DELETE FROM replies WHERE created < ? AND reply_id NOT IN (SELECT reply_id FROM logs)", (cutoff,)
+            ).rowcount
+            removed += db.execute("DELETE FROM fingerprints WHERE seen < ?", (cutoff,)).rowcount
+        return removed
+
+
+def _by_count(counts: dict[str, int]) -> list[str]:
+    """Keys, most counted first (first seen first on ties)."""
+    return sorted(counts, key=lambda k: -counts[k])
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """The schema, one statement at a time (executescript would commit mid-transaction)."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _migrate_v1(db: sqlite3.Connection) -> None:
+    """Schema 1 kept every answered log as posted. Keep only the judged ones, redacted."""
+    replies = db.execute("SELECT reply_id, channel_id, message_id, kb_id, log_name, log_z, created FROM replies").fetchall()
+    votes = db.execute("SELECT reply_id, user_id, vote, kb_id, created FROM votes").fetchall()
+    voted = {int(v[0]) for v in votes}
+    db.execute("DROP TABLE votes")
+    db.execute("DROP TABLE replies")
+    _create(db)
+    for reply_id, channel_id, message_id, kb_id, log_name, log_z, created in replies:
+        db.execute("INSERT INTO replies VALUES (?, ?, ?, ?, ?, ?)", (reply_id, channel_id, message_id, kb_id, log_name, created))
+        if int(reply_id) in voted:
+            text = redact_log(zlib.decompress(log_z).decode("utf-8", "replace"))
+            db.execute("INSERT INTO logs VALUES (?, ?, ?)", (reply_id, zlib.compress(text.encode("utf-8")), created))
+    db.executemany("INSERT INTO votes VALUES (?, ?, ?, ?, ?)", votes)
 
 
 def _expectation(j: Judgement) -> dict[str, list[str]] | None:
@@ -161,7 +351,7 @@ def export_corpus(db: Path, out: Path) -> int:
             continue
         stem = _SAFE_NAME.sub("-", f"{j.kb_id or 'no-match'}__discord-{j.reply_id}")
         name = f"{stem}.log"
-        text, _ = redact_text(j.log)  # exported corpora get shared and committed
+        text = redact_log(j.log)  # stored redacted; again with today's rules, since exports get shared and committed
         (out / name).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         expected[name] = rule
         written += 1
