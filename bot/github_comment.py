@@ -24,6 +24,7 @@ COMMENT_LIMIT = 65536  # GitHub rejects an issue comment body longer than this (
 _BUDGET = COMMENT_LIMIT - 2000  # room for the marker, the state and the footer
 MAX_MATCHES = 3  # more than three causes at once is noise, not help
 MAX_LINE = 400  # an evidence line longer than this is cut; the point is recognition
+MAX_FINGERPRINT = 160  # the fingerprint is one short line
 _ISSUE_REF = re.compile(r"(?<![\w&/])(#|GH-)(?=\d)", re.IGNORECASE)
 # A code span as CommonMark reads it, on one line; not after a backslash (then the tick is literal).
 _CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
@@ -234,7 +235,11 @@ def _fingerprint(fp: Fingerprint | None, searchable: str) -> list[str]:
         return []
     tag = inline_code(f"triage-fp:{searchable}") + " " if searchable else ""
     kind = "" if fp.specific else " (generic: not used to link issues)"
-    return [f"<sub>Fingerprint {tag}{inline_code(_cut(fp.text))}{kind}</sub>  "]
+    # Log text in a code span renders literally; `--` is broken too so that no HTML comment
+    # (`<!-- triage:report -->`, a state marker) ever appears outside a fence, even inert.
+    text = fp.text if len(fp.text) <= MAX_FINGERPRINT else fp.text[: MAX_FINGERPRINT - 1] + "…"
+    shown = inline_code(text.replace("--", "-\u200b-"))
+    return [f"<sub>Fingerprint {tag}{shown}{kind}</sub>  "]
 
 
 def _footer(documents: Sequence[Document], removed: Sequence[str], fp: Sequence[str] = ()) -> list[str]:

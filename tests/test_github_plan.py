@@ -23,14 +23,16 @@ from bot.github_plan import (
     read_state,
     replace_state,
 )
-from triage.analyse import analyse
 from triage.decode import decode
+from triage.engine import Engine
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 CUDA_LOG = (CORPUS / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log").read_text(encoding="utf-8")
 METAL_LOG = (CORPUS / "metal-init-failed__llamacpp6426-llama-cpp-python-server-m1.log").read_text(encoding="utf-8")
 ISSUE = IssueRef("octo-org/llama-app", 42, "https://github.com/octo-org/llama-app/issues/42")
 HOSTS = ("github.com", "gist.githubusercontent.com", "localhost")
+ENGINE = Engine.build()
+analyse = ENGINE.analyse
 
 
 def _plan(
