@@ -100,7 +100,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-def _screenshot(driver: Any, folder: Path, name: str, max_height: int = 3200) -> Path:
+def _screenshot(driver: Any, folder: Path, name: str, max_height: int = 2000) -> Path:
     """A full-page PNG (up to max_height CSS pixels), via DevTools."""
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics.get("cssContentSize") or metrics["contentSize"]
@@ -118,7 +118,7 @@ def _screenshot(driver: Any, folder: Path, name: str, max_height: int = 3200) ->
 def _phone(driver: Any, on: bool) -> None:
     if on:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True})
+                               {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
     else:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
@@ -184,7 +184,7 @@ def test_pasted_log_gives_the_report(browser: Any, server: str, shots: Path) -> 
         _paste_and_submit(browser, server, EXAMPLE.read_text(encoding="utf-8"))
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= PHONE[0], f"page is {width}px wide on a {PHONE[0]}px phone"
-        _screenshot(browser, shots, "result-phone", max_height=4000)
+        _screenshot(browser, shots, "result-phone", max_height=2600)
     finally:
         _phone(browser, False)
     assert not _csp_errors(browser)
@@ -222,7 +222,7 @@ def test_kb_search_filters_as_you_type(browser: Any, server: str, shots: Path) -
     visible = [li for li in browser.find_elements(By.CSS_SELECTOR, "#kb-all > li") if li.is_displayed()]
     assert 0 < len(visible) < len(items)
     assert visible[0].get_attribute("data-id") == "cuda-oom"
-    _screenshot(browser, shots, "kb-search")
+    _screenshot(browser, shots, "kb-search", max_height=1200)
     # Enter asks the server's fuzzy search (the no-JavaScript path).
     box.submit()
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "server-results")))

@@ -13,8 +13,10 @@
   var records = {};
   form.hidden = false;
 
+  var STOP = { "an": 1, "and": 1, "the": 1, "of": 1, "in": 1, "on": 1, "to": 1, "is": 1, "it": 1, "or": 1,
+               "for": 1, "not": 1, "with": 1, "my": 1, "at": 1, "by": 1 };
   function words(s) {
-    return s.toLowerCase().split(/[^a-z0-9_.]+/).filter(function (w) { return w.length > 1; });
+    return s.toLowerCase().split(/[^a-z0-9_.]+/).filter(function (w) { return w.length > 1 && !STOP[w]; });
   }
   function score(rec, terms) {
     var title = (rec.title + " " + rec.id).toLowerCase();
@@ -42,10 +44,12 @@
       return { li: li, s: score(rec, terms) };
     });
     ranked.sort(function (a, b) { return b.s - a.s; });
+    // An entry must contain at least half of the words (a title word counts three times).
+    var needed = Math.max(0.5, terms.length / 2);
     var shown = 0;
     ranked.forEach(function (r) {
-      r.li.hidden = r.s === 0;
-      if (r.s > 0) { shown++; }
+      r.li.hidden = r.s < needed;
+      if (!r.li.hidden) { shown++; }
       list.appendChild(r.li);
     });
     status.textContent = shown + (shown === 1 ? " entry matches." : " entries match.");
