@@ -1,23 +1,55 @@
 """`triage eval DIR`: score the engine on a corpus (CONTRACT.md §4).
 
 A corpus is a directory of `*.log` files with `expected.json`; a directory
-whose subdirectories are corpora is scored as their union.
+whose subdirectories are corpora is scored as their union. An entry may carry
+`"known_miss": ["id"]` with `"why"`: an id the log shows but the engine does
+not find yet. It counts as a miss in recall, like any other, and is listed
+apart with its reason, so an expectation is never emptied to match the output.
+
+Many logs are scored on all cores (a process pool whose workers each hold one
+Engine), results are consumed as they arrive in a fixed order, so the figures
+are identical to the serial path.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, NamedTuple, Sequence
 
-from .analyse import analyse
+from .engine import Engine
 from .errors import InputError
 from .load import KnowledgeBase
-from .match import ScanResult
 
-__all__ = ["EvalResult", "evaluate", "find_corpora", "format_eval"]
+__all__ = ["EvalResult", "evaluate", "find_corpora", "format_eval", "load_expectations", "CORPUS_FORMAT"]
+
+CORPUS_FORMAT = (
+    "A corpus is a folder of *.log files plus an expected.json that says, per file, which KB ids must and must "
+    'not be reported, e.g. {"crash.log": {"expect": ["cuda-oom"], "forbid": []}} ("forbid": ["*"]: nothing may '
+    'match; "known_miss": ["id"] with "why": "...": an id the log shows that the engine does not find yet). '
+    "A folder of such folders is scored as their union."
+)
+PARALLEL_MIN_CASES = 64  # below this a pool costs more than it saves
+_SPEC_KEYS = {"expect": list, "forbid": list, "known_miss": list, "why": str}
+
+
+class Outcome(NamedTuple):
+    """What one log produced: plain data, so a worker process can send it back."""
+
+    found: list[str]
+    hits: list[tuple[str, str, int]]  # (signature, kb_id, line)
+    timeouts: list[str]
+    signature_seconds: dict[str, float]
+    slowest_regex: dict[str, float]
+    seconds: float
+    error: str | None
+    report: Any  # the Report, only when a grouping score needs it
 
 
 @dataclass(slots=True)
@@ -26,13 +58,18 @@ class EvalResult:
     expected: dict[str, list[int]] = field(default_factory=dict)  # id -> [found, top1, total]
     forbidden: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
+    known_misses: list[str] = field(default_factory=list)  # "label: id: why"
+    known_found: list[str] = field(default_factory=list)  # known_miss ids that are now found
     unreadable: list[str] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)  # *.log files expected.json does not mention
     signature_hits: dict[str, int] = field(default_factory=dict)
+    precision: dict[str, tuple[int, int]] = field(default_factory=dict)  # sig -> (logs naming its id, logs forbidding it or naming others)
     signature_seconds: dict[str, float] = field(default_factory=dict)
     slowest_regex: dict[str, float] = field(default_factory=dict)
     overlaps: list[str] = field(default_factory=list)
     timeouts: list[str] = field(default_factory=list)
     durations: list[float] = field(default_factory=list)
+    grouping: list[str] = field(default_factory=list)
 
     @property
     def recall(self) -> float:
@@ -52,14 +89,22 @@ class EvalResult:
             "per_id": {k: {"found": v[0], "top1": v[1], "total": v[2]} for k, v in sorted(self.expected.items())},
             "forbidden_hits": self.forbidden,
             "missed": self.missed,
+            "known_misses": self.known_misses,
+            "known_misses_now_found": self.known_found,
             "unreadable": self.unreadable,
+            "unlisted_logs": self.unlisted,
             "signature_hits": dict(sorted(self.signature_hits.items())),
+            "signature_precision": {
+                k: {"right": g, "wrong": b, "precision": round(g / (g + b), 4) if g + b else None}
+                for k, (g, b) in sorted(self.precision.items())
+            },
             "slowest_signatures": [
                 {"signature": k, "seconds": round(v, 6), "slowest_regex_seconds": round(self.slowest_regex.get(k, 0.0), 6)}
                 for k, v in sorted(self.signature_seconds.items(), key=lambda kv: -kv[1])[:10]
             ],
             "shared_evidence": self.overlaps,
             "regex_timeouts": self.timeouts,
+            "grouping": self.grouping,
         }
 
 
@@ -69,65 +114,246 @@ def find_corpora(directory: Path) -> list[Path]:
     return sorted(p.parent for p in directory.rglob("expected.json"))
 
 
-def evaluate(directory: Path, kb: KnowledgeBase) -> EvalResult:
+def load_expectations(path: Path) -> dict[str, dict[str, Any]]:
+    """expected.json, checked: errors name the file and the entry."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: must be a JSON object mapping log file names to expectations")
+    for name, spec in data.items():
+        if not isinstance(spec, dict):
+            raise InputError(f"{path}: {name}: must be an object like {{\"expect\": [...], \"forbid\": [...]}}")
+        for key, kind in _SPEC_KEYS.items():
+            value = spec.get(key)
+            if value is not None and (not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value))):
+                raise InputError(f"{path}: {name}.{key}: must be {'a list of KB ids' if kind is list else 'a string'}")
+        if spec.get("known_miss") and not spec.get("why"):
+            raise InputError(f"{path}: {name}.why: a known_miss needs the reason it is not found yet")
+    return data
+
+
+def _no_corpus_message(directory: Path) -> str:
+    logs = sum(1 for _ in directory.rglob("*.log"))
+    found = f"found {logs} *.log file(s) but " if logs else ""
+    return f"{directory}: {found}no expected.json here or below, so there is nothing to score. {CORPUS_FORMAT}"
+
+
+# ---------------------------------------------------------------------------
+# Running one log (in this process or a worker).
+# ---------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+_INHERITED: dict[str, Any] = {}
+
+
+def _engine_reports_hits() -> bool:
+    """True once Engine.analyse puts the scan's hits into report.diagnostics."""
+    return "timing" in inspect.signature(Engine.analyse).parameters
+
+
+def as_engine(target: Engine | KnowledgeBase) -> Engine:
+    """The Engine to analyse with: built once per evaluation, never per log."""
+    return target if isinstance(target, Engine) else Engine(target)
+
+
+def _run_one(engine: Engine, path: Path, keep_report: bool) -> Outcome:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Outcome([], [], [], {}, {}, 0.0, exc.strerror or str(exc), None)
+    t0 = time.perf_counter()
+    try:
+        if _engine_reports_hits():
+            run: Any = engine.analyse
+            report = run(raw, redact=False, timing=True)
+            diag = report.diagnostics
+            hits = [(str(s), str(k), int(n)) for s, k, n in diag.get("hits", [])]
+            timeouts = [str(t) for t in diag.get("timeouts", [])]
+            seconds = dict(diag.get("signature_seconds", {}))
+            slowest = dict(diag.get("slowest_regex", {}))
+        else:  # before report.diagnostics carried the hits: the raw scan result
+            from . import analyse as pipeline
+
+            scans: list[Any] = []
+            legacy: Any = pipeline.analyse
+            report = legacy(raw, engine.kb, redact=False, timing=True, scan_result=scans)
+            scan = scans[0]
+            hits = [(h.signature, h.kb_id, h.line) for h in scan.hits]
+            timeouts = list(scan.diagnostics.timeouts)
+            seconds = dict(scan.diagnostics.signature_seconds)
+            slowest = dict(scan.diagnostics.slowest_regex)
+    except InputError as exc:
+        return Outcome([], [], [], {}, {}, 0.0, str(exc), None)
+    elapsed = time.perf_counter() - t0
+    found = [m.kb_id for m in report.matches]
+    return Outcome(found, hits, timeouts, seconds, slowest, elapsed, None, report if keep_report else None)
+
+
+def _init_worker(kb_dirs: list[str] | None, cache_dir: str | None) -> None:
+    engine = _INHERITED.get("engine")
+    if engine is None:  # spawned, not forked: build the Engine once from the same data
+        engine = Engine.build([Path(d) for d in kb_dirs or []], Path(cache_dir) if cache_dir else None)
+    _WORKER["engine"] = engine
+
+
+def _work(job: tuple[str, bool]) -> Outcome:
+    return _run_one(_WORKER["engine"], Path(job[0]), job[1])
+
+
+def _outcomes(engine: Engine, jobs: list[tuple[Path, bool]], workers: int, kb_dirs: Sequence[Path] | None) -> Iterator[Outcome]:
+    """Outcomes in job order, from a pool when it pays."""
+    if workers <= 1 or len(jobs) < PARALLEL_MIN_CASES:
+        for path, keep in jobs:
+            yield _run_one(engine, path, keep)
+        return
+    import multiprocessing
+
+    from .load import default_cache_dir
+
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "darwin":
+        methods = [m for m in methods if m != "fork"]  # fork is unsafe with macOS system libraries
+    if "fork" in methods:
+        ctx: Any = multiprocessing.get_context("fork")
+        _INHERITED["engine"] = engine  # the forked workers share this very Engine
+    elif kb_dirs is not None:
+        ctx = multiprocessing.get_context("spawn")
+    else:  # the extra KB directories are unknown, so a fresh process could not rebuild this KB
+        for path, keep in jobs:
+            yield _run_one(engine, path, keep)
+        return
+    cache = default_cache_dir()
+    args = ([str(d) for d in kb_dirs or []], str(cache) if cache else None)
+    try:
+        with ctx.Pool(workers, initializer=_init_worker, initargs=args) as pool:
+            chunk = max(1, min(32, len(jobs) // (workers * 8)))
+            yield from pool.imap(_work, [(str(p), keep) for p, keep in jobs], chunksize=chunk)
+    finally:
+        _INHERITED.pop("engine", None)
+
+
+def _progress(total: int) -> Any:
+    """A tqdm bar on a terminal only; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, file=sys.stderr, unit="log", leave=False, desc="triage eval")
+
+
+# ---------------------------------------------------------------------------
+# Scoring.
+# ---------------------------------------------------------------------------
+
+
+def evaluate(
+    directory: Path,
+    engine: Engine | KnowledgeBase,
+    *,
+    jobs: int | None = None,
+    kb_dirs: Sequence[Path] | None = None,
+) -> EvalResult:
+    """Score every corpus at or below `directory`.
+
+    `jobs`: worker processes (None: all cores when there are many logs; 1:
+    serial). `kb_dirs`: the extra KB directories `kb` was built from, so a
+    spawned worker can build the same Engine (not needed where fork exists).
+    """
+    engine = as_engine(engine)
+    kb = engine.kb
     corpora = find_corpora(directory)
     if not corpora:
-        raise InputError(f"{directory}: no expected.json here or below (see CONTRACT.md §4 for the corpus format)")
+        raise InputError(_no_corpus_message(directory))
     result = EvalResult()
+    cases: list[tuple[Path, str, dict[str, Any]]] = []
+    grouped: dict[Path, Any] = {}
+    grouping = _grouping_module()
     for corpus in corpora:
-        try:
-            expectations = json.loads((corpus / "expected.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{corpus / 'expected.json'}: {exc}") from exc
-        for name, spec in sorted(expectations.items()):
-            _case(corpus, name, spec, kb, result)
+        expectations = load_expectations(corpus / "expected.json")
+        listed = set(expectations)
+        result.unlisted.extend(f"{corpus.name}/{p.name}" for p in sorted(corpus.glob("*.log")) if p.name not in listed)
+        if grouping is not None and (corpus / "groups.json").is_file():
+            grouped[corpus] = {}
+        cases.extend((corpus, name, spec) for name, spec in sorted(expectations.items()))
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    job_list = [(corpus / name, corpus in grouped) for corpus, name, _ in cases]
+    bar = _progress(len(cases))
+    try:
+        for (corpus, name, spec), outcome in zip(cases, _outcomes(engine, job_list, workers, kb_dirs)):
+            _score(corpus, name, spec, kb, outcome, result)
+            if corpus in grouped and outcome.report is not None:
+                grouped[corpus][name] = outcome.report
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    for corpus, reports in grouped.items():
+        score = grouping.grouping_score(corpus, reports)
+        if score is not None:
+            result.grouping.append(f"{corpus.name}: {grouping.format_grouping(score)}")
     return result
 
 
-def _case(corpus: Path, name: str, spec: dict[str, Any], kb: KnowledgeBase, result: EvalResult) -> None:
-    path = corpus / name
-    label = f"{corpus.name}/{name}"
+def _grouping_module() -> Any:
     try:
-        raw = path.read_bytes()
-        scans: list[ScanResult] = []
-        t0 = time.perf_counter()
-        report = analyse(raw, kb, redact=False, timing=True, scan_result=scans)
-        result.durations.append(time.perf_counter() - t0)
-    except (OSError, InputError) as exc:
-        result.unreadable.append(f"{label}: {exc}")
+        return importlib.import_module("triage.fingerprint_eval")
+    except ImportError:
+        return None
+
+
+def _score(corpus: Path, name: str, spec: dict[str, Any], kb: KnowledgeBase, outcome: Outcome, result: EvalResult) -> None:
+    label = f"{corpus.name}/{name}"
+    if outcome.error is not None:
+        result.unreadable.append(f"{label}: {outcome.error}")
         return
     result.cases += 1
-    scan = scans[0]
-    for sid, secs in scan.diagnostics.signature_seconds.items():
+    result.durations.append(outcome.seconds)
+    for sid, secs in outcome.signature_seconds.items():
         result.signature_seconds[sid] = result.signature_seconds.get(sid, 0.0) + secs
-    for sid, secs in scan.diagnostics.slowest_regex.items():
+    for sid, secs in outcome.slowest_regex.items():
         result.slowest_regex[sid] = max(result.slowest_regex.get(sid, 0.0), secs)
-    result.timeouts.extend(f"{label}: {t}" for t in scan.diagnostics.timeouts)
-    for sid in {h.signature for h in scan.hits}:
-        result.signature_hits[sid] = result.signature_hits.get(sid, 0) + 1
-    found = [m.kb_id for m in report.matches]
-    for kb_id in spec.get("expect", []):
+    result.timeouts.extend(f"{label}: {t}" for t in outcome.timeouts)
+    found = outcome.found
+    expect: list[str] = spec.get("expect", [])
+    known: list[str] = spec.get("known_miss", [])
+    forbid: list[str] = spec.get("forbid", [])
+    for kb_id in [*expect, *known]:
         stats = result.expected.setdefault(kb_id, [0, 0, 0])
         stats[2] += 1
         if kb_id in found:
             stats[0] += 1
+            if kb_id in known:
+                result.known_found.append(f"{label}: {kb_id} is found now: move it from known_miss to expect")
+        elif kb_id in known:
+            result.known_misses.append(f"{label}: {kb_id}: {spec.get('why', '')}")
         else:
             result.missed.append(f"{label}: expected {kb_id}, got {found or 'nothing'}")
         if found and found[0] == kb_id:
             stats[1] += 1
-    forbid = spec.get("forbid", [])
     bad = found if "*" in forbid else [f for f in found if f in forbid]
     for kb_id in bad:
         result.forbidden.append(f"{label}: {kb_id}")
+    named = set(expect) | set(known)
+    for sid, kb_id in sorted({(s, k) for s, k, _ in outcome.hits}):
+        result.signature_hits[sid] = result.signature_hits.get(sid, 0) + 1
+        good, wrong = result.precision.get(sid, (0, 0))
+        if kb_id in named:
+            good += 1
+        elif kb_id in forbid or "*" in forbid or named:
+            wrong += 1
+        result.precision[sid] = (good, wrong)
     claims: dict[int, set[str]] = {}
-    for hit in scan.hits:
-        claims.setdefault(hit.line, set()).add(hit.kb_id)
+    for _sid, kb_id, line in outcome.hits:
+        claims.setdefault(line, set()).add(kb_id)
     for line, ids in sorted(claims.items()):
         if len(ids) > 1:
             result.overlaps.append(f"{label}:{line}: {', '.join(sorted(ids))}")
 
 
-def format_eval(result: EvalResult) -> str:
+def format_eval(result: EvalResult, kb: KnowledgeBase | None = None) -> str:
     out = [f"cases: {result.cases}"]
     out.append("per id (found/total, top-1):")
     for kb_id, (found, top1, total) in sorted(result.expected.items()):
@@ -135,9 +361,18 @@ def format_eval(result: EvalResult) -> str:
         out.append(f"  {kb_id:42} {found}/{total}  top-1 {top1}/{total}{flag}")
     for line in result.missed:
         out.append(f"  missed: {line}")
-    out.append("hits per signature:")
+    if result.known_misses:
+        out.append(f"known misses (counted as misses in recall): {len(result.known_misses)}")
+        out.extend(f"  {k}" for k in result.known_misses)
+    for line in result.known_found:
+        out.append(f"  {line}")
+    out.append("signatures: logs hit, and precision (hits on logs naming its id / hits on logs naming or forbidding ids):")
+    weights = {s.id: s.weight for s in kb.signatures} if kb is not None else {}
     for sid, n in sorted(result.signature_hits.items(), key=lambda kv: (-kv[1], kv[0])):
-        out.append(f"  {sid:48} {n}")
+        good, wrong = result.precision.get(sid, (0, 0))
+        prec = f"{good / (good + wrong):.2f} ({good}/{good + wrong})" if good + wrong else "  -"
+        weight = f"  weight {weights[sid]:.2f}" if sid in weights else ""
+        out.append(f"  {sid:52} {n:4}  precision {prec}{weight}")
     out.append("slowest signatures (total seconds, slowest single regex):")
     for sid, secs in sorted(result.signature_seconds.items(), key=lambda kv: -kv[1])[:8]:
         out.append(f"  {sid:48} {secs * 1000:8.2f} ms  {result.slowest_regex.get(sid, 0) * 1000:6.2f} ms")
@@ -150,6 +385,12 @@ def format_eval(result: EvalResult) -> str:
     if result.unreadable:
         out.append("unreadable:")
         out.extend(f"  {u}" for u in result.unreadable)
+    if result.unlisted:
+        out.append(f"logs not in expected.json (not scored): {len(result.unlisted)}")
+        out.extend(f"  {u}" for u in result.unlisted)
+    if result.grouping:
+        out.append("grouping:")
+        out.extend(f"  {g}" for g in result.grouping)
     durations = sorted(result.durations)
     if durations:
         median = durations[len(durations) // 2]
@@ -157,5 +398,6 @@ def format_eval(result: EvalResult) -> str:
         out.append(f"time per log: median {median * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms")
     out.append(f"forbidden hits: {len(result.forbidden)}")
     out.extend(f"  FORBIDDEN {f}" for f in result.forbidden)
-    out.append(f"recall: {result.recall:.3f}  top-1: {result.top1:.3f}")
+    known = f" ({len(result.known_misses)} known misses counted)" if result.known_misses else ""
+    out.append(f"recall: {result.recall:.3f}  top-1: {result.top1:.3f}{known}")
     return "\n".join(out)

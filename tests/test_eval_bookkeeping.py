@@ -1,0 +1,116 @@
+"""`triage eval`: known misses count as misses, precision per signature, clear messages, parallel == serial."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import triage.eval as ev
+from triage.errors import InputError
+from triage.eval import evaluate, format_eval
+from triage.load import load_kb
+
+TESTS = Path(__file__).resolve().parent
+KB = load_kb()
+
+
+def _corpus(tmp_path: Path, cases: dict[str, tuple[str, dict[str, object]]]) -> Path:
+    spec = {}
+    for name, (source, expectation) in cases.items():
+        shutil.copy(TESTS / source, tmp_path / name)
+        spec[name] = expectation
+    (tmp_path / "expected.json").write_text(json.dumps(spec), encoding="utf-8")
+    return tmp_path
+
+
+def _first_log(folder: str) -> str:
+    expected = json.loads((TESTS / "logs" / folder / "expected.json").read_text(encoding="utf-8"))
+    name = next(n for n, s in sorted(expected.items()) if folder in s.get("expect", []))
+    return f"logs/{folder}/{name}"
+
+
+def test_known_miss_counts_as_a_miss_and_is_listed_with_its_reason(tmp_path: Path) -> None:
+    oom = _first_log("cuda-oom")
+    corpus = _corpus(tmp_path, {
+        "a.log": (oom, {"expect": ["cuda-oom"]}),
+        "b.log": (oom, {"expect": [], "known_miss": ["vulkan-device-lost"], "why": "crafted: not in this log"}),
+    })
+    result = evaluate(corpus, KB, jobs=1)
+    assert result.recall == 0.5
+    assert result.missed == []
+    assert result.known_misses == [f"{corpus.name}/b.log: vulkan-device-lost: crafted: not in this log"]
+    text = format_eval(result)
+    assert "known misses (counted as misses in recall): 1" in text and "1 known misses counted" in text
+
+
+def test_known_miss_that_is_found_says_so(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"known_miss": ["cuda-oom"], "why": "was missed"})})
+    result = evaluate(corpus, KB, jobs=1)
+    assert result.recall == 1.0 and result.known_misses == []
+    assert result.known_found and "move it from known_miss to expect" in result.known_found[0]
+
+
+def test_known_miss_needs_a_reason(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"known_miss": ["cuda-oom"]})})
+    with pytest.raises(InputError, match=r"a\.log\.why"):
+        evaluate(corpus, KB, jobs=1)
+
+
+def test_bad_expectation_names_file_and_field(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"expect": "cuda-oom"})})
+    with pytest.raises(InputError, match=r"expected\.json: a\.log\.expect: must be a list of KB ids"):
+        evaluate(corpus, KB, jobs=1)
+
+
+def test_precision_counts_right_and_wrong_hits(tmp_path: Path) -> None:
+    oom = _first_log("cuda-oom")
+    corpus = _corpus(tmp_path, {
+        "right.log": (oom, {"expect": ["cuda-oom"]}),
+        "forbidden.log": (oom, {"expect": [], "forbid": ["cuda-oom"]}),
+        "other.log": (oom, {"expect": ["vulkan-device-lost"]}),
+        "neutral.log": (oom, {"expect": []}),
+    })
+    result = evaluate(corpus, KB, jobs=1)
+    sigs = {s for s, (good, bad) in result.precision.items() if good}
+    assert sigs
+    for sid in sigs:
+        assert result.precision[sid] == (1, 2)
+        assert result.signature_hits[sid] == 4
+    assert len(result.forbidden) == 1
+    assert "precision 0.33 (1/3)" in format_eval(result, KB)
+
+
+def test_directory_without_expected_json_explains_the_format(tmp_path: Path) -> None:
+    (tmp_path / "x.log").write_text("hello\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        evaluate(tmp_path, KB)
+    message = str(info.value)
+    assert "CONTRACT" not in message
+    assert "found 1 *.log file(s) but no expected.json" in message
+    assert '{"crash.log": {"expect": ["cuda-oom"], "forbid": []}}' in message
+
+
+def test_unlisted_logs_are_reported(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"expect": ["cuda-oom"]})})
+    (corpus / "stray.log").write_text("nothing\n", encoding="utf-8")
+    result = evaluate(corpus, KB, jobs=1)
+    assert result.unlisted == [f"{corpus.name}/stray.log"]
+
+
+def _comparable(result: ev.EvalResult) -> dict[str, object]:
+    data = result.as_dict()
+    data.pop("slowest_signatures")
+    return data
+
+
+def test_parallel_results_equal_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ev, "PARALLEL_MIN_CASES", 2)
+    for folder in ("port-already-in-use", "rocm-unsupported-gfx"):
+        serial = evaluate(TESTS / "logs" / folder, KB, jobs=1)
+        parallel = evaluate(TESTS / "logs" / folder, KB, jobs=2)
+        assert serial.cases > 2
+        assert _comparable(serial) == _comparable(parallel)
+        assert len(parallel.durations) == serial.cases

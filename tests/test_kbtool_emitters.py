@@ -1,0 +1,162 @@
+"""`triage kb check` instantiates each signature's emitter format and tests its regex on the lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from triage.kbtool import check_kb, emitter_lines, emitter_style, instantiate
+from triage.load import load_kb
+
+ENTRY = """+++
+id = "{id}"
+title = "Crafted"
+summary = "A crafted entry."
+root_cause = "Crafted."
+references = ["https://example.com/crafted"]
+remedies = ["Nothing."]
++++
+## What you see
+A crafted line.
+"""
+
+
+def _kb_dir(tmp_path: Path, signatures: str, kb_id: str = "crafted-entry") -> Path:
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "signatures").mkdir()
+    (tmp_path / "kb" / f"{kb_id}.md").write_text(ENTRY.format(id=kb_id), encoding="utf-8")
+    (tmp_path / "signatures" / f"{kb_id}.toml").write_text(signatures, encoding="utf-8")
+    return tmp_path
+
+
+def _errors(kb_dir: Path) -> list[str]:
+    kb = load_kb([kb_dir], builtin=False, use_cache=False)
+    errors, _ = check_kb(kb, timing=False, fixtures=[], strict_emitters=True)
+    return [str(e) for e in errors]
+
+
+def test_printf_conversions_get_every_sample() -> None:
+    lines = instantiate("%s: failed to allocate %.2f MiB on device %d (%zu bytes) at %p, code %#x%%\n")
+    assert len(lines) >= 5
+    assert any("my models/model-q4_0.gguf: " in ln for ln in lines)  # a path with a space
+    assert any("C:\\Users\\user\\My Models\\model.gguf: " in ln for ln in lines)  # backslashes
+    assert any("(null): " in ln for ln in lines)
+    assert any(" 4096.25 MiB" in ln for ln in lines) and any(" 0.00 MiB" in ln for ln in lines)
+    assert any("18446744073709551615 bytes" in ln for ln in lines)  # %zu is wide
+    assert any("code 0xc000001d%" in ln for ln in lines)
+    assert all(not ln.endswith("\n") for ln in lines)
+
+
+def test_pri_macros_and_c_escapes() -> None:
+    lines = instantiate('%s: this GGUF file is version %" PRIu32 " but only %d\\n')
+    assert lines[0] == "llama: this GGUF file is version 0 but only 0"
+    assert any("version 3221225501" in ln for ln in lines)
+
+
+def test_go_python_and_cpp_holes() -> None:
+    go = instantiate('error starting runner: %v %q', "go")
+    assert any('"C:\\\\Users\\\\user\\\\My Models\\\\model.gguf"' in ln for ln in go)  # %q escapes
+    assert any("<nil>" in ln for ln in go)
+    py = instantiate("Could not load {name!r}: {code:d} {{literal}} {}", "python")
+    assert any("'C:\\\\Users" in ln for ln in py) and all("{literal}" in ln for ln in py)
+    cpp = instantiate("exception: {} at line {:d}", "printf")
+    assert any("exception: (null) at line" in ln for ln in cpp)
+    assert emitter_style("server/sched.go") == "go" and emitter_style("modules/x.py") == "python"
+    assert emitter_style("ggml/src/ggml-metal.m") == "printf"
+
+
+def test_wrappers_include_slog_for_go_and_log_prefix_for_llama_cpp() -> None:
+    names = {name for name, _ in emitter_lines("ollama/ollama", "llm/server.go", "listen tcp %s")}
+    assert "slog msg (level=ERROR)" in names and "journald prefix" in names
+    names = {name for name, _ in emitter_lines("ggml-org/llama.cpp", "src/llama.cpp", "%s: error")}
+    assert "llama.cpp log prefix" in names and not any(n.startswith("slog") for n in names)
+
+
+def test_regex_that_misses_a_path_with_spaces_is_reported(tmp_path: Path) -> None:
+    sig = """
+[[signature]]
+id = "crafted-open-failed"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["failed to open"]
+regex = '''failed to open (?P<model_path>\\S+): No such file'''
+emitter = { project = "ggml-org/llama.cpp", file = "src/llama-mmap.cpp", format = "failed to open %s: %s" }
+[signature.examples]
+match = ['''failed to open /m/x.gguf: No such file''']
+no_match = ['''failed to open''']
+"""
+    errors = _errors(_kb_dir(tmp_path, sig))
+    assert len(errors) == 1, errors
+    assert "signatures/crafted-entry.toml: signature[0].emitter[0].format" in errors[0].replace("\\", "/")
+    assert "accepts the path '/usr/lib/ollama/libggml-cuda.so' but not '/home/user/my models/model-q4_0.gguf'" in errors[0]
+
+
+def test_regex_written_against_the_emitter_passes_in_every_wrapper(tmp_path: Path) -> None:
+    sig = """
+[[signature]]
+id = "crafted-open-failed"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["failed to open"]
+regex = '''failed to open (?P<model_path>[^\\n]{1,500}?): No such file or directory'''
+emitter = [
+  { project = "ggml-org/llama.cpp", file = "src/llama-mmap.cpp", format = "%s: failed to open %s: No such file or directory\\n" },
+  { project = "ollama/ollama", file = "llm/server.go", format = "failed to open %s: No such file or directory" },
+]
+[signature.examples]
+match = ['''failed to open /m/x.gguf: No such file or directory''']
+no_match = ['''failed to open''']
+"""
+    assert _errors(_kb_dir(tmp_path, sig)) == []
+
+
+def test_format_without_the_keyword_is_reported(tmp_path: Path) -> None:
+    sig = """
+[[signature]]
+id = "crafted-open-failed"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["failed to open"]
+regex = '''failed to open'''
+emitter = { project = "ggml-org/llama.cpp", file = "src/llama.cpp", format = "%s: cannot open %s" }
+[signature.examples]
+match = ['''failed to open''']
+no_match = ['''cannot open''']
+"""
+    errors = _errors(_kb_dir(tmp_path, sig))
+    assert len(errors) == 1 and "none of the signature's keywords" in errors[0]
+
+
+def test_unless_veto_on_the_printed_line_is_reported(tmp_path: Path) -> None:
+    sig = """
+[[signature]]
+id = "crafted-open-failed"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["failed to open"]
+regex = '''failed to open'''
+unless = ['''My Models''']
+emitter = { project = "ggml-org/llama.cpp", file = "src/llama.cpp", format = "failed to open %s" }
+[signature.examples]
+match = ['''failed to open x''']
+no_match = ['''failed to open C:/My Models/x''']
+"""
+    errors = _errors(_kb_dir(tmp_path, sig))
+    assert len(errors) == 1 and "accepts the path" in errors[0] and "my models" in errors[0].lower()
+
+
+def test_emitter_problems_are_warnings_unless_strict(tmp_path: Path) -> None:
+    sig = """
+[[signature]]
+id = "crafted-open-failed"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["failed to open"]
+regex = '''failed to open (?P<model_path>\\S+): error'''
+emitter = { project = "ggml-org/llama.cpp", file = "src/llama.cpp", format = "failed to open %s: error" }
+[signature.examples]
+match = ['''failed to open x: error''']
+no_match = ['''cannot open''']
+"""
+    kb = load_kb([_kb_dir(tmp_path, sig)], builtin=False, use_cache=False)
+    errors, warnings = check_kb(kb, timing=False, fixtures=[], strict_emitters=False)
+    assert errors == [] and any(".emitter[0].format: hole 1 (%s)" in w for w in warnings), warnings

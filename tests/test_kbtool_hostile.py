@@ -1,0 +1,93 @@
+"""`triage kb check` times every pattern kind on hostile input built from the pattern's own literals."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import regex
+
+from triage.kbtool import check_kb, pattern_attacks
+from triage.load import REGEX_FLAGS, load_kb
+
+from test_kbtool_emitters import _kb_dir
+
+EVIL = """
+[[signature]]
+id = "evil-prefixed"
+kb = "crafted-entry"
+description = "catastrophic behind a literal prefix and a keyword"
+keywords = ["zzfail"]
+regex = '''zzfail: ((?:a|a)+)+b'''
+[signature.examples]
+match = ['''zzfail: aab''']
+no_match = ['''zzfail: c''']
+
+[[signature]]
+id = "evil-anywhere"
+kb = "crafted-entry"
+description = "quadratic anywhere pattern"
+keywords = ["qqfail"]
+regex = '''qqfail'''
+anywhere = ['''qqload: (\\w+\\s?)+\\.gguf$''']
+[signature.examples]
+match = ['''qqfail
+qqload: model.gguf''']
+no_match = ['''qqfail''']
+
+[[signature]]
+id = "evil-unless-anywhere"
+kb = "crafted-entry"
+description = "catastrophic unless_anywhere pattern"
+keywords = ["wwfail"]
+regex = '''wwfail'''
+unless_anywhere = ['''wwok (x+x+)+y''']
+[signature.examples]
+match = ['''wwfail''']
+no_match = ['''wwfail wwok xxy''']
+
+[[signature]]
+id = "evil-near"
+kb = "crafted-entry"
+description = "catastrophic near pattern"
+keywords = ["nnfail"]
+regex = '''nnfail'''
+near = ['''nnctx=(\\d+\\d+)+!''']
+[signature.examples]
+match = ['''nnctx=12!
+nnfail''']
+no_match = ['''nnfail''']
+
+[[signature]]
+id = "fine"
+kb = "crafted-entry"
+description = "linear"
+keywords = ["okfail"]
+regex = '''okfail: (?P<what>[^\\n]{1,200})'''
+[signature.examples]
+match = ['''okfail: x''']
+no_match = ['''okfine''']
+"""
+
+
+def test_attacks_carry_the_literal_prefix_and_pump_the_repeat() -> None:
+    attacks = pattern_attacks(r"zzfail: ((?:a|a)+)+b", ["zzfail"])
+    assert any(a.startswith("zzfail: aaaa") and len(a) > 10000 and not a.endswith("b") for a in attacks)
+    pattern = regex.compile(r"zzfail: ((?:a|a)+)+b", REGEX_FLAGS)
+    t0 = time.perf_counter()
+    try:
+        for a in attacks:
+            pattern.search(a, timeout=0.2)
+        timed_out = False
+    except TimeoutError:
+        timed_out = True
+    assert timed_out or time.perf_counter() - t0 > 0.2
+
+
+def test_crafted_kb_dir_catastrophic_patterns_are_caught(tmp_path: Path) -> None:
+    kb = load_kb([_kb_dir(tmp_path, EVIL)], builtin=False, use_cache=False)
+    errors, _ = check_kb(kb, timing=True, fixtures=[])
+    fields = sorted(e.field for e in errors)
+    assert fields == ["signature[0].regex[0]", "signature[1].anywhere[0]", "signature[2].unless_anywhere[0]",
+                      "signature[3].near[0]"], [str(e) for e in errors]
+    assert all("slow on hostile input" in e.message for e in errors)
