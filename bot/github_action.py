@@ -341,7 +341,9 @@ def run(
         try:
             engine = Engine.build(settings.kb_dirs, cache_dir=default_cache_dir())
         except DataErrors as err:
-            raise ConfigError("input 'kb-path' holds invalid data:\n" + "\n".join(str(e) for e in err.errors)) from None
+            # Without kb-path only the packaged data was read: then the install is at fault, not the input.
+            what = "input 'kb-path' holds invalid data" if settings.kb_dirs else "triage's built-in data did not load (an installation problem)"
+            raise ConfigError(f"{what}:\n" + "\n".join(str(e) for e in err.errors)) from None
 
     ref = parse_event(settings.event_name, payload, settings.repo)
     if isinstance(ref, str):

@@ -432,6 +432,8 @@ def make_plan(
         notes.append("nothing matched, so no comment (comment-on-miss is off)" if report else "the issue holds no text")
     if delete:
         notes.append(f"{len(delete)} duplicate report comment(s) will be deleted")
+    if duplicate is not None:
+        notes.append(f"the same crash fingerprint as issue #{duplicate.number} ({duplicate.state})")
     return Plan(
         kb_ids=kb_ids,
         labels=tuple(labels),
