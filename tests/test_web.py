@@ -372,3 +372,96 @@ def test_openapi_describes_every_api_route(client: TestClient) -> None:
 def test_healthz(client: TestClient, engine: Engine) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "entries": len(engine.kb.entries),
                                              "signatures": len(engine.kb.signatures)}
+
+
+def test_root_path_behind_a_proxy(engine: Engine) -> None:
+    app = create_app(engine, Settings(rate_limit="1/60"))
+    with TestClient(app, root_path="/triage") as c:
+        page = c.get("/triage/kb")
+        assert page.status_code == 200
+        assert 'href="/triage/kb/metal-init-failed"' in page.text
+        assert 'href="/triage/static/style.css"' in page.text
+        assert c.get("/triage/static/style.css").status_code == 200
+        assert c.post("/triage/api/v1/triage", content=b"x\n").status_code == 200
+        limited = c.post("/triage/api/v1/triage", content=b"x\n")
+        assert limited.status_code == 429 and limited.json()["error"]  # JSON under the prefix too
+        assert c.get("/triage/api/v1/nope").json()["error"]
+
+
+class _FakeUvicorn:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, dict[str, Any]]] = []
+
+    def run(self, app: Any, **options: Any) -> None:
+        self.calls.append((app, options))
+
+
+@pytest.fixture
+def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> _FakeUvicorn:
+    import uvicorn
+
+    fake = _FakeUvicorn()
+    monkeypatch.setattr(uvicorn, "run", fake.run)
+    return fake
+
+
+def test_serve_main_builds_one_app_and_keeps_no_access_log(fake_uvicorn: _FakeUvicorn,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from triage.web.cli import serve_main
+
+    assert serve_main(["--port", "0"]) == 0
+    ((app, options),) = fake_uvicorn.calls
+    assert callable(app)
+    assert options["host"] == "127.0.0.1" and options["port"] == 0
+    assert options["access_log"] is False  # no client address or path of a user in the server's logs
+    assert "http://127.0.0.1:0/" in capsys.readouterr().err
+
+
+def test_serve_main_workers_use_the_factory(fake_uvicorn: _FakeUvicorn, monkeypatch: pytest.MonkeyPatch) -> None:
+    from triage.web import app as app_module
+    from triage.web.cli import serve_main
+
+    for key in ("TRIAGE_WEB_KB_DIRS", "TRIAGE_WEB_SETTINGS"):
+        monkeypatch.setenv(key, "{}")  # serve_main sets them for its workers; undone after the test
+    assert serve_main(["--port", "0", "--workers", "3", "--rate-limit", "5/10", "--max-body-mib", "2"]) == 0
+    ((target, options),) = fake_uvicorn.calls
+    assert target == "triage.web.app:app_from_env" and options["factory"] and options["workers"] == 3
+    worker_app = app_module.app_from_env()  # what each worker process builds
+    with TestClient(worker_app) as c:
+        assert c.post("/api/v1/triage", content=b"x" * (2 * 1024 * 1024 + 1)).status_code == 413
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--port", "70000"], "--port"),
+    (["--rate-limit", "lots"], "rate limit"),
+    (["--max-body-mib", "0"], "--max-body-mib"),
+    (["--kb-dir", "/nonexistent/kb"], "not a directory"),
+    (["--root-path", "triage/"], "--root-path"),
+    (["--bogus"], "unrecognized"),
+])
+def test_serve_main_bad_options_exit_2_with_one_line(argv: list[str], message: str, fake_uvicorn: _FakeUvicorn,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from triage.web.cli import serve_main
+
+    try:
+        code = serve_main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not fake_uvicorn.calls
+
+
+def test_serve_main_port_in_use_exits_2(fake_uvicorn: _FakeUvicorn, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from triage.web.cli import serve_main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert serve_main(["--port", str(port)]) == 2
+    assert "cannot listen" in capsys.readouterr().err
+    assert not fake_uvicorn.calls

@@ -27,7 +27,7 @@ from ..render.json_out import report_dict
 from ..suggest import search_kb
 from .forms import FormError, Part, boundary_of, parse_multipart
 from .kbpages import entry_dict, entry_view, index_rows, search_records
-from .limits import BodyLimit, RateLimit, SecurityHeaders, SlidingWindow, parse_rate, too_large_message
+from .limits import BodyLimit, app_path, RateLimit, SecurityHeaders, SlidingWindow, parse_rate, too_large_message
 from .openapi import openapi_document
 from .present import ResultView, result_view
 from .render import render
@@ -253,7 +253,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Any:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if request.url.path.startswith("/api/"):
+        if app_path(request.scope).startswith("/api/"):
             return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         heading, message = _MESSAGES.get(exc.status_code, ("Error", str(exc.detail)))
         response = h.error_page(request, exc.status_code, heading, message)

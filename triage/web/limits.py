@@ -16,7 +16,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["BodyLimit", "RateLimit", "SecurityHeaders", "SlidingWindow", "parse_rate", "too_large_message"]
+__all__ = ["app_path", "BodyLimit", "RateLimit", "SecurityHeaders", "SlidingWindow", "parse_rate", "too_large_message"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -32,6 +32,12 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+def app_path(scope: Scope) -> str:
+    """The request path below the app's root path (`--root-path /triage` behind a proxy)."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", "")).rstrip("/")
+    return path[len(root):] if root and path.startswith(root + "/") else path
+
+
 async def _plain(scope: Scope, send: Send, status: int, text: str,
                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     """A short error sent straight from middleware: the API's JSON shape under /api,
@@ -39,11 +45,11 @@ async def _plain(scope: Scope, send: Send, status: int, text: str,
     import html
     import json
 
-    if str(scope.get("path", "")).startswith("/api/"):
+    if app_path(scope).startswith("/api/"):
         body, kind = json.dumps({"error": text}).encode(), b"application/json"
     else:
         body = (f"<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">"
-                f"<title>triage: {status}</title><p>{html.escape(text)}</p><p><a href=\"/\">Back</a></p>").encode()
+                f"<title>triage: {status}</title><p>{html.escape(text)}</p>").encode()
         kind = b"text/html; charset=utf-8"
     await send({
         "type": "http.response.start",
