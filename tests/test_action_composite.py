@@ -61,7 +61,7 @@ def test_action_yml_is_valid_composite_metadata() -> None:
         if "run" in step:
             assert step.get("shell"), f"a composite run step needs shell: {step.get('name')}"
             assert "${{" not in step["run"], f"no expression may reach a script: {step.get('name')}"
-        for value in [*(step.get("env") or {}).values(), *(step.get("with") or {}).values()]:
+        for key, value in [*(step.get("env") or {}).items(), *(step.get("with") or {}).items()]:
             for expr in _EXPR.findall(str(value)):
                 m = _PATH.fullmatch(expr)
                 assert m, f"unexpected expression {expr!r}"
@@ -69,6 +69,9 @@ def test_action_yml_is_valid_composite_metadata() -> None:
                 if m.group(1) == "inputs":
                     assert parts[0] in inputs, f"unknown input {parts[0]!r}"
                     passed.add(parts[0])
+                    # The name the entry point reads: INPUT_<NAME>, upper-cased, `-` as `_`.
+                    expected = "GITHUB_TOKEN" if parts[0] == "github-token" else "INPUT_" + parts[0].upper().replace("-", "_")
+                    assert key == expected, f"input {parts[0]!r} is passed as {key}, not {expected}"
                 if m.group(1) == "steps":
                     assert parts[0] in ids, f"steps.{parts[0]} is used before (or without) that step"
         if step.get("id"):
