@@ -23,6 +23,7 @@ MAX_LINE = 600
 TIMEOUT = 0.2  # seconds per search; generous for a 600-character line
 _MAX_PREFIXES = 8
 _PLACE = regex.compile(r"\{(\w+)\}")
+_DANGLING = regex.compile(r"(?: in|:)\s{0,8}$")
 
 
 class Candidate(NamedTuple):
@@ -39,7 +40,8 @@ class Candidate(NamedTuple):
 
 def _sub(pattern: regex.Pattern[str], repl: str, text: str) -> str:
     try:
-        return pattern.sub(repl, text, timeout=TIMEOUT)
+        result: str = pattern.sub(repl, text, timeout=TIMEOUT)
+        return result
     except TimeoutError:
         return text
 
@@ -75,7 +77,8 @@ def _fill(template: str, found: regex.Match[str], line: str) -> str:
 
     filled = _PLACE.sub(one, template)
     # a template part whose group is empty leaves " in " / ": " dangling
-    return regex.sub(r"(?: in|:)\s*$", "", filled).strip()
+    trimmed: str = _DANGLING.sub("", filled)
+    return trimmed.strip()
 
 
 def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Candidate | None:

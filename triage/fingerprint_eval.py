@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from .errors import DataError, DataErrors
+from .fingerprint_rules import FingerprintRules, load_fingerprint_rules
 from .model import Fingerprint, Report
 
 __all__ = ["GroupingScore", "format_grouping", "grouping_score", "load_groups"]
@@ -98,39 +99,38 @@ def load_groups(corpus_dir: Path) -> tuple[dict[str, list[str]], list[tuple[str,
     return {k: list(v) for k, v in groups.items()}, [(a, b) for a, b in hard]
 
 
-def _fingerprint_of(value: Report | Fingerprint | None) -> Fingerprint | None:
+def _fingerprint_of(value: Report | Fingerprint | None, rules: FingerprintRules | None) -> Fingerprint | None:
+    """The report's own fingerprint, or one computed here until the engine fills it in."""
     if value is None or isinstance(value, Fingerprint):
         return value
     if value.fingerprint is not None:
         return value.fingerprint
     from .fingerprint import fingerprint
-    from .fingerprint_rules import load_fingerprint_rules
 
-    return fingerprint(value.key_lines, value.matches, _builtin_rules())
-
-
-_RULES: list[Any] = []
-
-
-def _builtin_rules() -> Any:
-    from .fingerprint_rules import load_fingerprint_rules
-
-    if not _RULES:
-        _RULES.append(load_fingerprint_rules())
-    return _RULES[0]
+    return fingerprint(value.key_lines, value.matches, rules or load_fingerprint_rules())
 
 
 def _shares(a: Fingerprint | None, b: Fingerprint | None) -> bool:
     return a is not None and b is not None and a.specific and b.specific and a.id == b.id
 
 
-def grouping_score(corpus_dir: Path, reports: Mapping[str, Report | Fingerprint | None]) -> GroupingScore | None:
-    """Pairwise grouping figures over the corpus logs in `reports` (file name -> report)."""
+def grouping_score(
+    corpus_dir: Path,
+    reports: Mapping[str, Report | Fingerprint | None],
+    rules: FingerprintRules | None = None,
+) -> GroupingScore | None:
+    """Pairwise grouping figures over the corpus logs in `reports` (file name -> report).
+
+    None when the corpus has no `groups.json`; DataErrors when it is malformed.
+    `rules` is used only for reports the engine has not fingerprinted yet.
+    """
     loaded = load_groups(corpus_dir)
     if loaded is None:
         return None
     groups, hard = loaded
-    prints = {name: _fingerprint_of(value) for name, value in sorted(reports.items())}
+    if rules is None and any(isinstance(v, Report) and v.fingerprint is None for v in reports.values()):
+        rules = load_fingerprint_rules()
+    prints = {name: _fingerprint_of(value, rules) for name, value in sorted(reports.items())}
     group_of = {f: g for g, files in groups.items() for f in files}
     same_pairs = same_shared = diff_pairs = diff_shared = 0
     split: list[tuple[str, str]] = []

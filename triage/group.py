@@ -247,7 +247,8 @@ def _read_shard(path: Path) -> dict[str, Any]:
     )
     if not ok:
         raise UsageError(f"{path}: not a 'triage group --format json' output (schema {SCHEMA})")
-    return doc
+    result: dict[str, Any] = doc
+    return result
 
 
 # ---------------------------------------------------------------- output

@@ -117,16 +117,18 @@ def _matches(pattern: regex.Pattern[str], line: str) -> bool:
 def draft_groups(results: Sequence[LogResult], *, min_logs: int = 2, max_drafts: int = 20) -> tuple[list[Draft], list[str]]:
     """Drafts for the largest specific, unknown groups, and notes on groups left out."""
     groups: dict[str, list[LogResult]] = {}
+    results = sorted(results, key=lambda r: r["file"])  # the pool's order must not change the drafts
     for r in results:
         fp = r.get("fingerprint")
         if "skipped" not in r and fp and fp.get("specific"):
             groups.setdefault(fp["id"], []).append(r)
-    ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]["fingerprint"]["text"]))
+    ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]["fingerprint"]["id"]))
     notes: list[str] = []
     drafts: list[Draft] = []
     taken: set[str] = set()
     for members in ordered:
-        fp = members[0]["fingerprint"]
+        # members' texts can differ (one shows the file): the fullest names the draft
+        fp = max((m["fingerprint"] for m in members), key=lambda f: (len(f["text"]), f["text"]))
         if len(members) < min_logs or len(drafts) >= max_drafts:
             continue
         if any(m.get("kb_id") for m in members):
