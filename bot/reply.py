@@ -16,8 +16,8 @@ from typing import Any
 
 from triage.feedback import Trend
 from triage.load import Entry
-from triage.model import Fingerprint, Match, RemedyStep, Report, Suggestion
-from triage.render.common import facts_rows, verdict_line
+from triage.model import Facts, Fingerprint, Match, Report, Suggestion
+from triage.render.common import facts_rows, fingerprint_parts, remedy_list, verdict_line
 from triage.render.safe import fence, inline_code, neutralize
 
 __all__ = [
@@ -59,7 +59,6 @@ EMBED_BUDGET = EMBED_TOTAL_MAX - SAFETY_MARGIN
 MIN_USEFUL_FIELD = 60  # a field cut below this says nothing; drop it instead
 EVIDENCE_LINE_MAX = 300  # one echoed log line; minified JSON lines can be megabytes
 MAX_REMEDY_FIELDS = 3  # "What to do" continues over at most this many fields
-FINGERPRINT_MAX = 160  # the fingerprint line in the description
 SEEN_DAYS = 7  # "Seen N times in this server this week"
 
 COLOR_CONFIDENT = 0x2ECC71
@@ -218,35 +217,12 @@ def should_reply(report: Report, *, explicit: bool) -> bool:
     return explicit or bool(report.matches)
 
 
-_OS_NAMES = {"linux": "Linux", "windows": "Windows", "macos": "macOS"}
-
-
-def _step_label(step: RemedyStep, product: str | None, os: str | None) -> str:
-    """Say whom a step is for when it is not the user's own runtime and OS."""
-    who = ""
-    if step.product is not None and step.product != product:
-        who = step.product_name or step.product
-    where = _OS_NAMES.get(step.os, step.os) if step.os is not None and step.os != os else ""
-    if who and where:
-        return f"{who} on {where}"
-    return who or (f"On {where}" if where else "")
-
-
-def remedy_lines(m: Match, product: str | None, os: str | None = None) -> list[str]:
-    """Numbered remedies from `remedy_steps`. A known runtime gets the steps in the order
-    given; an unknown one gets the generic steps first, then each runtime's steps
-    together, each under the runtime's name ("KoboldCpp: ...")."""
-    steps = list(m.remedy_steps) if m.remedy_steps else [RemedyStep(t) for t in m.remedies]
-    if product is None:
-        groups: dict[str | None, list[RemedyStep]] = {None: []}
-        for step in steps:
-            groups.setdefault(step.product, []).append(step)
-        steps = [step for group in groups.values() for step in group]
-    out = []
-    for i, step in enumerate(steps, 1):
-        label = _step_label(step, product, os)
-        out.append(f"{i}. " + (f"**{literal(label)}:** " if label else "") + prose(step.text))
-    return out
+def remedy_lines(m: Match, facts: Facts) -> list[str]:
+    """Numbered remedies, ordered and labelled as every renderer does (`remedy_list`): a known
+    runtime's steps in order, otherwise generic steps first and then each runtime's steps
+    under its display name ("**KoboldCpp:** ...")."""
+    return [f"{i}. " + (f"**{literal(step.label)}:** " if step.label else "") + prose(step.text)
+            for i, step in enumerate(remedy_list(m, facts), 1)]
 
 
 def _remedy_fields(b: Budget, order: int, items: Sequence[str]) -> None:
@@ -283,9 +259,11 @@ def entry_url(kb_url: str | None, kb_id: str) -> str | None:
 
 
 def _fingerprint_lines(fp: Fingerprint | None, seen: int) -> list[str]:
+    """One short line, worded as in text and Markdown, and how often this server saw it."""
     if fp is None:
         return []
-    out = [f"Fingerprint: {inline_code(clip(fp.text, FINGERPRINT_MAX))}"]
+    text, note = fingerprint_parts(fp)
+    out = [f"Fingerprint: {inline_code(text)}" + (f" ({note})" if note else "")]
     if fp.specific and seen > 1:
         out.append(f"Seen {seen} times in this server this week")
     return out
@@ -334,7 +312,7 @@ def _match_embed(report: Report, m: Match, source: str | None, notes: Sequence[s
     # Placed in priority order; the first argument is the display order.
     b.field(10, f"Why (log line{'s' if len(numbers) > 1 else ''} {where})", code=[f"{ev.line:>5}: {ev.text}" for ev in m.evidence])
     b.field(20, "Root cause", _prose(m.root_cause))
-    _remedy_fields(b, 40, remedy_lines(m, report.facts.product, report.facts.os))
+    _remedy_fields(b, 40, remedy_lines(m, report.facts))
     if notes:
         b.field(80, "Notes", _notes_text(notes))
     others = [mm for mm in report.matches[1:]]

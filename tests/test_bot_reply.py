@@ -38,7 +38,7 @@ def what_to_do(embed: dict[str, Any]) -> str:
 
 
 def test_unknown_runtime_generic_steps_first_then_each_runtime_under_its_name() -> None:
-    lines = remedy_lines(match(), None, None)
+    lines = remedy_lines(match(), Facts())
     assert lines == [
         "1. Close other programs that use the GPU.",
         "2. **On Linux:** Set `HSA_OVERRIDE_GFX_VERSION=10.3.0`.",
@@ -50,11 +50,11 @@ def test_unknown_runtime_generic_steps_first_then_each_runtime_under_its_name() 
 
 
 def test_known_runtime_keeps_the_given_order_and_names_only_other_runtimes() -> None:
-    lines = remedy_lines(match(), "koboldcpp", "linux")
+    lines = remedy_lines(match(), Facts(product="koboldcpp", os="linux"))
     assert lines[0] == "1. Use fewer GPU layers: `--gpulayers 20`."
     assert lines[2] == "3. **Ollama:** Set `num_gpu` lower in the Modelfile."
     assert lines[4] == "5. Set `HSA_OVERRIDE_GFX_VERSION=10.3.0`."  # the user's OS: no label
-    assert remedy_lines(match(), "koboldcpp", "windows")[4] == "5. **On Linux:** Set `HSA_OVERRIDE_GFX_VERSION=10.3.0`."
+    assert remedy_lines(match(), Facts(product="koboldcpp", os="windows"))[4] == "5. **On Linux:** Set `HSA_OVERRIDE_GFX_VERSION=10.3.0`."
     embed = report_embed(report(match(), Facts(product="koboldcpp", os="linux")))
     assert what_to_do(embed).startswith("1. Use fewer GPU layers")
 
@@ -63,7 +63,13 @@ def test_remedies_without_steps_fall_back_to_the_plain_list() -> None:
     m = match([])
     m.remedies = ["Do this.", "Then that."]
     m.remedy_steps = []
-    assert remedy_lines(m, None) == ["1. Do this.", "2. Then that."]
+    assert remedy_lines(m, Facts()) == ["1. Do this.", "2. Then that."]
+
+
+def test_a_step_for_several_runtimes_is_shown_once_naming_them_all() -> None:
+    text = "Reinstall the CUDA wheel."
+    steps = [RemedyStep(text, "llama-cpp-python", None, "llama-cpp-python"), RemedyStep(text, "text-generation-webui", None, "text-generation-webui")]
+    assert remedy_lines(match(steps), Facts()) == ["1. **llama-cpp-python, text-generation-webui:** Reinstall the CUDA wheel."]
 
 
 @pytest.mark.parametrize(
@@ -93,8 +99,8 @@ def test_the_fingerprint_line_and_seen_count() -> None:
     assert "Fingerprint: `GGML_ASSERT(ne % 32 == 0) in mmq.cu`" in description
     assert "Seen 4 times in this server this week" in description
     assert "Seen" not in report_embed(report(match(), Facts(), fp), seen=1)["description"]
-    generic = fp._replace(specific=False)
-    assert "Seen" not in report_embed(report(match(), Facts(), generic), seen=9)["description"]
+    generic = report_embed(report(match(), Facts(), fp._replace(specific=False)), seen=9)["description"]
+    assert "Seen" not in generic and "does not identify one bug" in generic
 
 
 def test_trending_embed_fits_discord_with_many_long_fingerprints() -> None:

@@ -24,12 +24,12 @@ import re
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .redact import redact_text
+from . import redact
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -39,7 +39,7 @@ __all__ = [
     "Trend",
     "default_db_path",
     "export_corpus",
-    "redact_log",
+    "redact_stored",
 ]
 
 SCHEMA_VERSION = 2
@@ -97,12 +97,13 @@ def default_db_path() -> Path:
     return user_data_path("triage", appauthor=False) / "feedback.sqlite3"
 
 
-def redact_log(text: str) -> str:
-    """A whole log, redacted for storage. Bypasses redact_text's cache, which is
-    sized for short report strings and would pin megabyte logs in memory."""
-    plain = getattr(redact_text, "__wrapped__", redact_text)
-    out: tuple[str, int] = plain(text)
-    return out[0]
+def redact_stored(text: str) -> str:
+    """A whole log, redacted for storage: `redact.redact_log` (made for whole logs, tens of
+    MB/s) where this version has it, else `redact_text` without its cache, which is sized
+    for short report strings and would pin megabyte logs in memory."""
+    fallback: Callable[[str], tuple[str, int]] = getattr(redact.redact_text, "__wrapped__", redact.redact_text)
+    whole: Callable[[str], tuple[str, int]] = getattr(redact, "redact_log", fallback)
+    return whole(text)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +203,7 @@ class FeedbackStore:
         or no log stored and none given."""
         if vote not in (-1, 1):
             raise ValueError(f"vote must be -1 or 1, got {vote!r}")
-        blob = zlib.compress(redact_log(log).encode("utf-8")) if log is not None else None
+        blob = zlib.compress(redact_stored(log).encode("utf-8")) if log is not None else None
         with self._db() as db:
             row = db.execute("SELECT kb_id FROM replies WHERE reply_id = ?", (reply_id,)).fetchone()
             if row is None:
@@ -322,7 +323,7 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
     for reply_id, channel_id, message_id, kb_id, log_name, log_z, created in replies:
         db.execute("INSERT INTO replies VALUES (?, ?, ?, ?, ?, ?)", (reply_id, channel_id, message_id, kb_id, log_name, created))
         if int(reply_id) in voted:
-            text = redact_log(zlib.decompress(log_z).decode("utf-8", "replace"))
+            text = redact_stored(zlib.decompress(log_z).decode("utf-8", "replace"))
             db.execute("INSERT INTO logs VALUES (?, ?, ?)", (reply_id, zlib.compress(text.encode("utf-8")), created))
     db.executemany("INSERT INTO votes VALUES (?, ?, ?, ?, ?)", votes)
 
@@ -351,7 +352,7 @@ def export_corpus(db: Path, out: Path) -> int:
             continue
         stem = _SAFE_NAME.sub("-", f"{j.kb_id or 'no-match'}__discord-{j.reply_id}")
         name = f"{stem}.log"
-        text = redact_log(j.log)  # stored redacted; again with today's rules, since exports get shared and committed
+        text = redact_stored(j.log)  # stored redacted; again with today's rules, since exports get shared and committed
         (out / name).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         expected[name] = rule
         written += 1
