@@ -211,7 +211,7 @@ def test_kb_dir_on_both_sides_loads_both(tmp_path: Path, capsys: pytest.CaptureF
 # ------------------------------------------------------------------ one Engine, external subcommands
 
 
-def test_one_engine_for_several_files(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_engine_for_several_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from triage.engine import Engine
 
     calls: list[object] = []
@@ -222,10 +222,10 @@ def test_one_engine_for_several_files(monkeypatch: pytest.MonkeyPatch, capsys: p
         return real(cls, *args, **kwargs)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(Engine, "build", classmethod(counting))
-    monkeypatch.setenv("TRIAGE_CACHE_DIR", "/nonexistent/triage-cache-test")
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "cache"))
     assert main([str(GOOD), str(HEALTHY)]) == 0
     assert len(calls) == 1
-    assert calls[0] == Path("/nonexistent/triage-cache-test")  # the CLI passes default_cache_dir()
+    assert calls[0] == tmp_path / "cache"  # the CLI passes default_cache_dir()
 
 
 @pytest.mark.parametrize(("name", "module", "attr"), [("serve", "triage.web.cli", "serve_main"),
