@@ -182,7 +182,7 @@ def compute_values(
         out["shortfall_mib"] = fmt_mib(requested - free)
 
     out.update(_gpu_layers(requested, free, facts))
-    out.update(_context(groups, requested, free, facts))
+    out.update(_context(groups, requested, free, facts, bool(product and product.context_per_slot)))
     out.update(_system_memory(groups))
 
     gfx = (groups.get("gfx") or "").lower()
@@ -288,13 +288,15 @@ def _gpu_layers(requested: float | None, free: float | None, facts: Facts) -> di
     return out
 
 
-def _context(groups: dict[str, str], requested: float | None, free: float | None, facts: Facts) -> dict[str, str]:
+def _context(
+    groups: dict[str, str], requested: float | None, free: float | None, facts: Facts, per_slot: bool
+) -> dict[str, str]:
     """KV cache size, its cost per 1,024 tokens, and a context that fits.
 
     The KV size is the logged one (llama.cpp KV self size, Ollama
     memory.required.kv) or a failed KV allocation (group kv_alloc_bytes).
-    Ollama's num_ctx is per parallel slot, so its suggestion is divided by
-    the slot count.
+    A runtime whose context setting is per parallel slot (products/:
+    context_per_slot, e.g. Ollama's num_ctx) gets it divided by the slot count.
     """
     out: dict[str, str] = {}
     kv = facts.numbers.get("kv_mib")
@@ -318,7 +320,7 @@ def _context(groups: dict[str, str], requested: float | None, free: float | None
         out["kv_per_1k_ctx"] = fmt_mib(per_1k)
         if budget_mib is not None and budget_mib > 0:
             tokens = budget_mib / per_1k * 1024
-            if facts.product == "ollama" and parallel > 1:
+            if per_slot and parallel > 1:
                 tokens /= parallel
             suggested = _power_of_two_floor(tokens)
             if suggested >= ctx:
@@ -328,7 +330,7 @@ def _context(groups: dict[str, str], requested: float | None, free: float | None
     if suggested is not None:
         out["suggested_ctx"] = str(suggested)
         if kv and ctx:
-            tokens_total = suggested * (parallel if facts.product == "ollama" else 1.0)
+            tokens_total = suggested * (parallel if per_slot else 1.0)
             out["suggested_kv_size"] = fmt_mib(kv / ctx * tokens_total)
     if kv and free is not None and kv > free * 0.5 and "suggested_ctx" not in out:
         n = 2

@@ -62,6 +62,7 @@ class FactState:
         self.backends: dict[str, None] = {}
         self.gpus: dict[str, Gpu] = {}
         self.kv_parts: dict[str, float] = {}
+        self.fallback_model: str | None = None
 
     def product(self, name: str, weight: int = 1, version: str | None = None) -> None:
         self.products[name] = self.products.get(name, 0) + weight
@@ -292,10 +293,16 @@ _MODEL_PATH = r"(?P<path>[^\s'\"]{1,400}?\.(?:gguf|bin|ggml|llamafile))(?![\w.-]
 
 
 @rule((".gguf", ".bin", ".llamafile", ".ggml"),
-      r"(?:(?<![\w-])(?:-m|--model)(?:[ \t]{1,8}|=)|model_path=|loading model from[ \t]{0,8}|Loading model:?[ \t]{0,8}|weights detected:[ \t]{0,8}|\bLoading[ \t]{1,8}|load_model: loading model[ \t]{0,8}|\bmodel=|\bfrom[ \t]{1,8})['\"]?" + _MODEL_PATH)
+      r"(?:(?<![\w-])(?:-m|--model)(?:[ \t]{1,8}|=)|model_path=|loading model from[ \t]{0,8}|Loading model:?[ \t]{0,8}|weights detected:[ \t]{0,8}|\bLoading[ \t]{1,8}|load_model: loading model[ \t]{0,8}|\bmodel=|\bfrom[ \t]{1,8}|\bmodel[ \t]{1,8}(?=['\"])|text model:[ \t]{0,8})['\"]?" + _MODEL_PATH)
 def _model(s: FactState, m: regex.Match[str]) -> None:
     if not s.facts.model_file:
         s.facts.model_file = m["path"]
+
+
+@rule((".gguf", ".llamafile"), r"(?<![^\s'\"=(])(?P<path>[^\s'\"*]{0,400}?[\w-]\.(?-i:gguf|llamafile))(?![\w.-])")
+def _model_token(s: FactState, m: regex.Match[str]) -> None:
+    # Fallback: a whole path token ending in .gguf/.llamafile anywhere (a launcher's arguments, a UI message).
+    s.fallback_model = s.fallback_model or m["path"]
 
 
 _QUANT = r"(?P<q>IQ[1-4]_(?:XXS|XS|S|M|NL|L)|Q[2-8]_K(?:_[SML]|_XL)?|Q[4-8]_[01]|Q4_[23]|BF16|F16|F32|MXFP4|TQ[12]_0)"
@@ -495,6 +502,8 @@ def finish_facts(state: FactState, products: dict[str, Product]) -> Facts:
     facts.gpus = list(state.gpus.values())
     if "kv_mib" not in facts.numbers and state.kv_parts:
         facts.numbers["kv_mib"] = sum(state.kv_parts.values())
+    if not facts.model_file and state.fallback_model:
+        facts.model_file = state.fallback_model
     if not facts.quant and facts.model_file:
         m = _QUANT_IN_NAME.search(facts.model_file)
         if m:

@@ -174,6 +174,7 @@ class Product(NamedTuple):
     version_scheme: str
     hidden: bool
     suppresses: tuple[str, ...]
+    context_per_slot: bool
     markers: tuple[Marker, ...]
     settings: dict[str, str]
     followup: str

@@ -227,6 +227,7 @@ class ProductSpec(_Strict):
     homepage: str | None = None
     hidden: bool = False
     suppresses: list[str] = Field(default_factory=list)
+    context_per_slot: bool = False  # its context-size setting is per parallel slot (Ollama's num_ctx)
     marker: list[MarkerSpec] = Field(default_factory=list)
     version: list[MarkerSpec] = Field(default_factory=list)
     settings: dict[str, str] = Field(default_factory=dict)

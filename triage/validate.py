@@ -255,6 +255,7 @@ def _load_product(path: Path, errors: list[DataError]) -> Product | None:
         version_scheme=spec.version_scheme,
         hidden=spec.hidden,
         suppresses=tuple(spec.suppresses),
+        context_per_slot=spec.context_per_slot,
         markers=tuple(markers),
         settings=dict(spec.settings),
         followup=spec.logs.followup if spec.logs else "",

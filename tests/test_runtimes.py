@@ -1,0 +1,211 @@
+"""Runtimes as data (products/), and remedies that fit the user's runtime and OS (issue 12)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, TESTS, shared_engine
+from triage.engine import Engine
+from triage.render import report_dict
+
+RUNTIME_PREFIXES = (  # how SOURCES.tsv names a runtime -> its products/ id
+    ("ik_llama.cpp", "ik_llama.cpp"),
+    ("text-generation-webui", "text-generation-webui"),
+    ("llama-cpp-python", "llama-cpp-python"),
+    ("koboldcpp", "koboldcpp"),
+    ("lm studio", "lmstudio"),
+    ("ollama", "ollama"),
+    ("llamafile", "llamafile"),
+    ("llama.cpp", "llama.cpp"),
+    ("jan", "jan"),
+    ("localai", "localai"),
+    ("gpt4all", "gpt4all"),
+)
+
+
+def _runtime(product_column: str) -> str | None:
+    text = product_column.strip().lower()
+    for prefix, pid in RUNTIME_PREFIXES:
+        if text.startswith(prefix):
+            return pid
+    return None
+
+
+def _positive_fixtures() -> list[tuple[Path, str, str]]:
+    """(log, expected kb id, true runtime id) for every positive fixture whose runtime SOURCES.tsv names."""
+    out = []
+    for folder in [TESTS / "corpus", *sorted((TESTS / "logs").iterdir())]:
+        sources, expected = folder / "SOURCES.tsv", folder / "expected.json"
+        if not sources.is_file() or not expected.is_file():
+            continue
+        spec = json.loads(expected.read_text(encoding="utf-8"))
+        with sources.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                runtime = _runtime(row.get("product") or "")
+                expect = (spec.get(row.get("file") or "") or {}).get("expect") or []
+                if runtime and expect and (folder / row["file"]).is_file():
+                    out.append((folder / row["file"], expect[0], runtime))
+    return out
+
+
+def test_eleven_runtimes_are_data() -> None:
+    kb = shared_engine().kb
+    wanted = {"llama.cpp", "koboldcpp", "llamafile", "ollama", "lmstudio", "text-generation-webui", "llama-cpp-python",
+              "jan", "localai", "ik_llama.cpp", "gpt4all"}
+    assert wanted <= {p.id for p in kb.listed_products}
+    for product in kb.listed_products:
+        assert product.followup and product.settings.get("gpu_layers") is not None or product.id == "gpt4all", product.id
+
+
+def test_no_product_list_left_in_python() -> None:
+    """Runtime knowledge lives in products/: no Python module names three or more runtimes as string literals."""
+    import re
+
+    ids = "|".join(re.escape(p.id) for p in shared_engine().kb.listed_products)
+    literal = re.compile(rf"[\"']({ids})[\"']")
+    offenders = {}
+    for path in [*ROOT.glob("triage/**/*.py"), *ROOT.glob("bot/*.py")]:
+        found = set(literal.findall(path.read_text(encoding="utf-8")))
+        if len(found) >= 3:
+            offenders[str(path.relative_to(ROOT))] = sorted(found)
+    assert not offenders
+
+
+# Logs whose runtime column and content disagree, each checked by hand:
+UNDETECTABLE = {
+    # text-generation-webui logs that show only llama-cpp-python's own ValueError (its loader): no tgwui line at all.
+    "unknown-pre-tokenizer__tgwui-6710-deepseek-r1-qwen-cpu-ubuntu.log",
+    "tgwui-6710-deepseek-r1-qwen-cpu-ubuntu.log",
+    # SOURCES names the bundled library (llama.cpp); the log is GPT4All's own chat binary and libllmodel.
+    "gpt4all-511-ubuntu2004-libllama-glibc234.log",
+    # llama-cpp-python with LLAMA_CPP_LIB pointing at a llama.cpp build: only the llama.cpp library path shows.
+    "lcp-1346-llama-cpp-lib-env-undefined-llama-numa-init.log",
+}
+
+
+def test_remedy_one_is_the_users_runtime_or_generic() -> None:
+    engine = shared_engine()
+    wrong = []
+    cases = _positive_fixtures()
+    assert len(cases) > 300
+    for path, kb_id, runtime in cases:
+        report = engine.analyse(path.read_bytes(), redact=False)
+        match = next((m for m in report.matches if m.kb_id == kb_id), None)
+        if match is None or not match.remedy_steps:
+            continue
+        first = match.remedy_steps[0]
+        if first.product not in (None, runtime) and path.name not in UNDETECTABLE:
+            wrong.append((path.name, runtime, report.facts.product, first.product))
+    assert not wrong
+
+
+def test_a_fixed_version_is_never_told_to_update() -> None:
+    """A real KoboldCpp 1.67 log (koboldcpp#906), its banner changed to 1.69.1, a release with the fix (1.68)."""
+    log = (TESTS / "logs" / "first-five" / "kcpp-906-v167-quantkv-metal-924-unsupported-op.log").read_text(encoding="utf-8")
+    assert "Version 1.67" in log
+    report = shared_engine().analyse(log.replace("Version 1.67", "Version 1.69.1"), redact=False)
+    match = report.matches[0]
+    assert match.kb_id == "metal-quantkv-unsupported-op"
+    assert match.version_status == "fixed"
+    assert "already contains the fix" in match.version_note
+    assert not [s for s in match.remedy_steps if s.text.lower().startswith(("update", "upgrade"))]
+    affected = shared_engine().analyse(log, redact=False).matches[0]
+    assert affected.version_status == "affected"
+    assert any(s.text.lower().startswith("update") for s in affected.remedy_steps)
+
+
+def test_windows_koboldcpp_rocm_log_gets_its_own_remedy_first_and_no_linux_one() -> None:
+    report = shared_engine().analyse((TESTS / "corpus" / "rocm-unsupported-gfx__kcpp-676c-tensile-gfx1032-6600xt.log").read_bytes())
+    assert (report.facts.product, report.facts.os) == ("koboldcpp", "windows")
+    steps = report.matches[0].remedy_steps
+    assert steps[0].product == "koboldcpp"
+    assert not any("HSA_OVERRIDE_GFX_VERSION=" in s.text and s.os == "linux" for s in steps)
+
+
+def test_no_fixture_on_windows_gets_a_linux_only_step() -> None:
+    engine = shared_engine()
+    for path in sorted(TESTS.glob("**/*.log")):
+        report = engine.analyse(path.read_bytes(), redact=False)
+        if report.facts.os != "windows":
+            continue
+        for match in report.matches:
+            assert all(step.os in (None, "windows") or "windows" in (step.os or "") for step in match.remedy_steps), path.name
+
+
+def test_unknown_runtime_names_a_runtime_on_every_runtime_specific_step() -> None:
+    log = "error loading model: unknown model architecture: 'qwen35moe'\n"
+    report = shared_engine().analyse(log)
+    assert report.facts.product is None
+    steps = report.matches[0].remedy_steps
+    specific = [s for s in steps if s.product]
+    assert specific and all(s.product_name for s in specific)
+    generic_first = [s.product is None for s in steps]
+    assert generic_first == sorted(generic_first, reverse=True)  # generic steps first, then each runtime's
+    data = report_dict(report)["matches"][0]["remedy_steps"]
+    assert [d["product"] for d in data] == [s.product for s in steps]
+    assert [d["text"] for d in data] == report_dict(report)["matches"][0]["remedies"]
+
+
+def test_a_runtime_added_from_a_kb_dir_without_code(tmp_path: Path) -> None:
+    (tmp_path / "products").mkdir()
+    (tmp_path / "products" / "acme-llm.toml").write_text(
+        'name = "Acme LLM"\npriority = 80\n\n[[marker]]\nkeywords = ["acme-llm"]\nregex = \'\'\'\\bacme-llm\\b\'\'\'\nweight = 5\n\n'
+        '[[version]]\nkeywords = ["acme-llm v"]\nregex = \'\'\'acme-llm v(?P<version>\\d+\\.\\d+\\.\\d+)\'\'\'\nweight = 5\n\n'
+        '[settings]\ngpu_layers = "--offload N"\n\n'
+        '[logs]\nfollowup = """Run `acme-llm --trace` and attach ~/.acme/acme.log from start to end."""\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "signatures").mkdir()
+    (tmp_path / "kb" / "acme-oom.md").write_text(
+        '+++\nid = "acme-oom"\ntitle = "Acme ran out of VRAM"\nsummary = "s"\nroot_cause = "r"\n'
+        'references = ["https://example.org/acme/1"]\nremedies = [\n'
+        '  { text = "Lower {{setting_gpu_layers}}.", products = ["acme-llm"] },\n  "Close other GPU programs.",\n]\n'
+        '[[affected]]\nproduct = "acme-llm"\nversions = "<2.0"\nfixed_in = "2.0"\n+++\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "signatures" / "acme-oom.toml").write_text(
+        '[[signature]]\nid = "acme-vram"\ndescription = "d"\nkeywords = ["acme vram exhausted"]\n'
+        "regex = '''acme vram exhausted'''\nweight = 0.9\n"
+        "[signature.examples]\nmatch = ['''acme vram exhausted''']\nno_match = ['''acme vram fine''']\n",
+        encoding="utf-8",
+    )
+    engine = Engine.build([tmp_path])
+    report = engine.analyse("acme-llm v1.2.0 starting\nacme vram exhausted\n")
+    assert (report.facts.product, report.facts.version, report.facts.product_name) == ("acme-llm", "1.2.0", "Acme LLM")
+    match = report.matches[0]
+    assert match.remedy_steps[0].text == "Lower --offload N." and match.remedy_steps[0].product == "acme-llm"
+    assert match.version_status == "affected"
+    cut = engine.analyse("acme-llm v1.2.0 starting\nloading the model\n")
+    assert "acme-llm --trace" in cut.followup
+
+
+def test_engine_analyse_is_pure(tmp_path: Path) -> None:
+    """Same report with the environment cleared, HOME unwritable and no cache (a subprocess, so nothing leaks)."""
+    log = TESTS / "corpus" / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log"
+    code = (
+        "import json, sys\n"
+        "from triage.engine import Engine\n"
+        "from triage.render import report_dict\n"
+        f"print(json.dumps(report_dict(Engine.build().analyse(open({str(log)!r}, 'rb').read()))))\n"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o500)
+    clean = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "PYTHONPATH": str(ROOT)}
+    bare = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean, timeout=120, check=True)
+    normal = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(bare.stdout) == json.loads(normal.stdout)
+    assert not list(home.iterdir())  # nothing was written
+
+
+@pytest.mark.parametrize("name", ["ntstatus", "winerror", "gfx-siblings", "cpu-isa"])
+def test_lookup_tables_are_data(name: str) -> None:
+    assert shared_engine().kb.tables[name]
