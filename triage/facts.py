@@ -453,7 +453,7 @@ def product_rules(products: Iterable[Product]) -> list[FactRule]:
 def _first_group(m: regex.Match[str], prefix: str) -> str | None:
     for name, value in m.groupdict().items():
         if value and name.startswith(prefix):
-            return value
+            return str(value)
     return None
 
 
