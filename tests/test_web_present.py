@@ -37,7 +37,7 @@ STEPS = [
 
 def test_unknown_runtime_groups_under_display_names_generic_first() -> None:
     groups = group_remedies(_match(STEPS), product=None)
-    assert [g.heading for g in groups] == [None, "llama.cpp, llamafile", "KoboldCpp"]
+    assert [g.heading for g in groups] == [None, "llama.cpp / llamafile", "KoboldCpp"]
     assert groups[0].steps == [("update", None), ("general again", "Linux")]
     assert groups[1].steps == [("cpu", None)]  # one step for two runtimes, shown once
     assert groups[2].steps == [("kobold gpulayers", None), ("set path", "Windows")]

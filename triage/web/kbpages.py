@@ -57,11 +57,11 @@ class EntryView(NamedTuple):
 
 def _groups(kb: KnowledgeBase, remedies: tuple[Remedy, ...]) -> list[tuple[str | None, list[RemedyView]]]:
     """Generic remedies first, then one group per set of runtimes a remedy names
-    ("llama.cpp, llamafile"), in order of appearance: each remedy is shown once."""
+    ("llama.cpp / llamafile", as the report pages name them), in order of appearance: each remedy is shown once."""
     groups: dict[str | None, list[RemedyView]] = {None: []}
     for remedy in remedies:
         systems = ", ".join(os_name(o) for o in remedy.os) or None
-        key = ", ".join(product_name(kb, p) for p in remedy.products) or None
+        key = " / ".join(product_name(kb, p) for p in remedy.products) or None
         groups.setdefault(key, []).append(RemedyView(remedy.text, systems))
     return [(k, v) for k, v in groups.items() if v]
 

@@ -68,7 +68,7 @@ def group_remedies(match: Match, product: str | None, kb: Any = None) -> list[Re
                 names.append(name)
     groups: dict[str | None, list[tuple[str, str | None]]] = {None: []}
     for key, names in owners.items():
-        groups.setdefault(None if key in generic else ", ".join(names), []).append(key)
+        groups.setdefault(None if key in generic else " / ".join(names), []).append(key)
     return [RemedyGroup(k, v) for k, v in groups.items() if v]
 
 
