@@ -143,7 +143,8 @@ RULES: tuple[_Rule, ...] = (
     ),
     _Rule(
         "authorization",
-        _c(r"(?i)\b((?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?(?:(?:bearer|token|basic|digest)[ \t]+)?)(?!<)([^\s\"',;]{3,})"),
+        _c(r"(?i)\b((?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?(?:(?:bearer|token|basic|digest)[ \t]+)?)"
+           r"(?!<|(?:bearer|token|basic|digest)\b)([^\s\"',;]{3,})"),
         _keep_prefix("<secret>"),
         _ci("authorization"),
     ),
