@@ -176,6 +176,8 @@ class TriageBot(commands.Bot):
     async def close(self) -> None:
         self.prune_daily.cancel()
         await super().close()
+        if self._feedback is not None:
+            self._feedback.close()
 
     @tasks.loop(hours=24)
     async def prune_daily(self) -> None:
@@ -390,13 +392,9 @@ class TriageBot(commands.Bot):
         version = facts.version or (f"b{facts.build}" if facts.build else "")
         kb_id = report.matches[0].kb_id if report.matches else NO_MATCH
         store = self.feedback
-
-        def work() -> int:
-            store.record_fingerprint(guild_id, source_id, fp.id, fp.text, kb_id, facts.product or "", version or "")
-            return store.fingerprint_count(guild_id, fp.id, time.time() - reply.SEEN_DAYS * DAY)
-
         try:
-            return await asyncio.to_thread(work)
+            return await asyncio.to_thread(store.record_fingerprint, guild_id, source_id, fp.id, fp.text, kb_id, facts.product or "",
+                                           version, count_since=time.time() - reply.SEEN_DAYS * DAY)
         except sqlite3.Error as exc:
             log.error("could not count fingerprint in %s: %s", store.path, exc)
             return 0
@@ -526,7 +524,7 @@ class TriageBot(commands.Bot):
         for att in message.attachments:
             if att.filename == ref.log_name and att.size <= self.settings.max_attachment_bytes:
                 try:
-                    return _as_text(await att.read())
+                    return await asyncio.to_thread(_as_text, await att.read())
                 except (discord.HTTPException, InputError):
                     return None
         return None

@@ -22,10 +22,11 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,11 +141,21 @@ class ReplyRef:
 
 
 class FeedbackStore:
-    """One SQLite file; each call opens its own connection, so threads never share one."""
+    """One SQLite file behind one connection, which worker threads take turns on (a lock).
+
+    Kept open and in WAL mode with synchronous=NORMAL: a commit then needs no fsync of its
+    own and no checkpoint on close, so recording a reply or a crash costs well under a
+    millisecond instead of ~15 ms per call (measured with a connection per call). Other
+    processes (`triage feedback export`) read alongside it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")  # survives a crash of the bot; a power cut may lose the last commits
+        self._conn.execute("PRAGMA foreign_keys = ON")
         with self._db() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version == 1:
@@ -154,10 +165,19 @@ class FeedbackStore:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as db:
-            db.execute("PRAGMA foreign_keys = ON")
-            with db:  # commit on success, roll back on error
-                yield db
+        """One transaction: committed on success, rolled back on error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     # ---- replies ----------------------------------------------------------------------------------------------
 
@@ -242,9 +262,12 @@ class FeedbackStore:
     # ---- fingerprints -----------------------------------------------------------------------------------------
 
     def record_fingerprint(
-        self, guild_id: int, source_id: int, fingerprint: str, text: str, kb_id: str, product: str, version: str, *, now: float | None = None
-    ) -> None:
-        """One report of a crash in a server; the same source (an edited message) is counted once."""
+        self, guild_id: int, source_id: int, fingerprint: str, text: str, kb_id: str, product: str, version: str, *,
+        now: float | None = None, count_since: float | None = None,
+    ) -> int:
+        """One report of a crash in a server; the same source (an edited message) is counted once.
+        With `count_since`, returns the reports of this fingerprint since then (this one included)
+        from the same transaction; else 0."""
         with self._db() as db:
             db.execute(
                 "INSERT INTO fingerprints (guild_id, source_id, fingerprint, text, kb_id, product, version, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -252,13 +275,14 @@ class FeedbackStore:
                 "kb_id = excluded.kb_id, product = excluded.product, version = excluded.version",
                 (guild_id, source_id, fingerprint, text, kb_id, product, version, time.time() if now is None else now),
             )
+            if count_since is None:
+                return 0
+            return _count(db, guild_id, fingerprint, count_since)
 
     def fingerprint_count(self, guild_id: int, fingerprint: str, since: float) -> int:
         """Reports of this fingerprint in the server since `since` (the current one included)."""
         with self._db() as db:
-            row = db.execute("SELECT COUNT(*) FROM fingerprints WHERE guild_id = ? AND fingerprint = ? AND seen >= ?",
-                             (guild_id, fingerprint, since)).fetchone()
-        return int(row[0])
+            return _count(db, guild_id, fingerprint, since)
 
     def trending(self, guild_id: int, since: float, limit: int = 10) -> list[Trend]:
         """The most reported fingerprints in a server since `since`, most reports first."""
@@ -298,6 +322,12 @@ class FeedbackStore:
             ).rowcount
             removed += db.execute("DELETE FROM fingerprints WHERE seen < ?", (cutoff,)).rowcount
         return removed
+
+
+def _count(db: sqlite3.Connection, guild_id: int, fingerprint: str, since: float) -> int:
+    row = db.execute("SELECT COUNT(*) FROM fingerprints WHERE guild_id = ? AND fingerprint = ? AND seen >= ?",
+                     (guild_id, fingerprint, since)).fetchone()
+    return int(row[0])
 
 
 def _by_count(counts: dict[str, int]) -> list[str]:
