@@ -370,13 +370,17 @@ def export_corpus(db: Path, out: Path) -> int:
     """Write each judged log as `<kb-id>__discord-<reply id>.log` plus expected.json
     (merged into one already there); return how many logs were written."""
     store = FeedbackStore(db)
+    try:
+        judgements = store.judgements()
+    finally:
+        store.close()
     out.mkdir(parents=True, exist_ok=True)
     expected_path = out / "expected.json"
     expected: dict[str, dict[str, list[str]]] = {}
     if expected_path.is_file():
         expected = json.loads(expected_path.read_text(encoding="utf-8"))
     written = 0
-    for j in store.judgements():
+    for j in judgements:
         rule = _expectation(j)
         if rule is None:
             continue
