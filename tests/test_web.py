@@ -468,3 +468,34 @@ def test_serve_main_port_in_use_exits_2(fake_uvicorn: _FakeUvicorn, capsys: pyte
         assert serve_main(["--port", str(port)]) == 2
     assert "cannot listen" in capsys.readouterr().err
     assert not fake_uvicorn.calls
+
+
+def test_stalled_upload_is_408(engine: Engine) -> None:
+    """A client that starts a body and never finishes it is cut off, not waited for."""
+    import anyio
+
+    app = create_app(engine, Settings(rate_limit=None, read_timeout=0.2))
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        messages = [{"type": "http.request", "body": b"first part of a log\n", "more_body": True}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await anyio.sleep(30)  # the rest never comes
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/api/v1/triage", "raw_path": b"/api/v1/triage", "root_path": "",
+                 "query_string": b"", "headers": [(b"content-type", b"text/plain")], "client": ("127.0.0.1", 1),
+                 "server": ("127.0.0.1", 80)}
+        with anyio.fail_after(5):
+            await app(scope, receive, send)
+
+    anyio.run(run)
+    assert sent[0]["status"] == 408
+    assert b"did not arrive" in sent[1]["body"]

@@ -43,6 +43,7 @@ class Settings(NamedTuple):
     rate_limit: str | None = "30/60"  # None or "": no limit
     timeout: float = 10.0
     max_concurrent: int = 4  # analyses at once per process; the rest wait (inside the time bound)
+    read_timeout: float = 30.0  # seconds to receive the whole body (a stalled upload gets 408)
 
 
 class _Busy(Exception):
@@ -51,6 +52,10 @@ class _Busy(Exception):
 
 class _TooLarge(Exception):
     """More body bytes arrived than the cap allows."""
+
+
+class _TooSlow(Exception):
+    """The body did not arrive within the read timeout."""
 
 
 async def read_limited(request: Request, max_bytes: int) -> bytes:
@@ -102,7 +107,11 @@ class _App:
         before analysis. Multipart gives each file, plus a non-empty `log` field; a
         urlencoded body is a form only for the page (`curl --data-binary @x.log` sends
         that content type with a raw log); anything else is one raw log."""
-        body = await read_limited(request, self.settings.max_body_bytes)
+        try:
+            with anyio.fail_after(self.settings.read_timeout):
+                body = await read_limited(request, self.settings.max_body_bytes)
+        except TimeoutError:
+            raise _TooSlow from None
         content_type = request.headers.get("content-type", "")
         if not boundary_of(content_type):
             if urlencoded and content_type.startswith("application/x-www-form-urlencoded"):
@@ -135,6 +144,9 @@ class _App:
             logs, refused = await self.inputs(request, urlencoded=True)
         except FormError as exc:
             return self.error_page(request, 400, "That form could not be read", str(exc))
+        except _TooSlow:
+            return self.error_page(request, 408, "The upload stalled",
+                                   f"The log did not arrive within {self.settings.read_timeout:g} seconds.")
         except _TooLarge:
             return self.error_page(request, 413, "That log is too big",
                                    too_large_message(self.settings.max_body_bytes) + " Send the part from the start "
@@ -184,6 +196,8 @@ class _App:
             logs, refused = await self.inputs(request, urlencoded=False)
         except FormError as exc:
             return _error(400, str(exc))
+        except _TooSlow:
+            return _error(408, f"the body did not arrive within {self.settings.read_timeout:g} s")
         except _TooLarge:
             return _error(413, too_large_message(self.settings.max_body_bytes))
         if not multipart:

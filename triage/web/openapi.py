@@ -48,6 +48,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def openapi_document(max_body_bytes: int) -> dict[str, Any]:
     limit = f"{max_body_bytes // (1024 * 1024)} MiB" if max_body_bytes >= 1024 * 1024 else f"{max_body_bytes} bytes"
     errors = {
+        "408": _json(_ERROR, "The body did not arrive in time."),
         "413": _json(_ERROR, f"The body is larger than {limit}."),
         "422": _json(_ERROR, "Not a log: binary or empty input (the message says which)."),
         "429": {**_json(_ERROR, "Too many requests from this client; see the Retry-After header."),
