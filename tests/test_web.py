@@ -123,6 +123,12 @@ def test_api_malformed_multipart_is_400(client: TestClient) -> None:
         assert response.json() == {"results": []} or "results" in response.json()
 
 
+def test_form_with_too_many_fields_is_400(client: TestClient) -> None:
+    response = client.post("/", content="&".join(f"f{i}=x" for i in range(50)).encode(),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400 and "could not be read" in response.text
+
+
 def test_wrong_method_is_405(client: TestClient) -> None:
     assert client.get("/api/v1/triage").status_code == 405
     assert client.put("/api/v1/triage", content=b"x").status_code == 405

@@ -117,7 +117,10 @@ class _App:
             if urlencoded and content_type.startswith("application/x-www-form-urlencoded"):
                 from urllib.parse import parse_qs
 
-                fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+                try:
+                    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+                except ValueError as exc:  # too many fields
+                    raise FormError(str(exc)) from None
                 return [("pasted log", "\n".join(fields.get("log", [])).encode())], []
             return [("log", body)], []
         parts = parse_multipart(content_type, body)
