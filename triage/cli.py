@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import os
 import shutil
@@ -338,22 +337,24 @@ def _run_eval(argv: Sequence[str]) -> int:
     p.add_argument("--min-recall", type=float, default=0.9, help="fail below this recall, from 0 to 1 (default 0.9)")
     _kb_dir_option(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores for many logs; 1: serial)")
     args = p.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: give at least 1")
     if not 0.0 <= args.min_recall <= 1.0:
         raise UsageError(f"--min-recall {args.min_recall:g}: recall is a fraction from 0 to 1 (e.g. 0.9)")
     if not args.dir.is_dir():
         raise UsageError(f"{args.dir}: not a directory")
     engine = _engine(args.kb_dir)
-    params = list(inspect.signature(evaluate).parameters)
-    target: Any = engine if len(params) > 1 and params[1] == "engine" else engine.kb
     try:
-        result = evaluate(args.dir, target)
+        result = evaluate(args.dir, engine, jobs=args.jobs, kb_dirs=args.kb_dir)
     except InputError as exc:
         raise UsageError(str(exc)) from None
     if args.format == "json":
         _write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:
-        _write(format_eval(result) + "\n")
+        _write(format_eval(result, engine.kb) + "\n")
     return 0 if not result.forbidden and result.recall >= args.min_recall else 1
 
 
@@ -430,18 +431,17 @@ def _kb_check(kb_dirs: list[Path], args: argparse.Namespace) -> int:
     from .engine import Engine
 
     try:
-        kb = Engine.build(kb_dirs, cache_dir=None).kb  # validate the files themselves, never a cache
+        engine = Engine.build(kb_dirs, cache_dir=None)  # validate the files themselves, never a cache
     except DataErrors as exc:
         for err in exc.errors:
             _warn_plain(str(err))
         _warn(f"kb check: {len(exc.errors)} error(s)")
         return 1
-    options: dict[str, Any] = {"timing": not args.no_timing}
-    if args.fixtures is not None:
-        if "fixtures" not in inspect.signature(check_kb).parameters:
-            raise UsageError("--fixtures is not supported by this version of 'triage kb check'")
-        options["fixtures"] = args.fixtures
-    errors, warnings = check_kb(kb, **options)
+    for d in args.fixtures or []:
+        if not d.is_dir():
+            raise UsageError(f"--fixtures {d}: not a directory")
+    kb = engine.kb
+    errors, warnings = check_kb(engine, timing=not args.no_timing, fixtures=args.fixtures)
     for w in warnings:
         _warn_plain(f"warning: {w}")
     for err in errors:
