@@ -114,9 +114,10 @@ def _read_outputs(path: Path) -> dict[str, str]:
 class Composite:
     """Runs action.yml's steps as the runner does, one workflow job at a time."""
 
-    def __init__(self, gh: FakeGitHub, tmp: Path) -> None:
+    def __init__(self, gh: FakeGitHub, tmp: Path, cache: Path) -> None:
         self.gh = gh
         self.tmp = tmp
+        self.cache = cache
         self.workspace = tmp / "workspace"
         self.workspace.mkdir()
         self.runner_temp = tmp / "runner-temp"
@@ -158,7 +159,7 @@ class Composite:
             # The workflow's own `env:`: test knobs the entry point documents.
             "TRIAGE_ATTACHMENT_HOSTS": "localhost",
             "TRIAGE_BACKOFF_BASE": "0.001",
-            "TRIAGE_CACHE_DIR": str(self.tmp / "cache"),
+            "TRIAGE_CACHE_DIR": str(self.cache),
         }
         for n, step in enumerate(data["runs"]["steps"]):
             if "uses" in step:
@@ -186,10 +187,16 @@ class Composite:
         return {name: _resolve(spec["value"], contexts) for name, spec in data["outputs"].items()}
 
 
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One start-up cache for the module's runs, as a runner keeps one per job."""
+    return tmp_path_factory.mktemp("triage-cache")
+
+
 @pytest.fixture
-def composite(httpserver: HTTPServer, tmp_path: Path) -> tuple[FakeGitHub, Composite]:
+def composite(httpserver: HTTPServer, tmp_path: Path, cache_dir: Path) -> tuple[FakeGitHub, Composite]:
     gh = FakeGitHub(httpserver)
-    return gh, Composite(gh, tmp_path)
+    return gh, Composite(gh, tmp_path, cache_dir)
 
 
 def test_composite_steps_label_the_issue_and_keep_one_comment(composite: tuple[FakeGitHub, Composite]) -> None:
@@ -231,4 +238,28 @@ def test_composite_steps_pass_a_bad_input_as_a_failed_step(composite: tuple[Fake
     with pytest.raises(AssertionError) as err:
         run("issues", _event(gh), {"min-confidence": "high"})
     assert "::error::input 'min-confidence'" in str(err.value)
+    assert gh.comments == []
+
+
+def test_composite_dry_run_passes_every_input_through(composite: tuple[FakeGitHub, Composite]) -> None:
+    gh, run = composite
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    run("issues", _event(gh), {"dry-run": "true", "kb-url": "https://triage.example.org/", "label-prefix": "crash:", "fact-labels": "false"})
+    log = "\n".join(run.logs)
+    assert [c for c in gh.calls if c[0] != "GET"] == []  # a dry run reads, never writes
+    assert f"POST /repos/{REPO}/issues/{gh.number}/comments" in log
+    assert "[knowledge base page](https://triage.example.org/kb/cuda-arch-mismatch/)" in log
+    assert '"labels": ["crash:cuda-arch-mismatch"]' in log  # the prefix, and no backend:/os: labels
+
+
+def test_composite_kb_path_is_read_from_the_workspace(composite: tuple[FakeGitHub, Composite]) -> None:
+    gh, run = composite
+    kb = run.workspace / ".triage"
+    (kb / "signatures").mkdir(parents=True)
+    (kb / "kb").mkdir()
+    (kb / "signatures" / "broken.toml").write_text("[[signature]]\nid = 'x'\nregex = '''(unclosed'''\n", encoding="utf-8")
+    gh.issue["body"] = _fenced(CUDA_LOG)
+    with pytest.raises(AssertionError) as err:
+        run("issues", _event(gh), {"kb-path": ".triage"})
+    assert "::error::input 'kb-path' holds invalid data" in str(err.value) and "broken.toml" in str(err.value)
     assert gh.comments == []
