@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("starlette")
 pytest.importorskip("jinja2")
@@ -505,3 +507,14 @@ def test_stalled_upload_is_408(engine: Engine) -> None:
     anyio.run(run)
     assert sent[0]["status"] == 408
     assert b"did not arrive" in sent[1]["body"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=2048),
+       content_type=st.sampled_from(["text/plain", "application/octet-stream", "application/x-www-form-urlencoded",
+                                     "multipart/form-data; boundary=b", "multipart/form-data", ""]),
+       path=st.sampled_from(["/", "/api/v1/triage"]))
+def test_any_body_gets_an_answer_never_a_500(client: TestClient, body: bytes, content_type: str, path: str) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post(path, content=body, headers=headers)
+    assert response.status_code in (200, 400, 413, 422), (response.status_code, response.text[:200])
