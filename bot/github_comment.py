@@ -29,7 +29,7 @@ _ISSUE_REF = re.compile(r"(?<![\w&/])(#|GH-)(?=\d)", re.IGNORECASE)
 # A code span as CommonMark reads it, on one line; not after a backslash (then the tick is literal).
 _CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
 _GITHUB_LINK = re.compile(r"^https://github\.com/")
-_GITHUB_BLOB = re.compile(r"^https://github\.com/[^/\s]+/[^/\s]+/blob/")
+_GITHUB_BLOB = re.compile(r"^https://[^/\s]+/[^/\s]+/[^/\s]+/blob/[^\s]")  # github.com or GitHub Enterprise Server
 _OS_NAMES = {"linux": "Linux", "windows": "Windows", "macos": "macOS"}
 
 
