@@ -71,11 +71,23 @@ def test_normalise(raw: str, expected: str) -> None:
         "ValueError: Failed to load model from file: /models/x.gguf",
         # GGML_ABORT("fatal error"): only the file, whose line moves between builds (llama.cpp#24400 vs #19220)
         "/kaggle/working/llama.cpp/ggml/src/ggml-cuda/fattn.cu:110: fatal error",
+        "🥲 Failed to load the model",
+        "**Error Details**",
+        "SIGSEGV: segmentation violation",
+        'GGML_ASSERT: C:\\Users\\jeff\\git\\ollama\\llm\\llama.cpp\\ggml-cuda.cu:244: !"CUDA error"',
+        "llama_model_load: error loading model: llama_model_loader: failed to load model from /models/x.gguf",
     ],
 )
 def test_generic_lines_are_not_specific(line: str) -> None:
     result = fp(line)
     assert result is not None and not result.specific
+
+
+def test_old_cuda_error_assert_gives_way_to_the_cuda_error() -> None:
+    result = fp('GGML_ASSERT: C:\\x\\ggml-cuda.cu:244: !"CUDA error"',
+                "CUDA error 2 at C:\\x\\ggml-cuda.cu:9198: out of memory")
+    assert result is not None and result.specific and result.lines == (2,)
+    assert result.text == "CUDA error: 2 at ggml-cuda.cu: out of memory"
 
 
 def test_no_error_line_no_fingerprint() -> None:
@@ -161,10 +173,10 @@ def test_cuda_error_takes_its_function_from_the_evidence() -> None:
 # Pinned: the id must not change across runs, Python versions or platforms. A rules change that changes
 # grouping bumps `version` in fingerprints/rules.toml, and these pins with it.
 PINNED = [
-    ("Error: llama runner process has terminated: GGML_ASSERT(tensor->op == GGML_OP_UNARY) failed", "v3-022890aec4e6"),
-    ("ggml-alloc.c:819: GGML_ASSERT(talloc->buffer_id >= 0) failed", "v3-3edf1ed6cb61"),
-    ("error loading model: error loading model architecture: unknown model architecture: 'gemma4'", "v3-f82c64ebaa21"),
-    ("Error: llama runner process has terminated: exit status 0xc0000409", "v3-5c0d52f59890"),
+    ("Error: llama runner process has terminated: GGML_ASSERT(tensor->op == GGML_OP_UNARY) failed", "v4-f60fd0a9a360"),
+    ("ggml-alloc.c:819: GGML_ASSERT(talloc->buffer_id >= 0) failed", "v4-25a2362b791a"),
+    ("error loading model: error loading model architecture: unknown model architecture: 'gemma4'", "v4-2729428bc031"),
+    ("Error: llama runner process has terminated: exit status 0xc0000409", "v4-5a1c392b3d52"),
 ]
 
 
