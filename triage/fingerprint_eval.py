@@ -165,9 +165,8 @@ def grouping_score(
 
 def format_grouping(score: GroupingScore) -> str:
     """The figures as `triage eval` prints them, with the pairs that went wrong."""
-    out = [
-        "grouping:",
-        f"  same-bug pairs sharing a specific fingerprint: {score.same_shared}/{score.same_pairs} ({score.recall:.0%})",
+    out = [  # no heading: `triage eval` prints "<corpus>: " before the first line
+        f"same-bug pairs sharing a specific fingerprint: {score.same_shared}/{score.same_pairs} ({score.recall:.0%})",
         f"  hard-negative pairs sharing one: {score.hard_shared}/{score.hard_pairs}",
         f"  different-bug pairs sharing one: {score.diff_shared}/{score.diff_pairs} ({score.false_merge_rate:.2%})",
     ]

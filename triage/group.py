@@ -45,8 +45,10 @@ def _init_worker(kb_dirs: Sequence[str]) -> None:
     from .fingerprint_rules import load_fingerprint_rules
 
     dirs = [Path(d) for d in kb_dirs]
-    _WORKER["engine"] = Engine.build(dirs)
-    _WORKER["rules"] = load_fingerprint_rules(dirs)
+    engine = Engine.build(dirs)
+    _WORKER["engine"] = engine
+    # the Engine loads the same rules when it fingerprints reports itself; reuse them
+    _WORKER["rules"] = getattr(engine, "fingerprint_rules", None) or load_fingerprint_rules(dirs)
 
 
 def _analyse_one(path: str) -> LogResult:
