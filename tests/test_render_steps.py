@@ -148,3 +148,31 @@ def test_width_option() -> None:
 def test_wrap_keeps_paragraphs_and_indent(width: int) -> None:
     out = wrap("first paragraph here\nsecond `a b c` one", width, "  ")
     assert out.splitlines() == ["  first paragraph here", "  second `a b c` one"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_text_output_wraps_to_the_terminal_width() -> None:
+    import pty
+
+    log = TESTS / "corpus" / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log"
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "70", "LINES": "40"}
+    proc = subprocess.Popen([sys.executable, "-m", "triage", "--color", "never", str(log)], stdout=slave,
+                            stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    out = b"".join(chunks).decode().replace("\r\n", "\n")
+    prose = [line for line in out.splitlines() if not line.lstrip().startswith("line ") and "`" not in line
+             and "http" not in line and not line.startswith("The CUDA")]
+    assert prose and max(len(line) for line in prose) <= 70, out
+    assert any(60 < len(line) <= 70 for line in prose)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
@@ -159,6 +157,8 @@ def _silence_stdout() -> None:
 
 
 def _json_line(report: Report, name: str) -> str:
+    import json
+
     from .render import report_dict
 
     body = report_dict(report)
@@ -174,6 +174,8 @@ def _text_width(requested: int | None) -> int:
     out = sys.stdout
     try:
         if out is not None and out.isatty():
+            import shutil
+
             return max(40, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
     except (OSError, ValueError):
         pass
@@ -352,6 +354,8 @@ def _run_eval(argv: Sequence[str]) -> int:
     except InputError as exc:
         raise UsageError(str(exc)) from None
     if args.format == "json":
+        import json
+
         _write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:
         _write(format_eval(result, engine.kb) + "\n")
