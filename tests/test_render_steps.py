@@ -59,6 +59,9 @@ def test_known_runtime_keeps_the_ranked_order() -> None:
     assert [(s.label, s.text) for s in steps] == [("", own[0].text), ("", own[1].text), ("", own[2].text)]
     other_os = remedy_list(_match(own), Facts(product="koboldcpp", os="linux"))
     assert other_os[2].label == "On Windows"
+    either = remedy_list(_match([RemedyStep("Reboot.", None, "linux,windows", None)]), Facts())
+    assert either[0].label == "On Linux / Windows"
+    assert remedy_list(_match([RemedyStep("Reboot.", None, "linux,windows", None)]), Facts(os="windows"))[0].label == ""
 
 
 def test_every_runtime_specific_remedy_is_named_in_text_and_markdown() -> None:

@@ -33,7 +33,8 @@ class Step(NamedTuple):
 
 
 def _label(products: list[str], os_name: str | None, facts: Facts) -> str:
-    os_part = OS_NAMES.get(os_name, os_name) if os_name and os_name != facts.os else None
+    systems = [o.strip() for o in (os_name or "").split(",") if o.strip()]  # "linux,windows": either
+    os_part = " / ".join(OS_NAMES.get(o, o) for o in systems) if systems and facts.os not in systems else None
     names = ", ".join(products)
     if names and os_part:
         return f"{names} on {os_part}"
