@@ -371,25 +371,34 @@ class _Redactor:
     prose that had a value filled in gets the same replacement, and nothing else."""
 
     def __init__(self) -> None:
-        self.removed: set[str] = set()
-        self.changed: dict[str, str] = {}
+        self.removed: set[str] = set()  # items removed from what is shown
+        self.changed: dict[str, str] = {}  # value as in the log -> redacted
+        self.pending: dict[str, tuple[str, ...]] = {}  # value -> its items, counted once shown
 
-    def text(self, text: str) -> str:
-        if not text:
-            return text
+    def _run(self, text: str) -> tuple[str, tuple[str, ...]]:
         if len(text) > SMALL:
             items: list[str] = []
-            out = _redact(text, items)
-            removed: tuple[str, ...] = tuple(items)
-        else:
-            out, removed = _cached(text)
+            return _redact(text, items), tuple(items)
+        return _cached(text)
+
+    def text(self, text: str) -> str:
+        """A log-derived string that is shown as such (log lines, facts)."""
+        if not text:
+            return text
+        out, removed = self._run(text)
         self.removed.update(removed)
+        if out != text:
+            self.changed[text] = out
         return out
 
     def value(self, text: str) -> str:
-        out = self.text(text)
+        """A placeholder value: counted only if some shown text quotes it."""
+        if not text:
+            return text
+        out, removed = self._run(text)
         if out != text:
             self.changed[text] = out
+            self.pending[text] = removed
         return out
 
     def values(self, values: dict[str, str]) -> dict[str, str]:
@@ -402,14 +411,15 @@ class _Redactor:
         for original in sorted(self.changed, key=len, reverse=True):
             if original in text:
                 text = text.replace(original, self.changed[original])
+                self.removed.update(self.pending.get(original, ()))
         return text
 
 
 def _facts(facts: Facts, r: _Redactor) -> Facts:
-    optional = {key: r.value(getattr(facts, key)) if getattr(facts, key) else getattr(facts, key)
+    optional = {key: r.text(getattr(facts, key)) if getattr(facts, key) else getattr(facts, key)
                 for key in ("metal_device", "model_file")}
-    gpus = [g.replace(name=r.value(g.name)) for g in facts.gpus]
-    flags = {k: r.value(v) for k, v in facts.flags.items()}
+    gpus = [g.replace(name=r.text(g.name)) for g in facts.gpus]
+    flags = {k: r.text(v) for k, v in facts.flags.items()}
     out: Facts = facts.replace(gpus=gpus, flags=flags, **optional)
     return out
 
