@@ -70,7 +70,7 @@ class Outcome:
 class Tracked:
     """A user message the bot has looked at, and the reply it got (if any)."""
 
-    key: str  # _content_key: what an edit must change to be re-triaged
+    key: str  # _content_key: what an edit must change to be re-triaged ('' after a restart: unknown)
     reply: discord.Message | None = None
 
 
@@ -233,7 +233,7 @@ class TriageBot(commands.Bot):
         message = await self._edited_message(payload)
         if message is None or not self._watched(message):
             return
-        tracked = self._tracked.get(message.id)
+        tracked = self._tracked.get(message.id) or await self._restored(message.id)
         key = _content_key(message)
         if tracked is None:
             if not self._has_log(message):
@@ -268,7 +268,28 @@ class TriageBot(commands.Bot):
         finally:
             _release(view)
         if outcome.report is not None:
-            await self._store_reply(tracked.reply, message.id, outcome)
+            await self._store_reply(tracked.reply, message.id, outcome, passive=True)
+
+    async def _restored(self, message_id: int) -> Tracked | None:
+        """After a restart: the passive reply to this message, from SQLite, so an edit edits
+        (or removes) it instead of adding a second answer."""
+        try:
+            refs = await asyncio.to_thread(self.feedback.replies_to, message_id)
+        except sqlite3.Error as exc:
+            log.error("could not look up replies to message %s: %s", message_id, exc)
+            return None
+        ref = next((r for r in refs if r.passive), None)
+        if ref is None:
+            return None
+        try:
+            sent = await self._partial(ref).fetch()
+        except discord.NotFound:
+            await self._forget(ref.reply_id)  # a moderator removed it; don't resurrect it
+            return None
+        except discord.HTTPException as exc:
+            log.warning("could not fetch reply %s: %s", ref.reply_id, exc)
+            return None
+        return self._remember(message_id, Tracked("", sent))
 
     async def _edited_message(self, payload: discord.RawMessageUpdateEvent) -> discord.Message | None:
         """The edited message: in the event since discord.py 2.5, from the API before that."""
@@ -311,10 +332,11 @@ class TriageBot(commands.Bot):
         if own is not None or message_id in self._logs:
             await self._forget(message_id)
 
-    def _partial(self, ref: ReplyRef) -> discord.PartialMessage | None:
-        channel = self.get_channel(ref.channel_id) or self.get_partial_messageable(ref.channel_id)
-        getter = getattr(channel, "get_partial_message", None)
-        return getter(ref.reply_id) if getter is not None else None
+    def _partial(self, ref: ReplyRef) -> discord.PartialMessage:
+        """A reply known only by ids (after a restart): deleting it needs nothing else."""
+        channel = self.get_channel(ref.channel_id)
+        guild_id = getattr(getattr(channel, "guild", None), "id", None)
+        return self.get_partial_messageable(ref.channel_id, guild_id=guild_id).get_partial_message(ref.reply_id)
 
     # ---- the work --------------------------------------------------------------------------------------------
 
@@ -449,14 +471,16 @@ class TriageBot(commands.Bot):
         finally:
             _release(view)
         if outcome.report is not None:
-            await self._store_reply(sent, message.id, outcome)
+            await self._store_reply(sent, message.id, outcome, passive=True)
         return sent
 
-    async def _store_reply(self, sent: discord.Message | discord.WebhookMessage, message_id: int | None, outcome: Outcome) -> None:
-        """Ids to SQLite (for deletes after a restart); the log stays in memory until a vote."""
+    async def _store_reply(self, sent: discord.Message | discord.WebhookMessage, message_id: int | None, outcome: Outcome, *,
+                           passive: bool = False) -> None:
+        """Ids to SQLite (for deletes and edits after a restart); the log stays in memory until a vote."""
         self._hold_log(sent.id, outcome.log_name, outcome.log_text)
         try:
-            await asyncio.to_thread(self.feedback.record_reply, sent.id, sent.channel.id, message_id, outcome.kb_id, outcome.log_name)
+            await asyncio.to_thread(self.feedback.record_reply, sent.id, sent.channel.id, message_id, outcome.kb_id, outcome.log_name,
+                                    passive=passive)
         except sqlite3.Error as exc:
             log.error("could not store reply %s in %s: %s", sent.id, self.feedback.path, exc)
 

@@ -19,7 +19,7 @@ from discord.ext.test import factories as facts
 from bot import discord_bot
 from bot.discord_bot import FEEDBACK_UP, TriageBot
 from bot.settings import Settings
-from test_discord_bot import ARCH_LOG, ARCH_TITLE, Harness, assert_no_pings, fenced, run, running_bot
+from test_discord_bot import ARCH_LOG, ARCH_TITLE, OOM_LOG, Harness, assert_no_pings, fenced, run, running_bot
 from triage.feedback import DAY, FeedbackStore
 from triage.model import Completeness, Evidence, Facts, Fingerprint, KeyLine, Match, Report
 
@@ -111,6 +111,23 @@ def test_deleting_the_message_after_a_restart_deletes_the_reply_and_its_rows(tmp
             await h.user_deletes(msg)
             assert not await h.still_exists(reply)
             assert rows(h.db, "SELECT 1 FROM replies") == rows(h.db, "SELECT 1 FROM logs") == rows(h.db, "SELECT 1 FROM votes") == []
+
+    run(scenario)
+
+
+def test_an_edit_after_a_restart_edits_or_removes_the_old_reply(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_bot(tmp_path) as h:
+            msg = await dpytest.message(fenced(OOM_LOG))
+            reply = h.sent()[0]
+            forget_memory(h.bot)
+            await h.user_edits(msg, fenced(ARCH_LOG))
+            assert h.sent() == []  # edited in place, not a second answer
+            assert (await h.channel.fetch_message(reply.id)).embeds[0].title == ARCH_TITLE
+            forget_memory(h.bot)
+            await h.user_edits(msg, "never mind, fixed it")
+            assert not await h.still_exists(reply)
+            assert rows(h.db, "SELECT 1 FROM replies") == []
 
     run(scenario)
 

@@ -133,10 +133,10 @@ def test_a_log_is_stored_only_when_voted_on_and_redacted_before_it_is_written(tm
 
 def test_replies_are_found_by_the_users_message(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "fb.sqlite3")
-    store.record_reply(1, 10, 100, "cuda-oom", "a.log")
-    store.record_reply(2, 10, 100, "cuda-oom", "code block")  # "Triage this log" on the same message
+    store.record_reply(2, 10, 100, "cuda-oom", "code block")  # "Triage this log" on the message
+    store.record_reply(1, 10, 100, "cuda-oom", "a.log", passive=True)  # the bot's own answer to it
     store.record_reply(3, 11, None, "", "text")  # /triage text: no user message
-    assert sorted(r.reply_id for r in store.replies_to(100)) == [1, 2]
+    assert [(r.reply_id, r.passive) for r in store.replies_to(100)] == [(1, True), (2, False)]  # the one that follows edits first
     ref = store.reply(3)
     assert ref is not None and (ref.channel_id, ref.message_id, ref.log_name) == (11, None, "text")
 
@@ -208,6 +208,7 @@ def test_a_schema_1_database_keeps_only_judged_logs_redacted(tmp_path: Path) -> 
     (judged,) = store.judgements()
     assert judged.reply_id == 1 and HF not in judged.log and "alice" not in judged.log
     assert store.stored_log(2) is None and store.reply(2) is not None  # answered, never judged: ids only
+    assert [r.passive for r in store.replies_to(101)] == [True]
     assert store.votes(1) == {7: 1}
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA user_version").fetchone()[0] == 2

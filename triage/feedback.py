@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS replies (
     message_id INTEGER,              -- the user's message (NULL for /triage with text or a file)
     kb_id      TEXT NOT NULL,        -- top match, '' for no match
     log_name   TEXT NOT NULL,        -- which log of the message was answered ("code block", a file name)
+    passive    INTEGER NOT NULL,     -- 1: a reply to the message itself, which follows its edits
     created    REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS replies_by_message ON replies (message_id);
@@ -138,6 +139,7 @@ class ReplyRef:
     channel_id: int
     message_id: int | None
     log_name: str
+    passive: bool = False
 
 
 class FeedbackStore:
@@ -181,7 +183,7 @@ class FeedbackStore:
 
     # ---- replies ----------------------------------------------------------------------------------------------
 
-    def record_reply(self, reply_id: int, channel_id: int, message_id: int | None, kb_id: str, log_name: str) -> None:
+    def record_reply(self, reply_id: int, channel_id: int, message_id: int | None, kb_id: str, log_name: str, *, passive: bool = False) -> None:
         """Remember what a reply answered (ids only). Replacing a reply's answer (the user
         edited the log) drops the votes and the stored log of the old answer."""
         with self._db() as db:
@@ -190,21 +192,21 @@ class FeedbackStore:
                 db.execute("DELETE FROM votes WHERE reply_id = ?", (reply_id,))
                 db.execute("DELETE FROM logs WHERE reply_id = ?", (reply_id,))
             db.execute(
-                "INSERT INTO replies (reply_id, channel_id, message_id, kb_id, log_name, created) VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO replies (reply_id, channel_id, message_id, kb_id, log_name, passive, created) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(reply_id) DO UPDATE SET kb_id = excluded.kb_id, log_name = excluded.log_name",
-                (reply_id, channel_id, message_id, kb_id, log_name, time.time()),
+                (reply_id, channel_id, message_id, kb_id, log_name, int(passive), time.time()),
             )
 
     def reply(self, reply_id: int) -> ReplyRef | None:
         with self._db() as db:
-            row = db.execute("SELECT reply_id, channel_id, message_id, log_name FROM replies WHERE reply_id = ?", (reply_id,)).fetchone()
-        return ReplyRef(int(row[0]), int(row[1]), row[2], str(row[3])) if row else None
+            row = db.execute(f"SELECT {_REF} FROM replies WHERE reply_id = ?", (reply_id,)).fetchone()
+        return _ref(row) if row else None
 
     def replies_to(self, message_id: int) -> list[ReplyRef]:
         """The bot's replies to one user message (passive answers and "Triage this log")."""
         with self._db() as db:
-            rows = db.execute("SELECT reply_id, channel_id, message_id, log_name FROM replies WHERE message_id = ?", (message_id,)).fetchall()
-        return [ReplyRef(int(r[0]), int(r[1]), r[2], str(r[3])) for r in rows]
+            rows = db.execute(f"SELECT {_REF} FROM replies WHERE message_id = ? ORDER BY passive DESC, created", (message_id,)).fetchall()
+        return [_ref(r) for r in rows]
 
     def forget_reply(self, reply_id: int) -> None:
         """The user deleted their message (or the reply went): the log and votes go too."""
@@ -324,6 +326,14 @@ class FeedbackStore:
         return removed
 
 
+_REF = "reply_id, channel_id, message_id, log_name, passive"
+
+
+def _ref(row: tuple[object, ...]) -> ReplyRef:
+    reply_id, channel_id, message_id, log_name, passive = row
+    return ReplyRef(int(str(reply_id)), int(str(channel_id)), None if message_id is None else int(str(message_id)), str(log_name), bool(passive))
+
+
 def _count(db: sqlite3.Connection, guild_id: int, fingerprint: str, since: float) -> int:
     row = db.execute("SELECT COUNT(*) FROM fingerprints WHERE guild_id = ? AND fingerprint = ? AND seen >= ?",
                      (guild_id, fingerprint, since)).fetchone()
@@ -351,7 +361,8 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE replies")
     _create(db)
     for reply_id, channel_id, message_id, kb_id, log_name, log_z, created in replies:
-        db.execute("INSERT INTO replies VALUES (?, ?, ?, ?, ?, ?)", (reply_id, channel_id, message_id, kb_id, log_name, created))
+        # Schema 1 answered only messages (slash commands stored no message id).
+        db.execute("INSERT INTO replies VALUES (?, ?, ?, ?, ?, ?, ?)", (reply_id, channel_id, message_id, kb_id, log_name, int(message_id is not None), created))
         if int(reply_id) in voted:
             text = redact_stored(zlib.decompress(log_z).decode("utf-8", "replace"))
             db.execute("INSERT INTO logs VALUES (?, ?, ?)", (reply_id, zlib.compress(text.encode("utf-8")), created))
