@@ -26,6 +26,7 @@ from .model import Evidence, Facts, KeyLine, Match, Report
 __all__ = ["redact_log", "redact_report", "redact_text", "redact_values"]
 
 SMALL = 4096  # below this many characters, run every rule directly (cheaper than finding triggers)
+HYPERSCAN_BYTES = 2_000_000  # from here one Hyperscan pass beats a find() per trigger (its database takes ~0.1 s to build)
 
 # Placeholder values that are never personal: KB-derived, or version-like facts an
 # IP-shaped guess would wrongly eat (LM Studio 0.3.5.1).
@@ -274,7 +275,7 @@ def _hyperscan() -> Any:
 def _trigger_lines(raw: bytes) -> list[set[int]]:
     """For each trigger, the start offsets of the lines it occurs on."""
     found: list[set[int]] = [set() for _ in TRIGGERS]
-    db = _hyperscan()
+    db = _hyperscan() if len(raw) >= HYPERSCAN_BYTES else None
     if db is not None:
         import hyperscan
 
