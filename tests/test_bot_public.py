@@ -366,3 +366,41 @@ def test_the_engines_own_fingerprint_is_counted_end_to_end(tmp_path: Path) -> No
             assert field["name"] == "1. 3 reports" and "`cuda-arch-mismatch`" in field["value"]
 
     run(scenario)
+
+
+# ---- issue 11 item 6, the Discord path: no secret in the embed or the stored log ---------------------------------
+
+SECRETS = {
+    "bearer": "Zx9qLmN0pQrStUvWxYz12", "token": "ghx9qLmN0pQrStUv", "password": "hunter2pass",
+    "aws": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "asia": "ASIAIOSFODNN7EXAMPLE", "ipv6": "2001:db8::1",
+    "ipv6-zone": "fe80::1%eth0", "windows-user": "bobsmith", "ipv4": "192.168.1.42", "home": "alice",
+}
+SECRETS_LOG = (
+    f'curl -H "Authorization: Bearer {SECRETS["bearer"]}" http://localhost:11434/api/generate\n'
+    f"Authorization: token {SECRETS['token']}\n"
+    f"curl -u admin:{SECRETS['password']} http://example.com\n"
+    f"AWS_SECRET_ACCESS_KEY={SECRETS['aws']}\n"
+    f"aws key {SECRETS['asia']}\n"
+    f"listening on [{SECRETS['ipv6']}]:8080 and {SECRETS['ipv6-zone']}\n"
+    f"loading c:\\users\\{SECRETS['windows-user']}\\models\\x.gguf\n"
+    f"ggml_cuda_init: found 1 CUDA devices: driver 550.54.14, CUDA 12.4, compute capability 8.6\n"
+    f"llama_model_load: error loading model: failed to open /home/{SECRETS['home']}/models/x.gguf: No such file or directory\n"
+    f"Error: listen tcp {SECRETS['ipv4']}:11434: bind: address already in use\n"
+)
+
+
+def test_no_secret_reaches_the_embed_or_the_stored_log(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_bot(tmp_path) as h:
+            path = tmp_path / "server.log"
+            path.write_text(SECRETS_LOG, encoding="utf-8")
+            await h.post("", path)
+            reply = h.sent()[0]
+            shown = str(h.payloads[0])
+            await h.interact(3, {"custom_id": FEEDBACK_UP, "component_type": 2}, message=reply)
+            stored = FeedbackStore(h.db).stored_log(reply.id)
+            assert stored is not None and "address already in use" in stored and "550.54.14" in stored
+            left = {name: secret for name, secret in SECRETS.items() if secret in shown or secret in stored}
+            assert not left
+
+    run(scenario)
