@@ -56,14 +56,17 @@ def main() -> int:
     args = p.parse_args()
     text = build(args.mb)
     mb = len(text.encode("utf-8")) / 1_000_000
-    best = float("inf")
+    best = cpu = float("inf")
     n = 0
     for _ in range(args.repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         _, n = redact_log(text)
         best = min(best, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
     speed = mb / best
-    print(f"redact_log: {mb:.1f} MB in {best:.3f} s = {speed:.0f} MB/s ({n} items redacted)")
+    # CPU time too: on a shared, loaded machine the wall time measures the neighbours.
+    print(f"redact_log: {mb:.1f} MB in {best:.3f} s wall = {speed:.0f} MB/s, {cpu:.3f} s CPU = {mb / cpu:.0f} MB/s"
+          f" ({n} items redacted)")
     return 0 if speed >= args.min else 1
 
 
