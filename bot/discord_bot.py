@@ -316,20 +316,20 @@ class TriageBot(commands.Bot):
 
     async def _message_gone(self, message_id: int) -> None:
         tracked = self._tracked.pop(message_id, None)
-        replies: dict[int, discord.Message | discord.PartialMessage | None] = {}
+        replies: dict[int, discord.Message | discord.PartialMessage] = {}
         if tracked is not None and tracked.reply is not None:
             replies[tracked.reply.id] = tracked.reply
+        store = self.feedback
         try:
-            stored = await asyncio.to_thread(self.feedback.replies_to, message_id)
-            own = await asyncio.to_thread(self.feedback.reply, message_id)
+            stored, own = await asyncio.to_thread(lambda: (store.replies_to(message_id), store.reply(message_id)))
         except sqlite3.Error as exc:
             log.error("could not look up replies to message %s: %s", message_id, exc)
             stored, own = [], None
         for ref in stored:
             replies.setdefault(ref.reply_id, self._partial(ref))
-        for reply_id, sent in replies.items():
-            await self._delete_reply(sent, reply_id)
-        if own is not None or message_id in self._logs:
+        for sent in replies.values():
+            await self._delete_reply(sent)
+        if own is not None or message_id in self._logs:  # the deleted message was one of our replies
             await self._forget(message_id)
 
     def _partial(self, ref: ReplyRef) -> discord.PartialMessage:
@@ -503,18 +503,15 @@ class TriageBot(commands.Bot):
         except sqlite3.Error as exc:
             log.error("could not forget reply %s in %s: %s", reply_id, self.feedback.path, exc)
 
-    async def _delete_reply(self, sent: discord.Message | discord.PartialMessage | None, reply_id: int | None = None) -> None:
+    async def _delete_reply(self, sent: discord.Message | discord.PartialMessage) -> None:
         """Delete a reply on Discord and everything stored about it."""
-        reply_id = sent.id if sent is not None else reply_id
-        if sent is not None:
-            try:
-                await sent.delete()
-            except discord.NotFound:
-                pass
-            except discord.HTTPException as exc:
-                log.warning("could not delete reply %s: %s", sent.id, exc)
-        if reply_id is not None:
-            await self._forget(reply_id)
+        try:
+            await sent.delete()
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as exc:
+            log.warning("could not delete reply %s: %s", sent.id, exc)
+        await self._forget(sent.id)
 
     def _remember(self, message_id: int, tracked: Tracked) -> Tracked:
         self._tracked[message_id] = tracked
