@@ -35,6 +35,8 @@ def test_real_log(directory: Path, name: str, spec: dict[str, object]) -> None:
         # A known miss stays honest: once the engine finds it, the marker must become an expectation.
         assert kb_id not in found, f"known_miss {kb_id} is found now: move it to expect"
         assert spec.get("why"), "a known_miss needs its reason in 'why'"
+    for kb_id in spec.get("not_confident", []):  # type: ignore[union-attr]
+        assert kb_id not in [m.kb_id for m in report.confident], f"{kb_id} may be at most 'possible' here"
     forbid = spec.get("forbid", [])
     if "*" in forbid:  # type: ignore[operator]
         assert not found, f"nothing may match, got {found}"

@@ -36,13 +36,14 @@ CORPUS_FORMAT = (
     "A folder of such folders is scored as their union."
 )
 PARALLEL_MIN_CASES = 64  # below this a pool costs more than it saves
-_SPEC_KEYS = {"expect": list, "forbid": list, "known_miss": list, "why": str}
+_SPEC_KEYS = {"expect": list, "forbid": list, "known_miss": list, "not_confident": list, "why": str}
 
 
 class Outcome(NamedTuple):
     """What one log produced: plain data, so a worker process can send it back."""
 
     found: list[str]
+    confident: list[str]  # the found ids answered with certainty "confident"
     hits: list[tuple[str, str, int]]  # (signature, kb_id, line)
     timeouts: list[str]
     signature_seconds: dict[str, float]
@@ -56,7 +57,8 @@ class Outcome(NamedTuple):
 class EvalResult:
     cases: int = 0
     expected: dict[str, list[int]] = field(default_factory=dict)  # id -> [found, top1, total]
-    forbidden: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)  # also confident answers a "not_confident" entry rules out
+    confident_unnamed: list[str] = field(default_factory=list)  # confident answers on logs that name no id
     missed: list[str] = field(default_factory=list)
     known_misses: list[str] = field(default_factory=list)  # "label: id: why"
     known_found: list[str] = field(default_factory=list)  # known_miss ids that are now found
@@ -88,6 +90,7 @@ class EvalResult:
             "top1": round(self.top1, 4),
             "per_id": {k: {"found": v[0], "top1": v[1], "total": v[2]} for k, v in sorted(self.expected.items())},
             "forbidden_hits": self.forbidden,
+            "confident_on_logs_naming_no_id": self.confident_unnamed,
             "missed": self.missed,
             "known_misses": self.known_misses,
             "known_misses_now_found": self.known_found,
@@ -162,7 +165,7 @@ def _run_one(engine: Engine, path: Path, keep_report: bool) -> Outcome:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return Outcome([], [], [], {}, {}, 0.0, exc.strerror or str(exc), None)
+        return Outcome([], [], [], [], {}, {}, 0.0, exc.strerror or str(exc), None)
     t0 = time.perf_counter()
     try:
         if _engine_reports_hits():
@@ -185,10 +188,11 @@ def _run_one(engine: Engine, path: Path, keep_report: bool) -> Outcome:
             seconds = dict(scan.diagnostics.signature_seconds)
             slowest = dict(scan.diagnostics.slowest_regex)
     except InputError as exc:
-        return Outcome([], [], [], {}, {}, 0.0, str(exc), None)
+        return Outcome([], [], [], [], {}, {}, 0.0, str(exc), None)
     elapsed = time.perf_counter() - t0
     found = [m.kb_id for m in report.matches]
-    return Outcome(found, hits, timeouts, seconds, slowest, elapsed, None, report if keep_report else None)
+    confident = [m.kb_id for m in report.matches if m.certainty == "confident"]
+    return Outcome(found, confident, hits, timeouts, seconds, slowest, elapsed, None, report if keep_report else None)
 
 
 def _init_worker(kb_dirs: list[str] | None, cache_dir: str | None) -> None:
@@ -336,7 +340,12 @@ def _score(corpus: Path, name: str, spec: dict[str, Any], kb: KnowledgeBase, out
     bad = found if "*" in forbid else [f for f in found if f in forbid]
     for kb_id in bad:
         result.forbidden.append(f"{label}: {kb_id}")
+    for kb_id in outcome.confident:
+        if kb_id in spec.get("not_confident", []) and kb_id not in bad:
+            result.forbidden.append(f"{label}: {kb_id} answered confidently (at most 'possible' allowed)")
     named = set(expect) | set(known)
+    if not named and outcome.confident:
+        result.confident_unnamed.append(f"{label}: {', '.join(outcome.confident)}")
     for sid, kb_id in sorted({(s, k) for s, k, _ in outcome.hits}):
         result.signature_hits[sid] = result.signature_hits.get(sid, 0) + 1
         good, wrong = result.precision.get(sid, (0, 0))
@@ -396,6 +405,8 @@ def format_eval(result: EvalResult, kb: KnowledgeBase | None = None) -> str:
         median = durations[len(durations) // 2]
         p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))]
         out.append(f"time per log: median {median * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms")
+    out.append(f"confident answers on logs that name no id: {len(result.confident_unnamed)}")
+    out.extend(f"  {c}" for c in result.confident_unnamed)
     out.append(f"forbidden hits: {len(result.forbidden)}")
     out.extend(f"  FORBIDDEN {f}" for f in result.forbidden)
     known = f" ({len(result.known_misses)} known misses counted)" if result.known_misses else ""
