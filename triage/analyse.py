@@ -59,6 +59,7 @@ def run(engine: Engine, raw: bytes | str, *, redact: bool = True, timing: bool =
         "scanner": engine.index.scanner(len(data)),
         "timeouts": diag.timeouts + [f"fact rules: {fact_timeouts} searches timed out"] * bool(fact_timeouts),
         "hits": [(h.signature, h.kb_id, h.line) for h in hits],
+        "searched_chars": diag.searched,
     }
     if timing:
         diagnostics["signature_seconds"] = diag.signature_seconds

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["FACT_NAMES", "FACT_RULES", "FactRule", "FactState", "extract_facts", "finish_facts", "product_rules", "static_rules"]
 
 FACT_LINES = 60  # per rule: the first and last lines its keywords hit are plenty
-FACT_LINE_CAP = 4096  # characters of a line a fact rule reads
+FACT_LINE_CAP = 2048  # characters of a line a fact rule reads
 
 FACT_TIMEOUT = 0.05  # seconds per search; the patterns are linear, this is the safety net
 

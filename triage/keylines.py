@@ -90,11 +90,14 @@ def is_wrapper(text: str) -> bool:
     return bool(_WRAPPER.search(text))
 
 
+SCORE_CHARS = 1000  # a line is scored on its first characters: error lines are short, and the cost stays bounded
+
+
 def rank_keylines(lines: list[tuple[int, str]], limit: int = 8) -> list[KeyLine]:
     scored: list[KeyLine] = []
     seen: set[str] = set()
     for number, text in lines:
-        stripped = text.strip()
+        stripped = text.strip()[:SCORE_CHARS].rstrip()
         if not stripped or stripped in seen:
             continue
         score = score_line(stripped)

@@ -1,10 +1,14 @@
 """Keyword prefilter, then each signature's regexes on the candidate lines only.
 
 Work per log is bounded by counts, not by the clock, so the answer is the same
-on every run: each signature sees at most MAX_CANDIDATES lines and at most
-SIG_BYTES of line text (short lines first when a log is crafted to be long),
-every line is cut at MAX_LINE, and the patterns themselves are linear
-(`triage kb check` times them on hostile input). Each search still carries a
+on every run: each signature sees at most MAX_CANDIDATES lines, every line is
+cut at MAX_LINE, and all regex searches of one log together look at no more
+than WORK_BUDGET characters. When a log offers a lot of candidate text, the
+shortest (signature, line) pairs are checked first: real error lines are short,
+so a log padded with long keyword-stuffed lines still gets its real error found.
+The patterns themselves are linear (`triage kb check` times them on hostile
+input), so a log costs at most about WORK_BUDGET of regex work, whatever its
+size or content. Each search still carries a
 timeout as a safety net; one that fires counts as no match and is reported in
 the diagnostics.
 """
@@ -19,9 +23,10 @@ import regex
 
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
+from .literals import required_literals
 from .load import Signature
 from .model import Hit
-from .normalize import Log, normalize
+from .normalize import MAX_LINE, Log, normalize
 from .prefilter import Prefilter, make_prefilter
 
 __all__ = ["Diagnostics", "Index", "RawHit", "ScanResult", "build_index", "resolve_hits", "scan"]
@@ -29,16 +34,22 @@ __all__ = ["Diagnostics", "Index", "RawHit", "ScanResult", "build_index", "resol
 REGEX_TIMEOUT = 0.25  # seconds per search; real lines take microseconds
 ANYWHERE_TIMEOUT = 2.0
 MAX_CANDIDATES = 4000  # lines per signature: the first and last halves of the log's candidates
-SIG_BYTES = 512 * 1024  # line text per signature; beyond it, lines longer than SHORT_LINE wait their turn
-SHORT_LINE = 1024  # real error lines are shorter than this; they are always searched first
+WORK_BUDGET = 4 * 1024 * 1024  # characters all line searches of one log may look at, together
+ANYWHERE_BUDGET = 16 * 1024 * 1024  # characters of whole-log `anywhere` searches per log
+MAX_SIGS_PER_LINE = 24  # a real line is a candidate for at most ~7 signatures; more is keyword stuffing
+MAX_PAIRS = 20000  # (signature, line) pairs checked per log; real logs need fewer than a hundred
+LITERAL_COST = 16  # a literal pre-check costs 1/16 of a regex search of the same text
+PLAN_TEXT = 2 * 1024 * 1024  # above this much candidate text, the shortest lines are checked first
+JOIN_LINE = 2048  # only lines up to this long are also tried joined with the next (a wrapped message)
 
 
 class Diagnostics:
     """Regex timeouts and per-signature timings, for `triage eval` and the JSON diagnostics."""
 
-    __slots__ = ("signature_seconds", "slowest_regex", "timeouts")
+    __slots__ = ("searched", "signature_seconds", "slowest_regex", "timeouts")
 
     def __init__(self) -> None:
+        self.searched = 0  # characters regex searches looked at (the work budget's measure)
         self.timeouts: list[str] = []
         self.signature_seconds: dict[str, float] = {}
         self.slowest_regex: dict[str, float] = {}
@@ -52,7 +63,7 @@ class Index:
     """The keyword index of one Engine: every signature's, fact rule's and key-line keyword, numbered once."""
 
     __slots__ = ("_prefilters", "all_ids", "backend", "cache_dir", "ctx_ids", "fact_keywords", "keyline_keywords",
-                 "keywords", "sig_ids", "sig_keywords")
+                 "keywords", "literals", "sig_ids", "sig_keywords")
 
     def __init__(
         self,
@@ -73,6 +84,7 @@ class Index:
         self.backend = backend
         self.cache_dir = cache_dir
         self._prefilters: dict[tuple[str, str], Prefilter] = {}
+        self.literals: dict[str, tuple[str, ...] | None] = {}  # pattern -> required literals, filled as used
 
     def scanner(self, size: int) -> str:
         """Which prefilter backend a log of this size is scanned with."""
@@ -162,7 +174,60 @@ class _Lines:
         return text
 
 
-def _search(pattern: regex.Pattern[str], text: str, diag: Diagnostics, sig_id: str, timeout: float = REGEX_TIMEOUT) -> regex.Match[str] | None:
+class _Work:
+    """Characters every regex search of this scan has looked at, against WORK_BUDGET: a count, not a clock;
+    plus each pattern's required literals (from the Engine's index) and this scan's lower-cased lines."""
+
+    __slots__ = ("anywhere", "exhausted", "literals", "lowered", "spent")
+
+    def __init__(self, literals: dict[str, tuple[str, ...] | None]) -> None:
+        self.spent = 0
+        self.anywhere = 0
+        self.exhausted = False
+        self.literals = literals
+        self.lowered: dict[str, str] = {}
+
+    def rules_out(self, pattern: regex.Pattern[str], text: str) -> bool:
+        """True when the pattern cannot match: none of its required literals is in the text."""
+        source = pattern.pattern
+        if source not in self.literals:
+            self.literals[source] = required_literals(source)
+        needed = self.literals[source]
+        if needed is None:
+            return False
+        lower = self.lowered.get(text)
+        if lower is None:
+            lower = text.lower()
+            if len(text) <= 65536:  # lines and windows, not the whole-log text of `anywhere` conditions
+                self.lowered[text] = lower
+        return not any(lit in lower for lit in needed)
+
+
+def _search(
+    pattern: regex.Pattern[str],
+    text: str,
+    diag: Diagnostics,
+    sig_id: str,
+    work: _Work,
+    timeout: float = REGEX_TIMEOUT,
+) -> regex.Match[str] | None:
+    whole_log = timeout == ANYWHERE_TIMEOUT
+    if not whole_log:
+        work.spent += len(text) // LITERAL_COST
+    if work.rules_out(pattern, text):
+        return None
+    if whole_log:
+        if work.anywhere + len(text) > ANYWHERE_BUDGET:
+            diag.timeouts.append(f"{sig_id}: whole-log condition skipped, its budget is used up")
+            return None
+        work.anywhere += len(text)
+    elif work.spent + len(text) > WORK_BUDGET:
+        if not work.exhausted:
+            work.exhausted = True
+            diag.timeouts.append(f"work budget of {WORK_BUDGET // 1024**2} MiB searched text used up at {sig_id}; later lines skipped")
+        return None
+    else:
+        work.spent += len(text)
     t0 = time.perf_counter()
     try:
         return pattern.search(text, timeout=timeout)
@@ -175,114 +240,127 @@ def _search(pattern: regex.Pattern[str], text: str, diag: Diagnostics, sig_id: s
             diag.slowest_regex[sig_id] = elapsed
 
 
-def _bounded(log: Log, starts: list[int]) -> list[int]:
-    """At most MAX_CANDIDATES lines and SIG_BYTES of text, chosen the same way on every run: the first and last
-    halves of the candidates; then, if the text is still too long, every short line and long lines in order
-    until the byte budget is spent. Returned in log order."""
-    if len(starts) > MAX_CANDIDATES:
-        half = MAX_CANDIDATES // 2
-        starts = starts[:half] + starts[-half:]
+def _line_length(data: bytes, start: int, cache: dict[int, int]) -> int:
+    n = cache.get(start)
+    if n is None:
+        end = data.find(b"\n", start, start + MAX_LINE + 1)
+        n = cache[start] = min((end if end >= 0 else len(data)) - start, MAX_LINE)
+    return n
+
+
+def _plan(log: Log, per_sig: list[list[int]]) -> list[tuple[int, int]]:
+    """(signature position, line start) pairs to check, in the order they are checked.
+
+    Each signature keeps at most MAX_CANDIDATES lines (the first and last halves of its candidates), and a line
+    at most MAX_SIGS_PER_LINE signatures (the first ones: more means keyword stuffing). When the pairs hold more
+    than PLAN_TEXT characters or number more than MAX_PAIRS, the shortest pairs go first (real error lines are
+    short) and only MAX_PAIRS are kept, so a log padded with long keyword-stuffed lines still has its real error
+    checked; otherwise signature by signature, in log order. The same on every run."""
+    half = MAX_CANDIDATES // 2
+    per_line: dict[int, int] = {}
+    pairs: list[tuple[int, int]] = []
+    for i, starts in enumerate(per_sig):
+        if len(starts) > MAX_CANDIDATES:
+            starts = starts[:half] + starts[-half:]
+        for s in starts:
+            n = per_line.get(s, 0)
+            if n < MAX_SIGS_PER_LINE:
+                per_line[s] = n + 1
+                pairs.append((i, s))
+    lengths: dict[int, int] = {}
     data = log.data
-    lengths = []
-    total = 0
-    for s in starts:
-        end = data.find(b"\n", s)
-        n = min((end if end >= 0 else len(data)) - s, 8192)
-        lengths.append(n)
-        total += n
-    if total <= SIG_BYTES:
-        return starts
-    keep: list[int] = []
-    budget = SIG_BYTES
-    for s, n in zip(starts, lengths):
-        if n <= SHORT_LINE:
-            keep.append(s)
-            budget -= n
-    for s, n in zip(starts, lengths):
-        if n > SHORT_LINE and budget >= n:
-            keep.append(s)
-            budget -= n
-    return sorted(keep)
+    for s in per_line:
+        _line_length(data, s, lengths)
+    if len(pairs) <= MAX_PAIRS and sum(lengths[s] for _, s in pairs) <= PLAN_TEXT:
+        return pairs
+    return [(i, s) for _, i, s in sorted((lengths[s], i, s) for i, s in pairs)[:MAX_PAIRS]]
 
 
-def _check_signature(
+class _SigState:
+    """Per signature, during one scan: line texts already judged (a repeated line is judged once)."""
+
+    __slots__ = ("seen_text",)
+
+    def __init__(self) -> None:
+        self.seen_text: dict[str, dict[str, str] | None] = {}
+
+
+def _check_line(
     sig: Signature,
-    starts: list[int],
+    start: int,
+    state: _SigState,
     lines: _Lines,
     log: Log,
     diag: Diagnostics,
     anywhere_cache: dict[tuple[str, int, int], bool],
-) -> list[RawHit]:
-    """A RawHit for each line the signature accepts."""
-    found: list[RawHit] = []
-    seen_text: dict[str, dict[str, str] | None] = {}
-    for start in _bounded(log, starts):
-        text = lines.get(start)
-        if text in seen_text and not sig.near_src and not sig.unless_near_src:
-            groups_cached = seen_text[text]
-            if groups_cached is not None:
-                _, after = log.neighbours(start, 0, sig.context)
-                found.append(RawHit(sig, start, groups_cached, after))
-            continue
-        m = None
-        for pattern in sig.regexes:
-            m = _search(pattern, text, diag, sig.id)
-            if m:
-                break
-        if m is None:
-            # A message the terminal or the app wrapped onto the next line: try the two lines joined,
-            # keeping only a match that starts on this line (the next line gets its own turn).
-            _, below = log.neighbours(start, 0, 1)
-            if below:
-                joined = text + " " + lines.get(below[0]).lstrip()
-                for pattern in sig.regexes:
-                    m = _search(pattern, joined, diag, sig.id)
-                    if m and m.start() < len(text) and m.end() > len(text):
-                        break
-                    m = None
-                if m is not None and not any(_search(p, joined, diag, sig.id) for p in sig.unless):
-                    text = joined
-                else:
-                    m = None
-            if m is None:
-                seen_text[text] = None
-                continue
-        elif any(_search(p, text, diag, sig.id) for p in sig.unless):
-            seen_text[text] = None
-            continue
-        groups = {k: v for k, v in m.groupdict().items() if v}
-        if sig.near_src or sig.unless_near_src:
-            above, below = log.neighbours(start, sig.window, sig.window)
-            window_text = [lines.get(s) for s in above + below]
-            ok = True
-            for pattern in sig.near:
-                hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id))), None)
-                if hit is None:
-                    ok = False
-                    break
-                groups.update({k: v for k, v in hit.groupdict().items() if v and k not in groups})
-            if not ok or any(_search(p, t, diag, sig.id) for p in sig.unless_near for t in window_text + [text]):
-                seen_text[text] = None
-                continue
-        if sig.anywhere_src or sig.unless_anywhere_src:
-            region = _anywhere_region(log, start)
-            key = (sig.id, region[0], region[1])
-            cached = anywhere_cache.get(key)
-            if cached is not None:
-                ok = cached
-            else:
-                full = log.region_text(*region)
-                ok = all(_search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.anywhere) and not any(
-                    _search(p, full, diag, sig.id, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere
-                )
-                anywhere_cache[key] = ok
-            if not ok:
-                seen_text[text] = None
-                continue
-        seen_text[text] = groups
+    work: _Work,
+) -> RawHit | None:
+    """A RawHit when the signature accepts the line at `start`."""
+    seen_text = state.seen_text
+    text = lines.get(start)
+    if text in seen_text and not sig.near_src and not sig.unless_near_src:
+        groups_cached = seen_text[text]
+        if groups_cached is None:
+            return None
         _, after = log.neighbours(start, 0, sig.context)
-        found.append(RawHit(sig, start, groups, after))
-    return found
+        return RawHit(sig, start, groups_cached, after)
+    m = None
+    for pattern in sig.regexes:
+        m = _search(pattern, text, diag, sig.id, work)
+        if m:
+            break
+    if m is None:
+        # A message the terminal or the app wrapped onto the next line: try the two lines joined,
+        # keeping only a match that starts on this line (the next line gets its own turn).
+        _, below = log.neighbours(start, 0, 1) if len(text) <= JOIN_LINE else ([], [])
+        if below:
+            joined = text + " " + lines.get(below[0]).lstrip()
+            for pattern in sig.regexes:
+                m = _search(pattern, joined, diag, sig.id, work)
+                if m and m.start() < len(text) and m.end() > len(text):
+                    break
+                m = None
+            if m is not None and not any(_search(p, joined, diag, sig.id, work) for p in sig.unless):
+                text = joined
+            else:
+                m = None
+        if m is None:
+            seen_text[text] = None
+            return None
+    elif any(_search(p, text, diag, sig.id, work) for p in sig.unless):
+        seen_text[text] = None
+        return None
+    groups = {k: v for k, v in m.groupdict().items() if v}
+    if sig.near_src or sig.unless_near_src:
+        above, below = log.neighbours(start, sig.window, sig.window)
+        window_text = [lines.get(s) for s in above + below]
+        for pattern in sig.near:
+            hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id, work))), None)
+            if hit is None:
+                seen_text[text] = None
+                return None
+            groups.update({k: v for k, v in hit.groupdict().items() if v and k not in groups})
+        if any(_search(p, t, diag, sig.id, work) for p in sig.unless_near for t in window_text + [text]):
+            seen_text[text] = None
+            return None
+    if sig.anywhere_src or sig.unless_anywhere_src:
+        region = _anywhere_region(log, start)
+        key = (sig.id, region[0], region[1])
+        cached = anywhere_cache.get(key)
+        if cached is not None:
+            ok = cached
+        else:
+            full = log.region_text(*region)
+            ok = all(_search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.anywhere) and not any(
+                _search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere
+            )
+            anywhere_cache[key] = ok
+        if not ok:
+            seen_text[text] = None
+            return None
+    seen_text[text] = groups
+    _, after = log.neighbours(start, 0, sig.context)
+    return RawHit(sig, start, groups, after)
 
 
 ANYWHERE_FULL = 4 * 1024 * 1024  # below this, "anywhere" means the whole log
@@ -310,7 +388,8 @@ def scan(
     lines = _Lines(log)
     diag = Diagnostics()
     anywhere_cache: dict[tuple[str, int, int], bool] = {}
-    raw_hits: list[RawHit] = []
+    chosen: list[Signature] = []
+    candidates: list[list[int]] = []
     for i, sig in enumerate(signatures):
         if only is not None and sig.id not in only:
             continue
@@ -323,10 +402,22 @@ def scan(
             starts = log.line_starts(offsets)
         else:
             starts = [0] + [p + 1 for p in _newlines(log, MAX_CANDIDATES)]
+        chosen.append(sig)
+        candidates.append(starts)
+    raw_hits: list[RawHit] = []
+    work = _Work(index.literals)
+    states = [_SigState() for _ in chosen]
+    for i, start in _plan(log, candidates):
+        if work.exhausted:
+            break
+        sig = chosen[i]
         t0 = time.perf_counter() if timing else 0.0
-        raw_hits.extend(_check_signature(sig, starts, lines, log, diag, anywhere_cache))
+        hit = _check_line(sig, start, states[i], lines, log, diag, anywhere_cache, work)
+        if hit is not None:
+            raw_hits.append(hit)
         if timing:
             diag.signature_seconds[sig.id] = diag.signature_seconds.get(sig.id, 0.0) + time.perf_counter() - t0
+    diag.searched = work.spent
     return ScanResult(raw_hits, hits_by_kw, diag)
 
 
