@@ -19,10 +19,12 @@ MIN_LITERAL = 3
 
 def required_literals(pattern: str) -> tuple[str, ...] | None:
     """Lower-case literals at least one of which every match contains, or None when unknown."""
+    import importlib
+
     try:
-        import re._parser as parser  # Python 3.11+
+        parser: Any = importlib.import_module("re._parser")  # Python 3.11+ (no type stubs)
     except ImportError:  # pragma: no cover - Python 3.10
-        import sre_parse as parser  # type: ignore[no-redef]
+        parser = importlib.import_module("sre_parse")
     try:
         parsed = parser.parse(pattern)
     except Exception:  # noqa: BLE001 - syntax only the regex module knows: no shortcut
