@@ -87,6 +87,8 @@ UNDETECTABLE = {
     "gpt4all-511-ubuntu2004-libllama-glibc234.log",
     # llama-cpp-python with LLAMA_CPP_LIB pointing at a llama.cpp build: only the llama.cpp library path shows.
     "lcp-1346-llama-cpp-lib-env-undefined-llama-numa-init.log",
+    # text-generation-webui on a Mac: only llama-cpp-python's lines, and a shell prompt in a folder named TextGen.
+    "textgen-3538-m1-llamacpp-python-ggml-metal-738-not-implemented.log",
 }
 
 

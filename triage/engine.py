@@ -38,7 +38,7 @@ class Engine:
         self.kb = kb
         self.fact_rules: list[FactRule] = static_rules() + product_rules(kb.products.values())
         self.index: Index = build_index(kb.signatures, self.fact_rules, prefilter, cache_dir)
-        self.fingerprint_rules = fingerprint_rules
+        self.fingerprint_rules = fingerprint_rules if fingerprint_rules is not None else kb.fingerprint_rules
         self._suggest: Any = None
 
     @classmethod
@@ -59,7 +59,7 @@ class Engine:
         from .load import load_kb
 
         kb = load_kb(list(kb_dirs), builtin=builtin, cache=cache_dir)
-        return cls(kb, prefilter=prefilter, cache_dir=cache_dir, fingerprint_rules=_fingerprint_rules(list(kb_dirs), builtin))
+        return cls(kb, prefilter=prefilter, cache_dir=cache_dir)
 
     def analyse(self, data: bytes | str, *, redact: bool = True, timing: bool = False) -> Report:
         """One log to one report. Raises InputError for input that is not a log (binary, empty).
@@ -84,10 +84,3 @@ class Engine:
         from .fingerprint import fingerprint
 
         return fingerprint(key_lines, matches, self.fingerprint_rules)
-
-
-def _fingerprint_rules(kb_dirs: list[Path], builtin: bool) -> Any:
-    """The built-in fingerprint rules plus each KB directory's `fingerprints/`."""
-    from .fingerprint_rules import load_fingerprint_rules
-
-    return load_fingerprint_rules(kb_dirs, builtin=builtin)

@@ -10,111 +10,20 @@ under different rules never collide (Sentry versions its grouping likewise).
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import DataError, DataErrors
 
-__all__ = ["FingerprintRules", "Kind", "Rewrite", "RulesFile", "load_fingerprint_rules", "rules_from_specs"]
+if TYPE_CHECKING:
+    from .fingerprint_schema import GenericSpec, KindSpec, RewriteSpec, RulesFile
 
-_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_FLAGS = regex.IGNORECASE
+__all__ = ["FingerprintRules", "Kind", "Rewrite", "load_fingerprint_rules", "rules_from_specs"]
+
+_FLAGS = regex.IGNORECASE  # the same flags fingerprint_schema checks the patterns with
 _PLACEHOLDER = regex.compile(r"\{(\w+)\}")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_id(value: str) -> str:
-    if not _ID.match(value):
-        raise ValueError(f"must be kebab-case (a-z, 0-9, '-'), got {value!r}")
-    return value
-
-
-def _check_regex(value: str) -> str:
-    if value.lstrip("^").startswith((".*", ".+", r"\S*", r"\S+")):
-        raise ValueError("must not start with .* / .+ / \\S* (quadratic on a long line); anchor on literal text")
-    try:
-        regex.compile(value, _FLAGS)
-    except regex.error as exc:
-        raise ValueError(f"regex does not compile: {exc}") from None
-    return value
-
-
-class RewriteSpec(_Strict):
-    """A substitution applied to every candidate line, in file order."""
-
-    id: str
-    description: str
-    regex: str
-    replace: str = ""
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
-
-    @field_validator("regex")
-    @classmethod
-    def _re(cls, value: str) -> str:
-        return _check_regex(value)
-
-
-class KindSpec(_Strict):
-    """A kind of failure line: how much it says about the bug and how to show it."""
-
-    id: str
-    description: str
-    regex: str
-    priority: int = Field(ge=0, le=1000)
-    text: str = ""  # template over the regex's named groups; empty: the normalised line
-    key: str = ""  # template of what is hashed; empty: the text (lets one bug's wordings share a key)
-    companions: list[str] = Field(default_factory=list)  # kinds whose first line joins this one
-    generic: bool = False  # a wrapper or follow-on that alone never identifies a bug
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
-
-    @field_validator("regex")
-    @classmethod
-    def _re(cls, value: str) -> str:
-        return _check_regex(value)
-
-
-class GenericSpec(_Strict):
-    """A normalised line that describes the wrapper, not the bug."""
-
-    id: str
-    description: str
-    regex: str
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
-
-    @field_validator("regex")
-    @classmethod
-    def _re(cls, value: str) -> str:
-        return _check_regex(value)
-
-
-class RulesFile(_Strict):
-    version: int | None = Field(default=None, ge=1)
-    max_text: int = Field(default=160, ge=40, le=400)
-    prefix: list[RewriteSpec] = Field(default_factory=list)
-    rewrite: list[RewriteSpec] = Field(default_factory=list)
-    kind: list[KindSpec] = Field(default_factory=list)
-    generic: list[GenericSpec] = Field(default_factory=list)
-    tests: list[dict[str, Any]] = Field(default_factory=list)  # examples checked by the test suite
-
 
 class Rewrite:
     __slots__ = ("id", "pattern", "replace")
@@ -221,36 +130,6 @@ def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> Fingerpri
     )
 
 
-def _field(loc: tuple[Any, ...], data: Any) -> str:
-    """'kind ggml-assert.regex' rather than 'kind.3.regex' where the item has an id."""
-    parts: list[str] = []
-    node = data
-    for step in loc:
-        if isinstance(step, int) and isinstance(node, list) and step < len(node):
-            node = node[step]
-            ident = node.get("id") if isinstance(node, dict) else None
-            parts.append(str(ident) if ident else f"[{step}]")
-            continue
-        parts.append(str(step))
-        node = node.get(step) if isinstance(node, dict) else None
-    return ".".join(parts)
-
-
-def read_rules_file(path: Path) -> tuple[RulesFile, bytes]:
-    """Parse and validate one file; raises DataErrors naming file and field."""
-    try:
-        raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise DataErrors([DataError(str(path), "", f"cannot read: {exc}")]) from None
-    try:
-        return RulesFile.model_validate(data), raw
-    except ValidationError as exc:
-        raise DataErrors(
-            [DataError(str(path), _field(tuple(e["loc"]), data), e["msg"]) for e in exc.errors()]
-        ) from None
-
-
 def builtin_rules_dir() -> Path:
     """`fingerprints/` in the wheel's data or at the checkout's top level."""
     from .load import builtin_dir
@@ -260,6 +139,8 @@ def builtin_rules_dir() -> Path:
 
 def load_fingerprint_rules(dirs: Sequence[Path] = (), *, builtin: bool = True) -> FingerprintRules:
     """The built-in rules plus `DIR/fingerprints/*.toml` of each KB directory."""
+    from .fingerprint_schema import RulesFile, read_rules_file
+
     folders = ([builtin_rules_dir()] if builtin else []) + [Path(d) / "fingerprints" for d in dirs]
     files: list[tuple[str, RulesFile, bytes]] = []
     errors: list[DataError] = []

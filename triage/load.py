@@ -190,7 +190,7 @@ class KnowledgeBase:
     the suggestion index) belongs to an Engine.
     """
 
-    __slots__ = ("entries", "followup_default", "products", "signatures", "tables")
+    __slots__ = ("entries", "fingerprint_rules", "followup_default", "products", "signatures", "tables")
 
     def __init__(
         self,
@@ -199,8 +199,10 @@ class KnowledgeBase:
         products: dict[str, Product] | None = None,
         tables: dict[str, dict[str, str]] | None = None,
         followup_default: str = "",
+        fingerprint_rules: Any = None,
     ) -> None:
         self.signatures = signatures
+        self.fingerprint_rules = fingerprint_rules  # fingerprint_rules.FingerprintRules, validated with the rest
         self.entries = entries
         self.products: dict[str, Product] = products if products is not None else {}
         self.tables: dict[str, dict[str, str]] = tables if tables is not None else {}
@@ -250,7 +252,7 @@ def _data_files(dirs: list[Path]) -> list[Path]:
     for directory in dirs:
         lay = layout(directory)
         for d, pattern in ((lay.signatures, "*.toml"), (lay.kb, "*.md"), (lay.kb, "_followup.toml"),
-                           (lay.products, "*.toml"), (lay.tables, "*.toml")):
+                           (lay.products, "*.toml"), (lay.tables, "*.toml"), (directory / "fingerprints", "*.toml")):
             if d.is_dir():
                 files.extend(sorted(d.glob(pattern)))
     return files
@@ -296,7 +298,8 @@ def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
     return root / f"kb-{digest}.pickle"
 
 
-_CACHE_CODE = ("load.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py")
+_CACHE_CODE = ("load.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py",
+               "fingerprint_rules.py", "fingerprint_schema.py")
 
 
 def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
@@ -306,6 +309,7 @@ def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
         "products": list(kb.products.values()),
         "tables": kb.tables,
         "followup_default": kb.followup_default,
+        "fingerprint_rules": kb.fingerprint_rules,
     }
 
 
@@ -317,6 +321,7 @@ def _from_records(data: dict[str, Any]) -> KnowledgeBase:
         products={p.id: p for p in data["products"]},
         tables=data["tables"],
         followup_default=data["followup_default"],
+        fingerprint_rules=data["fingerprint_rules"],
     )
 
 
@@ -337,9 +342,11 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
                 return _from_records(pickle.load(fh))
         except Exception:  # noqa: BLE001 - missing, unreadable, stale or corrupt: rebuilt below
             pass
+    from .fingerprint_rules import load_fingerprint_rules
     from .validate import validate_dirs
 
     kb = validate_dirs(dirs)
+    kb.fingerprint_rules = load_fingerprint_rules(list(extra_dirs or []), builtin=builtin)
     if path is not None:
         _store(path, kb)
     return kb
