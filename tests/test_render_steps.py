@@ -179,3 +179,11 @@ def test_text_output_wraps_to_the_terminal_width() -> None:
              and "http" not in line and not line.startswith("The CUDA")]
     assert prose and max(len(line) for line in prose) <= 70, out
     assert any(60 < len(line) <= 70 for line in prose)
+
+
+def test_facts_show_the_runtime_display_name() -> None:
+    from triage.render.common import facts_rows
+
+    facts = Facts(product="koboldcpp", version="1.40.1")
+    facts.product_name = "KoboldCpp"  # set by the engine from products/koboldcpp.toml
+    assert ("Product", "KoboldCpp 1.40.1") in facts_rows(facts)

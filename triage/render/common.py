@@ -13,8 +13,10 @@ OS_NAMES = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
 FINGERPRINT_CHARS = 160  # the fingerprint line stays one short line
 
 
-def product_name(product: str) -> str:
-    """A runtime's display name (the lead moves the table into products/; until then model.PRODUCT_NAMES)."""
+def product_name(product: str, facts: Facts | None = None) -> str:
+    """A runtime's display name: the one products/ gives (carried on Facts and RemedyStep), else the id."""
+    if facts is not None and facts.product == product and getattr(facts, "product_name", None):
+        return str(facts.product_name)
     names: dict[str, str] = getattr(model, "PRODUCT_NAMES", {})
     return names.get(product, product)
 
@@ -87,7 +89,7 @@ def fingerprint_parts(fp: Fingerprint) -> tuple[str, str]:
 def facts_rows(facts: Facts) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if facts.product:
-        name = product_name(facts.product)
+        name = product_name(facts.product, facts)
         rows.append(("Product", f"{name} {facts.version}" if facts.version else name))
     if facts.build and facts.product != "llama.cpp":
         rows.append(("llama.cpp build", f"b{facts.build}" + (f" ({facts.commit})" if facts.commit else "")))
