@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .. import model
 from ..model import Facts, Fingerprint, Match, RemedyStep
 
 __all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "verdict_line"]
@@ -17,8 +16,7 @@ def product_name(product: str, facts: Facts | None = None) -> str:
     """A runtime's display name: the one products/ gives (carried on Facts and RemedyStep), else the id."""
     if facts is not None and facts.product == product and getattr(facts, "product_name", None):
         return str(facts.product_name)
-    names: dict[str, str] = getattr(model, "PRODUCT_NAMES", {})
-    return names.get(product, product)
+    return product
 
 
 def verdict_line(match: Match) -> str:
