@@ -211,3 +211,19 @@ def test_engine_analyse_is_pure(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["ntstatus", "winerror", "gfx-siblings", "cpu-isa"])
 def test_lookup_tables_are_data(name: str) -> None:
     assert shared_engine().kb.tables[name]
+
+
+def test_a_runtime_only_signature_orders_the_remedies_when_the_log_names_no_runtime() -> None:
+    """A two-line paste that only KoboldCpp prints (its context-shift message) gets KoboldCpp's steps first."""
+    engine = shared_engine()
+    sigs = [s for s in engine.kb.signatures if s.products == ("koboldcpp",)]
+    checked = 0
+    for sig in sigs:
+        report = engine.analyse(sig.examples_match[0], redact=False)
+        match = next((m for m in report.matches if m.kb_id == sig.kb_id), None)
+        if report.facts.product is not None or match is None or not any(s.product == "koboldcpp" for s in match.remedy_steps):
+            continue
+        assert match.remedy_steps[0].product in ("koboldcpp", None)
+        assert not any(s.product not in ("koboldcpp", None) for s in match.remedy_steps), sig.id
+        checked += 1
+    assert checked

@@ -40,12 +40,13 @@ def _values(
 
 
 def _remedies(
-    items: list[Remedy], facts: Facts, values: dict[str, str], status: str, kb: KnowledgeBase
+    items: list[Remedy], facts: Facts, values: dict[str, str], status: str, kb: KnowledgeBase, hint: str | None = None
 ) -> tuple[list[RemedyStep], list[str]]:
     """(steps shown, other runtimes' remedies). Steps that cannot apply are dropped: another OS, or "update to
     the fixed release" when the user's version already has the fix. A known runtime sees its own steps first,
-    then the generic ones; an unknown one sees the generic steps, then each runtime's under its name."""
-    product, os_name = facts.product, facts.os
+    then the generic ones; an unknown one sees the generic steps, then each runtime's under its name.
+    `hint`: the one runtime every matching signature belongs to, used when the log does not name its runtime."""
+    product, os_name = facts.product or hint, facts.os
     own: list[RemedyStep] = []
     generic: list[RemedyStep] = []
     grouped: dict[str, list[RemedyStep]] = {}
@@ -147,7 +148,9 @@ def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
         if cause is None:
             cause = fill(entry.root_cause, values) or entry.summary
         items = list(variant.remedies if variant else ()) + list(entry.remedies)
-        steps, other = _remedies(items, facts, values, status, kb)
+        hinted = {p for h in kb_hits for p in sigs[h.signature].products}
+        hint = next(iter(hinted)) if len(hinted) == 1 and all(sigs[h.signature].products for h in kb_hits) else None
+        steps, other = _remedies(items, facts, values, status, kb, hint)
         confidence = _confidence(entry, kb_hits, sigs, facts)
         ordered = sorted(kb_hits, key=lambda h: h.line)
         matches.append(
