@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triage import redact as redact_module
 from triage.engine import Engine
@@ -201,3 +203,17 @@ def test_every_pattern_is_bounded() -> None:
     redact_log(crafted)
     redact_text(crafted[:4000])
     assert time.perf_counter() - t0 < 5
+
+
+_pieces = st.sampled_from([p + s for p, s in SECRETS.values()] + KEEP
+                          + [" ", "\n", "@", "::", "/home/", "token=", ".", "1", "a", "\u0661\u0662", "\u00e9", "\u3000"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_pieces, st.text(max_size=20)), max_size=30))
+def test_random_text_redacts_idempotently_and_alike_on_both_paths(parts: list[str]) -> None:
+    text = "".join(parts)
+    once, _ = redact_text(text)
+    assert redact_text(once) == (once, 0)
+    padded = "\n" * 5000 + text  # over SMALL: the triggered path must give the same lines
+    assert redact_log(padded)[0] == "\n" * 5000 + once

@@ -99,7 +99,9 @@ def _mention(m: re.Match[str]) -> tuple[str, str | None]:
 
 
 def _c(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    # ASCII classes: \d, \w and \b mean what the byte-level triggers see, so the
+    # triggered path and the direct path agree on every input.
+    return re.compile(pattern, re.ASCII)
 
 
 class _Trigger(NamedTuple):
@@ -125,7 +127,9 @@ def _rx(pattern: bytes) -> tuple[_Trigger, ...]:
 
 
 # Every pattern is line-local ([ \t], never \s) with bounded repeats, and every rule
-# is idempotent: its output ("<token>", "<user>", ...) can never match it again.
+# is idempotent: its output ("<token>", "<user>", ...) can never match it again. IPv4
+# runs last because it reads the text before an address ("glibc 2.31.0.1" is a version):
+# it must see that text as the other rules leave it.
 RULES: tuple[_Rule, ...] = (
     _Rule(
         "token",
@@ -196,12 +200,6 @@ RULES: tuple[_Rule, ...] = (
         _lit("DESKTOP-", "LAPTOP-", "WIN-", "Mac", "MBP"),
     ),
     _Rule(
-        "ipv4",
-        _c(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.]*\d)(?!\.\d)"),
-        _ipv4,
-        _rx(rb"\.\d{1,3}\.\d{1,3}\.\d"),
-    ),
-    _Rule(
         "ipv6",
         _c(
             rf"(?<![\w:])(?:(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
@@ -210,6 +208,12 @@ RULES: tuple[_Rule, ...] = (
         ),
         _ipv6,
         _lit("::") + _rx(f":{_HEX}{{1,4}}:{_HEX}{{1,4}}:{_HEX}{{1,4}}:{_HEX}{{1,4}}:{_HEX}{{1,4}}:{_HEX}{{1,4}}:".encode()),
+    ),
+    _Rule(
+        "ipv4",
+        _c(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.]*\d)(?!\.\d)"),
+        _ipv4,
+        _rx(rb"\.\d{1,3}\.\d{1,3}\.\d"),
     ),
     # Never carry a ping into any output format, JSON included (consumers post it).
     _Rule("mention", _c(r"@(everyone|here)\b|<@([!&]?\d{5,})>"), _mention, _lit("@")),
