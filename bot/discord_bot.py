@@ -26,7 +26,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from triage import model
 from triage.decode import decode
 from triage.engine import Engine
 from triage.errors import DataErrors, InputError
@@ -96,13 +95,8 @@ def _as_text(raw: bytes | str) -> str:
 
 
 def _product_name(kb: KnowledgeBase, product: str) -> str:
-    """A runtime's display name: from products/ data when the KB carries it (issue 12),
-    else the built-in table."""
-    lookup = getattr(kb, "product_name", None)
-    if callable(lookup):
-        return str(lookup(product) or product)
-    names: dict[str, str] = getattr(model, "PRODUCT_NAMES", {})
-    return names.get(product, product)
+    """A runtime's display name, from products/."""
+    return kb.product_name(product) or product
 
 
 def _content_key(message: discord.Message) -> str:

@@ -481,8 +481,12 @@ def _run_feedback(argv: Sequence[str]) -> int:
     db = args.db or default_db_path()
     if not db.is_file():
         raise UsageError(f"no feedback database at {db}")
+    import sqlite3
+
     try:
         n = export_corpus(db, args.dir)
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot read the feedback database {db}: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot write to {args.dir}: {exc.strerror or exc}") from None
     _write(f"wrote {n} judged logs to {args.dir}\n")
