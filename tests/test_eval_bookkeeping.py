@@ -114,3 +114,40 @@ def test_parallel_results_equal_serial(monkeypatch: pytest.MonkeyPatch) -> None:
         assert serial.cases > 2
         assert _comparable(serial) == _comparable(parallel)
         assert len(parallel.durations) == serial.cases
+
+
+def test_not_confident_counts_a_confident_answer_as_forbidden(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"expect": [], "not_confident": ["cuda-oom"]})})
+    result = evaluate(corpus, KB, jobs=1)
+    assert result.forbidden == [f"{corpus.name}/a.log: cuda-oom answered confidently (at most 'possible' allowed)"]
+    assert result.confident_unnamed == [f"{corpus.name}/a.log: cuda-oom"]
+
+
+def test_grouping_score_is_called_when_the_corpus_has_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+
+    class FakeGrouping:
+        @staticmethod
+        def grouping_score(corpus_dir: Path, reports: dict[str, object]) -> object:
+            seen["reports"] = sorted(reports)
+            return {"pairs": 1}
+
+        @staticmethod
+        def format_grouping(score: object) -> str:
+            return f"score {score}"
+
+    monkeypatch.setattr(ev, "_grouping_module", lambda: FakeGrouping)
+    corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"expect": ["cuda-oom"]})})
+    without = evaluate(corpus, KB, jobs=1)
+    assert without.grouping == [] and "reports" not in seen
+    (corpus / "groups.json").write_text("{}", encoding="utf-8")
+    result = evaluate(corpus, KB, jobs=1)
+    assert seen["reports"] == ["a.log"]
+    assert result.grouping == [f"{corpus.name}: score {{'pairs': 1}}"]
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert ev._progress(10) is None
