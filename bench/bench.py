@@ -1,14 +1,21 @@
-"""Speed figures for triage, each measured side by side in the same run.
+"""Speed figures for triage, each a ratio measured side by side in the same run (issue 16).
 
-    python bench/bench.py [--corpus DIR] [--repeat N]
+    python bench/bench.py [--repeat N] [--only NAME ...] [--group-logs 10000]
 
-1. a 50 MB log (healthy load lines plus one real error line): `triage` wall time
-   vs `rg -c -F -f <all keywords>` (needs ripgrep: `apt-get install ripgrep`);
-2. 1000 generated signatures vs the built-in set, in-process, on the same 1 MB log;
-3. `triage` on a typical log vs `python -c pass` (start-up);
-4. in-process median and p99 per log over a corpus (default ../shared/corpus).
+1. big:      a 50 MB log (healthy load lines plus one real error): `triage` wall time vs
+             `rg -c -i -F -f <every keyword>` (ripgrep: `apt-get install ripgrep`); default install
+             (the scanner `triage --version` names) and, for reference, the pure-Python fallback;
+2. startup:  `triage` on a typical log vs `python -c pass`;
+3. crafted:  keyword-stuffed lines of 8 KB, 2 KB and 300 chars with one real error at the end, in-process,
+             at 1, 2, 8 and 50 MB: seconds and MB/s (must stay linear or better; any 1 MB input <= 1 s);
+4. redact:   whole-log redaction (`triage.redact.redact_log`) MB/s at 1, 8 and 50 MB;
+5. group:    `triage group` over 10,000 logs made by repeating tests/corpus and tests/logs with varied
+             numbers and paths, on `-j 1` and `-j 2`;
+6. sigs:     1000 generated signatures vs the built-in set, in-process, on the same 1 MB log;
+7. corpus:   in-process median and p99 per log over tests/corpus and tests/logs.
 
-A script, not a test: timings depend on the machine. Prints ratios.
+A script, not a test: timings depend on the machine (and on its neighbours: CPU times are shown
+where wall time would measure them). Every figure is the median of --repeat runs.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -23,29 +31,51 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from triage.analyse import analyse  # noqa: E402
-from triage.load import load_kb  # noqa: E402
-from triage.match import build_index, get_index  # noqa: E402
+from triage.engine import Engine  # noqa: E402
+from triage.load import default_cache_dir  # noqa: E402
 
 HEALTHY = ROOT / "tests" / "corpus" / "none__llamacpp-12295-server-embeddings-200-ok.log"
 STARTUP = ROOT / "tests" / "corpus" / "none__agixt-950-koboldcpp-1401-startup.log"
 ERROR = ROOT / "tests" / "corpus" / "cuda-arch-mismatch__dgx-spark-qwen-openclaw-3-scale-failed.log"
 TYPICAL = ROOT / "tests" / "corpus" / "metal-init-failed__llamacpp6426-llama-cpp-python-server-m1.log"
+REAL_ERROR = b"ggml_cuda_compute_forward: CUDA error: the provided PTX was compiled with an unsupported toolchain.\n"
+MB = 1024 * 1024
 
 
-def wall(cmd: list[str], repeat: int, stdin: Path | None = None) -> float:
-    """Median wall time of a command, in seconds."""
+def wall(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
+    """Median wall time of a command, in seconds (output discarded)."""
     times = []
     for _ in range(repeat):
-        with open(stdin, "rb") if stdin else open(os.devnull, "rb") as fh:
-            t0 = time.perf_counter()
-            subprocess.run(cmd, stdin=fh, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-            times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False, env=env)
+        times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """(median wall, median CPU) seconds of an in-process call."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def triage_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "triage"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "triage"]
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
 
 
 def make_big_log(path: Path, size: int) -> None:
@@ -58,29 +88,124 @@ def make_big_log(path: Path, size: int) -> None:
         fh.write(ERROR.read_bytes())
 
 
-def triage_cmd() -> list[str]:
-    exe = shutil.which("triage")
-    return [exe] if exe else [sys.executable, "-m", "triage"]
-
-
-def bench_big_log(tmp: Path, repeat: int) -> None:
+def bench_big(tmp: Path, engine: Engine, repeat: int) -> None:
     print("1. 50 MB log: triage vs ripgrep on the same keywords")
     log = tmp / "big.log"
-    make_big_log(log, 50 * 1024 * 1024)
-    kb = load_kb()
+    make_big_log(log, 50 * MB)
     keywords = tmp / "keywords.txt"
-    keywords.write_bytes(b"\n".join(build_index(kb).keywords) + b"\n")
+    keywords.write_bytes(b"\n".join(engine.index.keywords) + b"\n")
+    subprocess.run(triage_cmd() + [str(log)], stdout=subprocess.DEVNULL, check=False)  # warm caches
     t_triage = wall(triage_cmd() + [str(log)], repeat)
     rg = shutil.which("rg")
+    scanner = engine.index.scanner(log.stat().st_size)
+    n_kw = len(engine.index.keywords)
     if rg:
         t_rg = wall([rg, "-c", "-i", "-F", "-f", str(keywords), str(log)], repeat)
-        print(f"   triage {t_triage * 1000:8.1f} ms   rg {t_rg * 1000:8.1f} ms   ratio {t_triage / t_rg:5.2f}x (goal <= 2x)")
+        print(f"   default install ({scanner}): triage {t_triage * 1000:7.0f} ms   rg ({n_kw} keywords) "
+              f"{t_rg * 1000:6.0f} ms   ratio {t_triage / t_rg:5.2f}x (goal <= 1.5x: {verdict(t_triage <= 1.5 * t_rg)})")
+        env = dict(os.environ, TRIAGE_PREFILTER="python")
+        t_py = wall(triage_cmd() + [str(log)], max(1, repeat // 2), env)
+        print(f"   without Hyperscan (TRIAGE_PREFILTER=python): triage {t_py * 1000:7.0f} ms   ratio {t_py / t_rg:5.2f}x")
     else:
         print(f"   triage {t_triage * 1000:8.1f} ms   (ripgrep not installed: apt-get install ripgrep)")
     data = log.read_bytes()
-    t0 = time.perf_counter()
-    analyse(data, kb)
-    print(f"   in-process analyse {1000 * (time.perf_counter() - t0):.1f} ms; prefilter backend {get_index(kb).prefilter('sig', len(data))[0].name}")
+    w, c = timed(lambda: engine.analyse(data), max(1, repeat // 2))
+    print(f"   in-process analyse: {w * 1000:.0f} ms wall, {c * 1000:.0f} ms CPU")
+
+
+def bench_startup(repeat: int) -> None:
+    print("2. triage on a typical log vs python -c pass")
+    subprocess.run(triage_cmd() + [str(TYPICAL)], stdout=subprocess.DEVNULL, check=False)  # warm the KB cache
+    t_py = wall([sys.executable, "-c", "pass"], repeat)
+    t_triage = wall(triage_cmd() + [str(TYPICAL)], repeat)
+    print(f"   triage {t_triage * 1000:6.1f} ms   python -c pass {t_py * 1000:5.1f} ms   ratio {t_triage / t_py:5.2f}x "
+          f"(goal <= 5x: {verdict(t_triage <= 5 * t_py)})")
+
+
+def stuffed_line(engine: Engine, width: int, rng: random.Random) -> bytes:
+    """One line of `width` bytes made of signature and fact keywords and near-miss words."""
+    words = [k for k in engine.index.keywords if 3 <= len(k) <= 40]
+    out = bytearray()
+    while len(out) < width:
+        out += rng.choice(words) + rng.choice([b" ", b": ", b" 0x1f ", b" failed ", b" error: ", b"/"])
+    return bytes(out[:width]) + b"\n"
+
+
+def make_crafted(engine: Engine, width: int, size: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    lines = [stuffed_line(engine, width, rng) for _ in range(64)]
+    block = b"".join(lines)
+    body = block * (max(1, size - len(REAL_ERROR)) // len(block) + 1)
+    return body[: size - len(REAL_ERROR)].rsplit(b"\n", 1)[0] + b"\n" + REAL_ERROR
+
+
+def bench_crafted(engine: Engine, repeat: int, sizes: list[int]) -> None:
+    print("3. worst-case crafted input (keyword-stuffed lines + one real error at the end), in-process")
+    for width in (8192, 2048, 300):
+        cells = []
+        worst_1mb = 0.0
+        found = True
+        for mb in sizes:
+            data = make_crafted(engine, width, mb * MB)
+            report = engine.analyse(data)  # also warms every regex the input reaches
+            found = found and any(m.kb_id == "cuda-arch-mismatch" for m in report.matches)
+            w, c = timed(lambda: engine.analyse(data), repeat if mb <= 8 else max(1, repeat // 2))
+            if mb == 1:
+                worst_1mb = w
+            cells.append(f"{mb:>2} MB {w:6.2f} s {mb / c:6.1f} MB/s")
+        print(f"   {width:>4}-char lines: " + " | ".join(cells)
+              + f"   1 MB <= 1 s: {verdict(worst_1mb <= 1.0)}; real error found: {verdict(found)}")
+    print("   (MB/s from CPU time; linear means MB/s does not fall as the size grows)")
+
+
+def bench_redact(repeat: int, sizes: list[int]) -> None:
+    print("4. whole-log redaction (triage.redact.redact_log)")
+    from triage.redact import redact_log
+
+    base = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "tests").rglob("*.log")))
+    base += "\nHF_TOKEN=hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345 from C:\\Users\\jdoe\\m.gguf at 192.168.1.42\n"
+    cells = []
+    for mb in sizes:
+        text = (base * (mb * MB // len(base) + 1))[: mb * MB]
+        size = len(text.encode("utf-8")) / 1e6
+        w, c = timed(lambda: redact_log(text), repeat if mb <= 8 else max(1, repeat // 2))
+        cells.append(f"{mb:>2} MB {size / w:5.1f} MB/s wall, {size / c:5.1f} MB/s CPU")
+    print("   " + " | ".join(cells))
+
+
+_NUM = re.compile(rb"(?<![A-Za-z])\d{3,}")
+_HOME = re.compile(rb"(/home/|/Users/|\\Users\\)([A-Za-z0-9_.-]+)")
+
+
+def make_group_corpus(out: Path, count: int) -> int:
+    """`count` logs: the real fixtures repeated, each copy with other long numbers and user paths."""
+    sources = sorted((ROOT / "tests" / "corpus").glob("*.log")) + sorted((ROOT / "tests" / "logs").rglob("*.log"))
+    texts = [p.read_bytes() for p in sources]
+    rng = random.Random(16)
+    total = 0
+    for i in range(count):
+        data = texts[i % len(texts)]
+        if i >= len(texts):
+            data = _NUM.sub(lambda m: str(rng.randrange(10 ** (len(m.group()) - 1), 10 ** len(m.group()))).encode(), data)
+            data = _HOME.sub(lambda m: m.group(1) + f"user{i}".encode(), data)
+        sub = out / f"{i // 1000:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"log-{i:05d}.log").write_bytes(data)
+        total += len(data)
+    return total
+
+
+def bench_group(tmp: Path, count: int, repeat: int) -> None:
+    print(f"5. triage group over {count} logs (real fixtures repeated with varied numbers and paths)")
+    corpus = tmp / "tracker"
+    size = make_group_corpus(corpus, count)
+    times = {}
+    for jobs in (1, 2):
+        times[jobs] = wall(triage_cmd() + ["group", "--format", "json", "-j", str(jobs), str(corpus)], max(1, repeat // 2))
+    speedup = times[1] / times[2]
+    print(f"   {size / 1e6:.0f} MB: -j 1 {times[1]:5.1f} s ({count / times[1]:4.0f} logs/s)   -j 2 {times[2]:5.1f} s "
+          f"({count / times[2]:4.0f} logs/s)   speed-up {speedup:4.2f}x (goal >= 1.8x: {verdict(speedup >= 1.8)}; "
+          f"-j 2 < 60 s: {verdict(times[2] < 60)})   cores here: {os.cpu_count()}")
 
 
 def generated_kb(tmp: Path, count: int) -> Path:
@@ -107,77 +232,66 @@ def generated_kb(tmp: Path, count: int) -> Path:
     return root
 
 
-def bench_many_signatures(tmp: Path, repeat: int) -> None:
-    print("2. 1000 generated signatures vs the built-in set, same 1 MB log (in-process)")
+def bench_many_signatures(tmp: Path, engine: Engine, repeat: int) -> None:
+    print("6. 1000 generated signatures vs the built-in set, same 1 MB log (in-process)")
     log = tmp / "one-mb.log"
-    make_big_log(log, 1024 * 1024)
+    make_big_log(log, MB)
     data = log.read_bytes()
-    builtin = load_kb()
-    many = load_kb([generated_kb(tmp, 1000)])
-
-    def per_run(kb: object) -> float:
-        analyse(data, kb)  # type: ignore[arg-type]  # builds the index once
-        times = []
-        for _ in range(max(repeat, 5)):
-            t0 = time.perf_counter()
-            analyse(data, kb)  # type: ignore[arg-type]
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
-
-    t_builtin = per_run(builtin)
-    t_many = per_run(many)
-    print(
-        f"   built-in {len(builtin.signatures)} sigs {t_builtin * 1000:7.2f} ms   "
-        f"+1000 sigs ({len(many.signatures)}) {t_many * 1000:7.2f} ms   ratio {t_many / t_builtin:5.2f}x (goal <= 1.5x)"
-    )
+    many = Engine.build([generated_kb(tmp, 1000)])
+    engine.analyse(data)
+    many.analyse(data)
+    t_builtin, _ = timed(lambda: engine.analyse(data), max(repeat, 5))
+    t_many, _ = timed(lambda: many.analyse(data), max(repeat, 5))
+    print(f"   built-in {len(engine.kb.signatures)} sigs {t_builtin * 1000:6.2f} ms   +1000 sigs "
+          f"({len(many.kb.signatures)}) {t_many * 1000:6.2f} ms   ratio {t_many / t_builtin:5.2f}x (goal <= 1.5x)")
 
 
-def bench_startup(repeat: int) -> None:
-    print("3. triage on a typical log vs python -c pass")
-    subprocess.run(triage_cmd() + [str(TYPICAL)], stdout=subprocess.DEVNULL, check=False)  # warm the KB cache
-    t_py = wall([sys.executable, "-c", "pass"], repeat)
-    t_triage = wall(triage_cmd() + [str(TYPICAL)], repeat)
-    print(f"   triage {t_triage * 1000:7.1f} ms   python -c pass {t_py * 1000:6.1f} ms   ratio {t_triage / t_py:5.2f}x (goal <= 12x)")
-
-
-def bench_corpus(corpus: Path) -> None:
-    print(f"4. in-process time per log over {corpus}")
-    kb = load_kb()
-    logs = sorted(corpus.glob("*.log"))
-    if not logs:
-        print("   no logs found")
-        return
-    for path in logs:  # steady state: every signature compiled once, as in the bot or the Action
-        analyse(path.read_bytes(), kb)
+def bench_corpus(engine: Engine) -> None:
+    logs = sorted((ROOT / "tests" / "corpus").glob("*.log")) + sorted((ROOT / "tests" / "logs").rglob("*.log"))
+    print(f"7. in-process time per log over tests/corpus and tests/logs ({len(logs)} logs)")
+    blobs = [p.read_bytes() for p in logs]
+    for data in blobs:  # steady state: every signature compiled once, as in the bot or the Action
+        engine.analyse(data)
     times = []
-    for path in logs:
-        data = path.read_bytes()
+    for data in blobs:
         t0 = time.perf_counter()
-        analyse(data, kb)
+        engine.analyse(data)
         times.append(time.perf_counter() - t0)
     times.sort()
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    print(f"   {len(logs)} logs: median {statistics.median(times) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms (goal: median < 2 ms)")
-    cold = []
-    for path in logs:
-        data = path.read_bytes()
-        fresh = load_kb()
-        t0 = time.perf_counter()
-        analyse(data, fresh)
-        cold.append(time.perf_counter() - t0)
-    print(f"   cold (new KB object per log, regexes compiled on first use): median {statistics.median(cold) * 1000:.2f} ms")
+    print(f"   median {statistics.median(times) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms, "
+          f"total {sum(times):.2f} s (goal: median < 2 ms)")
+
+
+SECTIONS = ("big", "startup", "crafted", "redact", "group", "sigs", "corpus")
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    p.add_argument("--group-logs", type=int, default=10000)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 8, 50], help="crafted-input sizes in MB")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
-        bench_big_log(Path(tmp), args.repeat)
-        bench_many_signatures(Path(tmp), args.repeat)
-        bench_startup(args.repeat * 2)
-        bench_corpus(args.corpus if args.corpus.is_dir() else ROOT / "tests" / "corpus")
+    engine = Engine.build(cache_dir=default_cache_dir())
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {len(engine.kb.signatures)} signatures, "
+          f"{len(engine.index.keywords)} keywords, scanner on big logs: {engine.index.scanner(64 * MB)}")
+    with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        if "big" in args.only:
+            bench_big(tmp, engine, args.repeat)
+        if "startup" in args.only:
+            bench_startup(args.repeat * 4)
+        if "crafted" in args.only:
+            bench_crafted(engine, args.repeat, args.sizes)
+        if "redact" in args.only:
+            bench_redact(args.repeat, [s for s in (1, 8, 50) if s <= max(args.sizes)])
+        if "group" in args.only:
+            bench_group(tmp, args.group_logs, args.repeat)
+        if "sigs" in args.only:
+            bench_many_signatures(tmp, engine, args.repeat)
+        if "corpus" in args.only:
+            bench_corpus(engine)
     return 0
 
 
