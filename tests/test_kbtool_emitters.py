@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from triage.kbtool import check_kb, emitter_lines, emitter_style, instantiate
-from triage.load import load_kb
+from triage.load import KnowledgeBase, load_kb
 
 ENTRY = """+++
 id = "{id}"
@@ -28,9 +28,15 @@ def _kb_dir(tmp_path: Path, signatures: str, kb_id: str = "crafted-entry") -> Pa
     return tmp_path
 
 
+def crafted_kb(kb_dir: Path, kb_id: str = "crafted-entry") -> KnowledgeBase:
+    """The built-in data plus a crafted --kb-dir, checked for the crafted entry's signatures only."""
+    kb = load_kb([kb_dir], use_cache=False, cache=None)
+    kb.signatures = tuple(s for s in kb.signatures if s.kb_id == kb_id)
+    return kb
+
+
 def _errors(kb_dir: Path) -> list[str]:
-    kb = load_kb([kb_dir], builtin=False, use_cache=False)
-    errors, _ = check_kb(kb, timing=False, fixtures=[], strict_emitters=True)
+    errors, _ = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[], strict_emitters=True)
     return [str(e) for e in errors]
 
 
@@ -157,6 +163,5 @@ emitter = { project = "ggml-org/llama.cpp", file = "src/llama.cpp", format = "fa
 match = ['''failed to open x: error''']
 no_match = ['''cannot open''']
 """
-    kb = load_kb([_kb_dir(tmp_path, sig)], builtin=False, use_cache=False)
-    errors, warnings = check_kb(kb, timing=False, fixtures=[], strict_emitters=False)
+    errors, warnings = check_kb(crafted_kb(_kb_dir(tmp_path, sig)), timing=False, fixtures=[], strict_emitters=False)
     assert errors == [] and any(".emitter[0].format: hole 1 (%s)" in w for w in warnings), warnings

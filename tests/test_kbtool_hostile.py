@@ -8,9 +8,9 @@ from pathlib import Path
 import regex
 
 from triage.kbtool import check_kb, pattern_attacks
-from triage.load import REGEX_FLAGS, load_kb
+from triage.load import REGEX_FLAGS
 
-from test_kbtool_emitters import _kb_dir
+from test_kbtool_emitters import _kb_dir, crafted_kb
 
 EVIL = """
 [[signature]]
@@ -85,8 +85,7 @@ def test_attacks_carry_the_literal_prefix_and_pump_the_repeat() -> None:
 
 
 def test_crafted_kb_dir_catastrophic_patterns_are_caught(tmp_path: Path) -> None:
-    kb = load_kb([_kb_dir(tmp_path, EVIL)], builtin=False, use_cache=False)
-    errors, _ = check_kb(kb, timing=True, fixtures=[])
+    errors, _ = check_kb(crafted_kb(_kb_dir(tmp_path, EVIL)), timing=True, fixtures=[])
     fields = sorted(e.field for e in errors)
     assert fields == ["signature[0].regex[0]", "signature[1].anywhere[0]", "signature[2].unless_anywhere[0]",
                       "signature[3].near[0]"], [str(e) for e in errors]

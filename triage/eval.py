@@ -195,6 +195,18 @@ def _run_one(engine: Engine, path: Path, keep_report: bool) -> Outcome:
     return Outcome(found, confident, hits, timeouts, seconds, slowest, elapsed, None, report if keep_report else None)
 
 
+def _warm_up(engine: Engine, sample: Path) -> None:
+    """Compile what is compiled lazily (every signature's regexes, the keyword index) once, in
+    the parent, so forked workers share it instead of each compiling it again."""
+    for sig in engine.kb.signatures:
+        for name in ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere"):
+            getattr(sig, name)
+    try:
+        _run_one(engine, sample, False)
+    except Exception:  # noqa: BLE001 - a failure here shows up again, per log, in the workers
+        pass
+
+
 def _init_worker(kb_dirs: list[str] | None, cache_dir: str | None) -> None:
     engine = _INHERITED.get("engine")
     if engine is None:  # spawned, not forked: build the Engine once from the same data
@@ -216,6 +228,7 @@ def _outcomes(engine: Engine, jobs: list[tuple[Path, bool]], workers: int, kb_di
 
     from .load import default_cache_dir
 
+    _warm_up(engine, jobs[0][0])
     methods = multiprocessing.get_all_start_methods()
     if sys.platform == "darwin":
         methods = [m for m in methods if m != "fork"]  # fork is unsafe with macOS system libraries
