@@ -44,8 +44,14 @@ def _init_worker(kb_dirs: Sequence[str]) -> None:
     from .engine import Engine
     from .fingerprint_rules import load_fingerprint_rules
 
+    from .load import default_cache_dir
+
     dirs = [Path(d) for d in kb_dirs]
-    engine = Engine.build(dirs)
+    try:  # the validated KB and the scanner database from the user cache: a worker starts in milliseconds
+        engine = Engine.build(dirs, cache_dir=default_cache_dir())
+    except OSError:  # an unreadable or unwritable cache: load from the files
+        engine = Engine.build(dirs)
+    engine.index.small_log = 0  # thousands of logs: the fast scanner pays for itself, whatever their size
     _WORKER["engine"] = engine
     # the Engine loads the same rules when it fingerprints reports itself; reuse them
     _WORKER["rules"] = getattr(engine, "fingerprint_rules", None) or load_fingerprint_rules(dirs)

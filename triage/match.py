@@ -63,7 +63,7 @@ class Index:
     """The keyword index of one Engine: every signature's, fact rule's and key-line keyword, numbered once."""
 
     __slots__ = ("_prefilters", "all_ids", "backend", "cache_dir", "ctx_ids", "fact_keywords", "keyline_keywords",
-                 "keywords", "literals", "sig_ids", "sig_keywords")
+                 "keywords", "kw_sigs", "literals", "nokw_sigs", "sig_ids", "sig_keywords", "small_log")
 
     def __init__(
         self,
@@ -80,9 +80,19 @@ class Index:
         self.fact_keywords = fact_keywords
         self.keyline_keywords = keyline_keywords
         self.sig_ids = sorted({i for ids in sig_keywords for i in ids})
+        # keyword -> the signatures it is a keyword of: a log's hits name its candidate signatures directly,
+        # so a log costs nothing for the signatures none of whose keywords occur in it
+        self.kw_sigs: dict[int, list[int]] = {}
+        for s, ids in enumerate(sig_keywords):
+            for k in ids:
+                self.kw_sigs.setdefault(k, []).append(s)
+        self.nokw_sigs = [s for s, ids in enumerate(sig_keywords) if not ids]
         self.ctx_ids = sorted({i for ids in fact_keywords for i in ids} | set(keyline_keywords))
         self.backend = backend
         self.cache_dir = cache_dir
+        # Below this size the plain find loop runs (no scanner to build or load). Bulk callers that analyse
+        # many logs with one Engine set it to 0: the fast scanner is then built once and used for every log.
+        self.small_log = SMALL_LOG
         self._prefilters: dict[tuple[str, str], Prefilter] = {}
         self.literals: dict[str, tuple[str, ...] | None] = {}  # pattern -> required literals, filled as used
 
@@ -90,12 +100,12 @@ class Index:
         """Which prefilter backend a log of this size is scanned with."""
         if self.backend:
             return self.backend
-        return "python" if size < SMALL_LOG else str(getattr(self.prefilter("all", size)[0], "name", "python"))
+        return "python" if size < self.small_log else str(getattr(self.prefilter("all", size)[0], "name", "python"))
 
     def prefilter(self, which: str, size: int) -> tuple[Prefilter, list[int]]:
         """(prefilter, global keyword index of each of its keywords) for this input size; built on first use."""
         ids = {"all": self.all_ids, "sig": self.sig_ids, "ctx": self.ctx_ids}[which]
-        choice = self.backend or ("small" if size < SMALL_LOG else "large")
+        choice = self.backend or ("small" if size < self.small_log else "large")
         key = (which, choice)
         if key not in self._prefilters:
             words = [self.keywords[i] for i in ids]
@@ -390,7 +400,13 @@ def scan(
     anywhere_cache: dict[tuple[str, int, int], bool] = {}
     chosen: list[Signature] = []
     candidates: list[list[int]] = []
-    for i, sig in enumerate(signatures):
+    hit_sigs = set(index.nokw_sigs)
+    kw_sigs = index.kw_sigs
+    for k, offsets_k in enumerate(hits_by_kw):
+        if offsets_k and k in kw_sigs:
+            hit_sigs.update(kw_sigs[k])
+    for i in sorted(hit_sigs):
+        sig = signatures[i]
         if only is not None and sig.id not in only:
             continue
         if sig.keywords:
