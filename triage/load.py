@@ -346,7 +346,8 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
     from .validate import validate_dirs
 
     kb = validate_dirs(dirs)
-    kb.fingerprint_rules = load_fingerprint_rules(list(extra_dirs or []), builtin=builtin)
+    if builtin or any((d / "fingerprints").is_dir() for d in extra_dirs or []):
+        kb.fingerprint_rules = load_fingerprint_rules(list(extra_dirs or []), builtin=builtin)
     if path is not None:
         _store(path, kb)
     return kb
