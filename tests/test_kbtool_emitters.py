@@ -165,3 +165,40 @@ no_match = ['''cannot open''']
 """
     errors, warnings = check_kb(crafted_kb(_kb_dir(tmp_path, sig)), timing=False, fixtures=[], strict_emitters=False)
     assert errors == [] and any(".emitter[0].format: hole 1 (%s)" in w for w in warnings), warnings
+
+
+def test_few_fixtures_listed_with_reason_and_stale_reason_flagged(tmp_path: Path) -> None:
+    sig = """
+[[signature]]
+id = "crafted-one"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["crafted failure"]
+regex = '''crafted failure one'''
+few_fixtures = "only one public report"
+[signature.examples]
+match = ['''crafted failure one''']
+no_match = ['''crafted failure two''']
+
+[[signature]]
+id = "crafted-two"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["crafted failure"]
+regex = '''crafted failure two'''
+few_fixtures = "was rare"
+[signature.examples]
+match = ['''crafted failure two''']
+no_match = ['''crafted failure one''']
+"""
+    kb_dir = _kb_dir(tmp_path, sig)
+    corpus = tmp_path / "fixtures"
+    corpus.mkdir()
+    for name, text in (("a.log", "crafted failure one\n"), ("b.log", "crafted failure two\n"), ("c.log", "crafted failure two\n")):
+        (corpus / name).write_text(text, encoding="utf-8")
+    (corpus / "expected.json").write_text(
+        '{"a.log": {"expect": ["crafted-entry"]}, "b.log": {"expect": ["crafted-entry"]}, "c.log": {"expect": ["crafted-entry"]}}',
+        encoding="utf-8")
+    _, warnings = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[corpus])
+    assert any("crafted-one: backed by 1 real fixture(s); reason: only one public report" in w for w in warnings), warnings
+    assert any("crafted-two: backed by 2 real fixtures now; drop its few_fixtures reason" in w for w in warnings), warnings

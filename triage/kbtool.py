@@ -690,6 +690,8 @@ def _few_fixture_warnings(engine: Engine, dirs: Sequence[Path]) -> list[str]:
     for sig in kb.signatures:
         n = backing.get(sig.id, 0)
         if n >= 2:
+            if sig.few_fixtures:
+                out.append(f"{sig.path}: signature[{sig.index}] {sig.id}: backed by {n} real fixtures now; drop its few_fixtures reason")
             continue
         reason = f"; reason: {sig.few_fixtures}" if sig.few_fixtures else "; no reason given (few_fixtures = \"...\")"
         emitter = ", emitter recorded" if sig.emitters else ""
