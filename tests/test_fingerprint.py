@@ -173,10 +173,10 @@ def test_cuda_error_takes_its_function_from_the_evidence() -> None:
 # Pinned: the id must not change across runs, Python versions or platforms. A rules change that changes
 # grouping bumps `version` in fingerprints/rules.toml, and these pins with it.
 PINNED = [
-    ("Error: llama runner process has terminated: GGML_ASSERT(tensor->op == GGML_OP_UNARY) failed", "v4-f60fd0a9a360"),
-    ("ggml-alloc.c:819: GGML_ASSERT(talloc->buffer_id >= 0) failed", "v4-25a2362b791a"),
-    ("error loading model: error loading model architecture: unknown model architecture: 'gemma4'", "v4-2729428bc031"),
-    ("Error: llama runner process has terminated: exit status 0xc0000409", "v4-5a1c392b3d52"),
+    ("Error: llama runner process has terminated: GGML_ASSERT(tensor->op == GGML_OP_UNARY) failed", "v5-8a87e6588984"),
+    ("ggml-alloc.c:819: GGML_ASSERT(talloc->buffer_id >= 0) failed", "v5-78cd858045ba"),
+    ("error loading model: error loading model architecture: unknown model architecture: 'gemma4'", "v5-3f372e0022f2"),
+    ("Error: llama runner process has terminated: exit status 0xc0000409", "v5-c2a527b3bada"),
 ]
 
 

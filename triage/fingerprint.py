@@ -36,6 +36,7 @@ class Candidate(NamedTuple):
     priority: int
     generic: bool
     companions: tuple[str, ...]
+    evidence: bool = False  # one of the top KB match's evidence lines
 
 
 def _sub(pattern: regex.Pattern[str], repl: str, text: str) -> str:
@@ -109,8 +110,10 @@ def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: Fi
             raw.setdefault(evidence.line, (evidence.text, 90))
     for key in key_lines:
         raw.setdefault(key.line, (key.text, key.score))
-    found = [c for n, (text, score) in sorted(raw.items()) if (c := _classify(n, text, score, rules))]
-    found.sort(key=lambda c: (c.generic, -c.priority, c.line))
+    proof = {e.line for e in matches[0].evidence} if matches else set()
+    found = [c._replace(evidence=n in proof) for n, (text, score) in sorted(raw.items()) if (c := _classify(n, text, score, rules))]
+    # Among equally ranked lines, the ones that proved the KB match describe the failure best.
+    found.sort(key=lambda c: (c.generic, -c.priority, not c.evidence, c.line))
     return found
 
 
