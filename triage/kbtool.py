@@ -288,7 +288,9 @@ def _example_values(pieces: Sequence[str | Hole], examples: Sequence[str]) -> li
     return tuples
 
 
-_LLAMA_FAMILY = ("llama.cpp", "koboldcpp", "llamafile", "ik_llama.cpp", "ollama", "whisper.cpp")
+# Source trees that print through ggml/llama.cpp's logging (and may get its timestamped prefix): recognised by the
+# emitter file's path, so no list of runtimes lives here (they are data in products/).
+_GGML_LOGGING = re.compile(r"(?:^|/)(?:src|common|ggml|tools|examples|otherarch|llama\.cpp|llamafile|llama/llama\.cpp)/")
 
 
 def wrap(project: str, file: str, line: str) -> list[tuple[str, str]]:
@@ -300,7 +302,7 @@ def wrap(project: str, file: str, line: str) -> list[tuple[str, str]]:
     first, nl, rest = line.partition("\n")
     out.append(("journald prefix", f"Mar 01 12:00:00 host ollama[1234]: {first}{nl}{rest}"))
     out.append(("docker compose prefix", f"ollama-1  | {first}{nl}{rest}"))
-    if any(name in project.lower() for name in _LLAMA_FAMILY):
+    if _GGML_LOGGING.search(file):
         out.append(("llama.cpp log prefix", f"0.01.234.567 E {first}{nl}{rest}"))
     if emitter_style(file) == "go":
         for level in ("ERROR", "INFO"):
