@@ -31,7 +31,7 @@ no_match = ["demo error on port x"]
 
 
 def _kb(tmp: Path, entry: str = GOOD_ENTRY, sig: str = GOOD_SIG) -> Path:
-    (tmp / "kb").mkdir()
+    (tmp / "kb").mkdir(parents=True)
     (tmp / "signatures").mkdir()
     (tmp / "kb" / "demo-crash.md").write_text(entry, encoding="utf-8")
     (tmp / "signatures" / "demo-crash.toml").write_text(sig, encoding="utf-8")
@@ -98,3 +98,16 @@ def test_all_errors_reported_at_once(tmp_path: Path) -> None:
     bad_entry = GOOD_ENTRY.replace('title = "Demo crash"\n', "").replace('summary = "A demo."\n', "")
     errors = _errors(_kb(tmp_path, entry=bad_entry))
     assert sum("Field required" in e for e in errors) >= 2
+
+
+def test_a_variant_is_linked_from_its_signatures_only(tmp_path: Path) -> None:
+    """The signature names its variant; a variant that lists signatures itself is rejected, and a variant no
+    signature names is an error naming the entry's file and the variant."""
+    orphan = GOOD_ENTRY.replace("+++\nBody.", '[[variant]]\nid = "old-way"\ncause = "c"\n+++\nBody.')
+    errors = _errors(_kb(tmp_path / "a", entry=orphan))
+    assert any("kb/demo-crash.md: variant[0]" in e and "no signature names variant 'old-way'" in e for e in errors), errors
+    listed = orphan.replace('cause = "c"\n', 'cause = "c"\nsignatures = ["demo-sig"]\n')
+    assert any("variant[0].signatures" in e for e in _errors(_kb(tmp_path / "b", entry=listed)))
+    linked = GOOD_SIG.replace('description = "d"', 'variant = "old-way"\ndescription = "d"')
+    kb = load_kb([_kb(tmp_path / "c", entry=orphan, sig=linked)], builtin=False, use_cache=False)
+    assert kb.entries["demo-crash"].variants[0].signatures == ("demo-sig",)

@@ -128,7 +128,7 @@ class AffectedSpec(_Strict):
 class VariantSpec(_Strict):
     id: str
     title: str | None = None
-    signatures: list[str] = Field(min_length=1)
+    # Which signatures prove this variant is said once, on the signature (`variant = "<id>"`), never here.
     cause: str
     remedies: list[RemedySpec | str] = Field(default_factory=list)
     affected: list[AffectedSpec] | None = None

@@ -185,7 +185,7 @@ def _load_entry(path: Path, errors: list[DataError]) -> Entry | None:
         Variant(
             id=v.id,
             title=v.title,
-            signatures=tuple(v.signatures),
+            signatures=(),  # filled from the signatures' own `variant` once they are loaded
             cause=v.cause,
             remedies=_remedies(v.remedies),
             affected=tuple(_affected(a) for a in v.affected) if v.affected is not None else None,
@@ -343,6 +343,7 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
                 errors.append(DataError(sig.path, f"signature[{sig.index}].id", f"{sig.id!r} is already used in {first.path}"))
             in_this_dir[sig.id] = sig
             signatures[sig.id] = sig
+    _link_variants(signatures, entries, errors)
     _cross_check(signatures, entries, errors)
     _check_products(products, signatures, entries, errors)
     if errors:
@@ -354,6 +355,21 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
         tables=tables,
         followup_default=followup_default,
     )
+
+
+def _link_variants(signatures: dict[str, Signature], entries: dict[str, Entry], errors: list[DataError]) -> None:
+    """A variant's signatures are those that name it (`variant = "..."` on the signature): the link is kept on one
+    side only, so the two can never disagree. A variant no signature names could never be chosen."""
+    for kb_id, entry in list(entries.items()):
+        if not entry.variants:
+            continue
+        linked = []
+        for vi, variant in enumerate(entry.variants):
+            ids = tuple(s.id for s in signatures.values() if s.kb_id == kb_id and s.variant == variant.id)
+            if not ids:
+                errors.append(DataError(entry.path, f"variant[{vi}]", f"no signature names variant {variant.id!r} (add variant = \"{variant.id}\" to one)"))
+            linked.append(variant._replace(signatures=ids))
+        entries[kb_id] = entry._replace(variants=tuple(linked))
 
 
 def _check_products(
@@ -411,9 +427,6 @@ def _cross_check(signatures: dict[str, Signature], entries: dict[str, Entry], er
             if variant.title:
                 texts.append((f"variant[{vi}].title", variant.title))
             texts += [(f"variant[{vi}].remedies[{i}]", r.text) for i, r in enumerate(variant.remedies)]
-            for sid in variant.signatures:
-                if sid not in sig_ids:
-                    errors.append(DataError(entry.path, f"variant[{vi}].signatures", f"no signature {sid!r} points at this entry"))
         for where, text in texts:
             for name, _ in placeholder_names(text):
                 if name not in known:
