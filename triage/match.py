@@ -24,7 +24,7 @@ import regex
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
 from .literals import required_literals
-from .load import Signature
+from .load import REGEX_FLAGS, Signature
 from .model import Hit
 from .normalize import MAX_LINE, Log, normalize
 from .prefilter import Prefilter, make_prefilter
@@ -63,7 +63,7 @@ class Index:
     """The keyword index of one Engine: every signature's, fact rule's and key-line keyword, numbered once."""
 
     __slots__ = ("_prefilters", "all_ids", "backend", "cache_dir", "ctx_ids", "fact_keywords", "keyline_keywords",
-                 "keywords", "kw_sigs", "literals", "nokw_sigs", "sig_ids", "sig_keywords", "small_log")
+                 "keywords", "kw_sigs", "literals", "nokw_sigs", "patterns", "sig_ids", "sig_keywords", "small_log")
 
     def __init__(
         self,
@@ -95,6 +95,7 @@ class Index:
         self.small_log = SMALL_LOG
         self._prefilters: dict[tuple[str, str], Prefilter] = {}
         self.literals: dict[str, tuple[str, ...] | None] = {}  # pattern -> required literals, filled as used
+        self.patterns: dict[str, regex.Pattern[str]] = {}  # pattern source -> compiled, on first search
 
     def scanner(self, size: int) -> str:
         """Which prefilter backend a log of this size is scanned with."""
@@ -151,7 +152,40 @@ def build_index(
     sig_keywords = [[idx(kw) for kw in sig.keywords] for sig in signatures]
     fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in fact_rules]
     keyline_keywords = [idx(kw) for kw in KEYLINE_KEYWORDS]
-    return Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir)
+    index = Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir)
+    if cache_dir is not None:
+        index.literals.update(_cached_literals(signatures, cache_dir))
+    return index
+
+
+def _cached_literals(signatures: Sequence[Signature], cache_dir: Path) -> dict[str, tuple[str, ...] | None]:
+    """Every pattern's required literals, from the cache (parsing them costs more than a typical log's scan).
+    Keyed by a checksum of the sources; anything unreadable is recomputed and the file rewritten."""
+    import marshal
+    import os
+    import zlib
+
+    sources = sorted({p for sig in signatures for name in _SOURCES for p in getattr(sig, name)})
+    blob = "\x00".join(sources).encode("utf-8", errors="surrogatepass")
+    path = cache_dir / f"literals-{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}{len(blob):x}.marshal"
+    try:
+        loaded = marshal.loads(path.read_bytes())
+        if isinstance(loaded, dict) and len(loaded) == len(sources):
+            return loaded
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    found = {src: required_literals(src) for src in sources}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(found))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return found
+
+
+_SOURCES = ("regexes_src", "unless_src", "near_src", "unless_near_src", "anywhere_src", "unless_anywhere_src")
 
 
 class RawHit(NamedTuple):
@@ -188,18 +222,18 @@ class _Work:
     """Characters every regex search of this scan has looked at, against WORK_BUDGET: a count, not a clock;
     plus each pattern's required literals (from the Engine's index) and this scan's lower-cased lines."""
 
-    __slots__ = ("anywhere", "exhausted", "literals", "lowered", "spent")
+    __slots__ = ("anywhere", "exhausted", "literals", "lowered", "patterns", "spent")
 
-    def __init__(self, literals: dict[str, tuple[str, ...] | None]) -> None:
+    def __init__(self, literals: dict[str, tuple[str, ...] | None], patterns: dict[str, regex.Pattern[str]]) -> None:
         self.spent = 0
         self.anywhere = 0
         self.exhausted = False
         self.literals = literals
+        self.patterns = patterns
         self.lowered: dict[str, str] = {}
 
-    def rules_out(self, pattern: regex.Pattern[str], text: str) -> bool:
+    def rules_out(self, source: str, text: str) -> bool:
         """True when the pattern cannot match: none of its required literals is in the text."""
-        source = pattern.pattern
         if source not in self.literals:
             self.literals[source] = required_literals(source)
         needed = self.literals[source]
@@ -214,7 +248,7 @@ class _Work:
 
 
 def _search(
-    pattern: regex.Pattern[str],
+    pattern: str,
     text: str,
     diag: Diagnostics,
     sig_id: str,
@@ -238,11 +272,14 @@ def _search(
         return None
     else:
         work.spent += len(text)
+    compiled = work.patterns.get(pattern)
+    if compiled is None:  # compiled on first search: a pattern its literals rule out everywhere never is
+        compiled = work.patterns[pattern] = regex.compile(pattern, REGEX_FLAGS)
     t0 = time.perf_counter()
     try:
-        return pattern.search(text, timeout=timeout)
+        return compiled.search(text, timeout=timeout)
     except TimeoutError:
-        diag.timeouts.append(f"{sig_id}: {pattern.pattern[:60]!r}")
+        diag.timeouts.append(f"{sig_id}: {pattern[:60]!r}")
         return None
     finally:
         elapsed = time.perf_counter() - t0
@@ -315,7 +352,7 @@ def _check_line(
         _, after = log.neighbours(start, 0, sig.context)
         return RawHit(sig, start, groups_cached, after)
     m = None
-    for pattern in sig.regexes:
+    for pattern in sig.regexes_src:
         m = _search(pattern, text, diag, sig.id, work)
         if m:
             break
@@ -325,32 +362,32 @@ def _check_line(
         _, below = log.neighbours(start, 0, 1) if len(text) <= JOIN_LINE else ([], [])
         if below:
             joined = text + " " + lines.get(below[0]).lstrip()
-            for pattern in sig.regexes:
+            for pattern in sig.regexes_src:
                 m = _search(pattern, joined, diag, sig.id, work)
                 if m and m.start() < len(text) and m.end() > len(text):
                     break
                 m = None
-            if m is not None and not any(_search(p, joined, diag, sig.id, work) for p in sig.unless):
+            if m is not None and not any(_search(p, joined, diag, sig.id, work) for p in sig.unless_src):
                 text = joined
             else:
                 m = None
         if m is None:
             seen_text[text] = None
             return None
-    elif any(_search(p, text, diag, sig.id, work) for p in sig.unless):
+    elif any(_search(p, text, diag, sig.id, work) for p in sig.unless_src):
         seen_text[text] = None
         return None
     groups = {k: v for k, v in m.groupdict().items() if v}
     if sig.near_src or sig.unless_near_src:
         above, below = log.neighbours(start, sig.window, sig.window)
         window_text = [lines.get(s) for s in above + below]
-        for pattern in sig.near:
+        for pattern in sig.near_src:
             hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id, work))), None)
             if hit is None:
                 seen_text[text] = None
                 return None
             groups.update({k: v for k, v in hit.groupdict().items() if v and k not in groups})
-        if any(_search(p, t, diag, sig.id, work) for p in sig.unless_near for t in window_text + [text]):
+        if any(_search(p, t, diag, sig.id, work) for p in sig.unless_near_src for t in window_text + [text]):
             seen_text[text] = None
             return None
     if sig.anywhere_src or sig.unless_anywhere_src:
@@ -361,8 +398,8 @@ def _check_line(
             ok = cached
         else:
             full = log.region_text(*region)
-            ok = all(_search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.anywhere) and not any(
-                _search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere
+            ok = all(_search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.anywhere_src) and not any(
+                _search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere_src
             )
             anywhere_cache[key] = ok
         if not ok:
@@ -421,7 +458,7 @@ def scan(
         chosen.append(sig)
         candidates.append(starts)
     raw_hits: list[RawHit] = []
-    work = _Work(index.literals)
+    work = _Work(index.literals, index.patterns)
     states = [_SigState() for _ in chosen]
     for i, start in _plan(log, candidates):
         if work.exhausted:
