@@ -7,7 +7,7 @@ Everything compiled from the data comes from the Engine passed in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .completeness import assess, followup_request
 from .decode import decode
@@ -15,11 +15,13 @@ from .facts import extract_facts
 from .keylines import rank_keylines
 from .match import resolve_hits, scan
 from .model import KeyLine, Report
-from .normalize import normalize
+from .normalize import Buffer, normalize
 from .rank import rank
 from .redact import redact_report
 
 if TYPE_CHECKING:
+    import mmap
+
     from .engine import Engine
     from .load import KnowledgeBase
 
@@ -28,13 +30,25 @@ __all__ = ["analyse", "run"]
 MAX_KEYLINE_CANDIDATES = 4000
 
 
-def run(engine: Engine, raw: bytes | str, *, redact: bool = True, timing: bool = False) -> Report:
+def _decode(raw: bytes | str | mmap.mmap) -> Buffer:
+    """Decoded input; a memory-mapped big file stays mapped when it needs no cleaning (no copy)."""
+    if isinstance(raw, str):
+        return decode(raw.encode("utf-8", errors="replace"))
+    if isinstance(raw, bytes):
+        return decode(raw)
+    from . import decode as decoding
+
+    mapped: Callable[[mmap.mmap], Buffer] | None = getattr(decoding, "decode_mapped", None)
+    return mapped(raw) if mapped is not None else decode(raw[:])
+
+
+def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, timing: bool = False) -> Report:
     """Decode, normalise, scan, extract facts, rank and fill one log.
 
     Raises InputError for input that is not a log (binary, empty).
     """
     kb = engine.kb
-    data = decode(raw.encode("utf-8", errors="replace") if isinstance(raw, str) else raw)
+    data = _decode(raw)
     log = normalize(data)
     result = scan(log, kb.signatures, engine.index, timing=timing)
     facts, fact_timeouts = extract_facts(log, engine.fact_rules, engine.index.fact_keywords, result.hits_by_kw, kb.products)
@@ -78,7 +92,7 @@ def run(engine: Engine, raw: bytes | str, *, redact: bool = True, timing: bool =
     return redact_report(report) if redact else report
 
 
-def analyse(raw: bytes | str, engine: Engine | KnowledgeBase, *, redact: bool = True, timing: bool = False) -> Report:
+def analyse(raw: bytes | str | mmap.mmap, engine: Engine | KnowledgeBase, *, redact: bool = True, timing: bool = False) -> Report:
     """`run` for callers that hold an Engine (or, more slowly, a bare KnowledgeBase: an Engine is built for it)."""
     from .engine import Engine
 

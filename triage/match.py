@@ -26,7 +26,7 @@ from .keylines import KEYLINE_KEYWORDS
 from .literals import required_literals
 from .load import REGEX_FLAGS, Signature
 from .model import Hit
-from .normalize import MAX_LINE, Log, normalize
+from .normalize import MAX_LINE, Buffer, Log, normalize
 from .prefilter import Prefilter, make_prefilter
 
 __all__ = ["Diagnostics", "Index", "RawHit", "ScanResult", "build_index", "resolve_hits", "scan"]
@@ -287,7 +287,7 @@ def _search(
             diag.slowest_regex[sig_id] = elapsed
 
 
-def _line_length(data: bytes, start: int, cache: dict[int, int]) -> int:
+def _line_length(data: Buffer, start: int, cache: dict[int, int]) -> int:
     n = cache.get(start)
     if n is None:
         end = data.find(b"\n", start, start + MAX_LINE + 1)

@@ -8,8 +8,9 @@ line keeps its 1-based line number in the input as given.
 
 from __future__ import annotations
 
+import mmap
 import re
-from typing import NewType
+from typing import NewType, Union
 
 __all__ = ["Log", "NormalizedLog", "clean_line", "normalize"]
 
@@ -28,6 +29,10 @@ _ENTITY = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _SLOG_ESC = re.compile(r'\\(["\\nt])')
 
 NormalizedLog = NewType("NormalizedLog", "Log")
+# A big log file may arrive memory-mapped (no copy of the input): mmap has find, rfind and slicing
+# (which returns bytes), but no count, endswith, lower or decode; Log supplies those itself.
+Buffer = Union[bytes, mmap.mmap]
+COUNT_CHUNK = 4 * 1024 * 1024  # newlines of a mapped log are counted this many bytes at a time
 
 
 def _unescape(m: re.Match[str]) -> str:
@@ -75,7 +80,7 @@ class Log:
 
     __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "data")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: Buffer) -> None:
         self.data = data
         self._lower: bytes | None = None
         self._n_lines: int | None = None
@@ -85,21 +90,36 @@ class Log:
     @property
     def lower(self) -> bytes:
         if self._lower is None:
-            self._lower = self.data.lower()
+            self._lower = self._bytes().lower()
         return self._lower
+
+    def _bytes(self) -> bytes:
+        """The whole log as bytes (a copy only when it is memory-mapped)."""
+        data = self.data
+        return data if isinstance(data, bytes) else data[:]
+
+    def _count(self, start: int, end: int) -> int:
+        """Newlines in data[start:end]."""
+        data = self.data
+        if isinstance(data, bytes):
+            return data.count(b"\n", start, end)
+        return sum(data[i : min(i + COUNT_CHUNK, end)].count(b"\n") for i in range(start, end, COUNT_CHUNK))
+
+    def _ends_with_newline(self) -> bool:
+        return self.data[-1:] == b"\n"
 
     @property
     def n_lines(self) -> int:
         if self._n_lines is None:
             n = self.newlines
-            self._n_lines = n if self.data.endswith(b"\n") else n + 1
+            self._n_lines = n if self._ends_with_newline() else n + 1
         return self._n_lines
 
     @property
     def text(self) -> str:
         """The whole log as text (for `anywhere` conditions only; built once)."""
         if self._text is None:
-            self._text = self.data.decode("utf-8", errors="replace")
+            self._text = self._bytes().decode("utf-8", errors="replace")
         return self._text
 
     def region_text(self, start: int, end: int) -> str:
@@ -128,7 +148,7 @@ class Log:
     @property
     def newlines(self) -> int:
         if self._newlines is None:
-            self._newlines = self.data.count(b"\n")
+            self._newlines = self._count(0, len(self.data))
         return self._newlines
 
     def line_numbers(self, starts: list[int]) -> dict[int, int]:
@@ -141,12 +161,12 @@ class Log:
         half = len(self.data) // 2
         line, prev = 1, 0
         for start in (s for s in ordered if s <= half):
-            line += self.data.count(b"\n", prev, start)
+            line += self._count(prev, start)
             prev = start
             out[start] = line
         nxt, after = len(self.data), 0
         for start in reversed([s for s in ordered if s > half]):
-            after += self.data.count(b"\n", start, nxt)
+            after += self._count(start, nxt)
             nxt = start
             out[start] = self.newlines - after + 1
         return out
@@ -175,7 +195,7 @@ class Log:
         """The last `count` non-blank cleaned lines with their numbers."""
         out: list[tuple[int, str]] = []
         end = len(self.data)
-        if self.data.endswith(b"\n"):
+        if self._ends_with_newline():
             end -= 1
         line_no = self.n_lines
         while end >= 0 and len(out) < count and line_no > 0:
@@ -191,5 +211,5 @@ class Log:
         return out
 
 
-def normalize(data: bytes) -> NormalizedLog:
+def normalize(data: Buffer) -> NormalizedLog:
     return NormalizedLog(Log(data))

@@ -9,10 +9,11 @@ case-insensitivity means the same thing in every backend.
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, cast
 
 __all__ = ["Prefilter", "available_backends", "make_prefilter"]
 
@@ -21,7 +22,7 @@ TAIL_HITS = 1000  # ... and the last ones; a log that repeats a line 10^6 times 
 
 
 class _Text(Protocol):
-    data: bytes
+    data: bytes | mmap.mmap  # a big log may be memory-mapped; Hyperscan scans the mapping in place
 
     @property
     def lower(self) -> bytes: ...
@@ -142,7 +143,7 @@ class HyperscanPrefilter:
                 col = cols[index] = _Collector()
             col.add(end - lengths[index])
 
-        self.db.scan(data, match_event_handler=on_match, scratch=self.scratch)
+        self.db.scan(cast(bytes, data), match_event_handler=on_match, scratch=self.scratch)  # a mapping scans as is
         return _results(cols, self.count)
 
 

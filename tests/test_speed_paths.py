@@ -1,0 +1,119 @@
+"""The fast paths of issue 16 give the same answers as the plain ones (behaviour checks, nothing timed)."""
+
+from __future__ import annotations
+
+import mmap
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from triage import group
+from triage.engine import Engine
+from triage.match import scan
+from triage.normalize import COUNT_CHUNK, Log, normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = sorted((ROOT / "tests" / "corpus").glob("*.log"))
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.build()
+
+
+def _summary(engine: Engine, data: bytes) -> tuple[object, ...]:
+    r = engine.analyse(data)
+    return (
+        [(m.kb_id, m.certainty, m.confidence, [(e.line, e.text) for e in m.evidence]) for m in r.matches],
+        r.facts,
+        r.key_lines,
+        r.line_count,
+        r.completeness,
+    )
+
+
+def test_fast_scanner_on_small_logs_changes_no_answer(engine: Engine) -> None:
+    """`triage group` workers scan every log with the fast scanner (small_log = 0): same reports."""
+    bulk = Engine(engine.kb)
+    bulk.index.small_log = 0
+    for path in CORPUS[::3]:
+        data = path.read_bytes()
+        assert _summary(bulk, data) == _summary(engine, data), path.name
+
+
+def test_candidate_signatures_come_from_the_keyword_hits(engine: Engine) -> None:
+    """The keyword -> signatures map names exactly the signatures a keyword belongs to."""
+    index = engine.index
+    for i, ids in enumerate(index.sig_keywords):
+        for k in ids:
+            assert i in index.kw_sigs[k]
+    for k, sigs in index.kw_sigs.items():
+        assert all(k in index.sig_keywords[s] for s in sigs)
+    assert index.nokw_sigs == [i for i, s in enumerate(engine.kb.signatures) if not s.keywords]
+
+
+def test_only_one_signature_is_still_honoured(engine: Engine) -> None:
+    data = (ROOT / "tests" / "corpus").joinpath(CORPUS[0].name).read_bytes()
+    everything = scan(normalize(data), engine.kb.signatures, engine.index)
+    if not everything.hits:
+        pytest.skip("first corpus log has no hit")
+    first = everything.hits[0].signature.id
+    alone = scan(normalize(data), engine.kb.signatures, engine.index, only={first})
+    assert {h.signature.id for h in alone.hits} == {first}
+
+
+def _mapped(tmp_path: Path, data: bytes) -> mmap.mmap:
+    path = tmp_path / "big.log"
+    path.write_bytes(data)
+    with path.open("rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+@pytest.mark.parametrize("trailing_newline", [True, False])
+def test_a_memory_mapped_log_reads_like_bytes(tmp_path: Path, trailing_newline: bool) -> None:
+    """Counting newlines chunk by chunk, the last byte, lower-casing and decoding agree with bytes."""
+    block = b"".join(p.read_bytes() for p in CORPUS[:20])
+    data = block * (2 * COUNT_CHUNK // len(block) + 2)
+    data = data if trailing_newline else data.rstrip(b"\n") + b" end"
+    m = _mapped(tmp_path, data)
+    try:
+        a, b = Log(data), Log(m)
+        assert b.n_lines == a.n_lines and b.newlines == a.newlines
+        starts = [0, 1 + data.find(b"\n"), data.rfind(b"\n", 0, len(data) // 2) + 1, data.rfind(b"\n", 0, len(data) - 10) + 1]
+        assert b.line_numbers(starts) == a.line_numbers(starts)
+        assert b.tail(12) == a.tail(12)
+        assert [b.text_at(s) for s in starts] == [a.text_at(s) for s in starts]
+        assert b.neighbours(starts[2], 3, 3) == a.neighbours(starts[2], 3, 3)
+        assert b.region_text(COUNT_CHUNK, COUNT_CHUNK + 5000) == a.region_text(COUNT_CHUNK, COUNT_CHUNK + 5000)
+        assert b.lower == a.lower
+    finally:
+        m.close()
+
+
+def test_a_memory_mapped_big_log_gets_the_same_report(tmp_path: Path, engine: Engine) -> None:
+    healthy = (ROOT / "tests" / "corpus" / "none__llamacpp-12295-server-embeddings-200-ok.log").read_bytes()
+    error = (ROOT / "tests" / "corpus" / "cuda-arch-mismatch__dgx-spark-qwen-openclaw-3-scale-failed.log").read_bytes()
+    data = healthy * (5 * 1024 * 1024 // len(healthy) + 1) + error
+    m = _mapped(tmp_path, data)
+    try:
+        from_map = engine.analyse(cast(Any, m))  # the CLI hands big files over memory-mapped
+        from_bytes = engine.analyse(data)
+    finally:
+        m.close()
+    assert [x.kb_id for x in from_map.matches] == [x.kb_id for x in from_bytes.matches] == ["cuda-arch-mismatch"]
+    assert from_map.line_count == from_bytes.line_count
+    assert from_map.key_lines == from_bytes.key_lines
+    assert from_map.facts == from_bytes.facts
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the forked pool is Linux-only")
+def test_forked_pool_reports_every_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent analyses the first logs itself, the forked workers the rest: each file exactly once."""
+    monkeypatch.setattr(group, "WARM_LOGS", 3)
+    files = [str(p) for p in CORPUS[:24]]
+    pooled = sorted(group.analyse_files(files, (), 2), key=lambda r: r["file"])
+    single = sorted(group.analyse_files(files, (), 1), key=lambda r: r["file"])
+    assert [r["file"] for r in pooled] == sorted(files)
+    assert pooled == single
