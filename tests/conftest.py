@@ -39,6 +39,9 @@ def corpus_dir() -> Path:
 
 def analyse(raw: bytes | str, engine: object = None, **kw: object) -> Report:
     """The pipeline on the shared session Engine (or the Engine/KB given), as tests call it."""
-    from triage.analyse import analyse as run
-
-    return run(raw, engine or shared_engine(), **kw)  # type: ignore[arg-type]
+    if engine is None:
+        engine = shared_engine()
+    elif isinstance(engine, KnowledgeBase):
+        engine = Engine(engine)
+    assert isinstance(engine, Engine)
+    return engine.analyse(raw, **kw)  # type: ignore[arg-type]

@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     import mmap
 
     from .engine import Engine
-    from .load import KnowledgeBase
 
-__all__ = ["analyse", "run"]
+__all__ = ["run"]
 
 MAX_KEYLINE_CANDIDATES = 4000
 
@@ -90,12 +89,3 @@ def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, ti
         diagnostics=diagnostics,
     )
     return redact_report(report) if redact else report
-
-
-def analyse(raw: bytes | str | mmap.mmap, engine: Engine | KnowledgeBase, *, redact: bool = True, timing: bool = False) -> Report:
-    """`run` for callers that hold an Engine (or, more slowly, a bare KnowledgeBase: an Engine is built for it)."""
-    from .engine import Engine
-
-    if not isinstance(engine, Engine):
-        engine = Engine(engine)
-    return run(engine, raw, redact=redact, timing=timing)

@@ -14,7 +14,6 @@ are identical to the serial path.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import os
 import sys
@@ -151,11 +150,6 @@ _WORKER: dict[str, Any] = {}
 _INHERITED: dict[str, Any] = {}
 
 
-def _engine_reports_hits() -> bool:
-    """True once Engine.analyse puts the scan's hits into report.diagnostics."""
-    return "timing" in inspect.signature(Engine.analyse).parameters
-
-
 def as_engine(target: Engine | KnowledgeBase) -> Engine:
     """The Engine to analyse with: built once per evaluation, never per log."""
     return target if isinstance(target, Engine) else Engine(target)
@@ -168,25 +162,12 @@ def _run_one(engine: Engine, path: Path, keep_report: bool) -> Outcome:
         return Outcome([], [], [], [], {}, {}, 0.0, exc.strerror or str(exc), None)
     t0 = time.perf_counter()
     try:
-        if _engine_reports_hits():
-            run: Any = engine.analyse
-            report = run(raw, redact=False, timing=True)
-            diag = report.diagnostics
-            hits = [(str(s), str(k), int(n)) for s, k, n in diag.get("hits", [])]
-            timeouts = [str(t) for t in diag.get("timeouts", [])]
-            seconds = dict(diag.get("signature_seconds", {}))
-            slowest = dict(diag.get("slowest_regex", {}))
-        else:  # before report.diagnostics carried the hits: the raw scan result
-            from . import analyse as pipeline
-
-            scans: list[Any] = []
-            legacy: Any = pipeline.analyse
-            report = legacy(raw, engine.kb, redact=False, timing=True, scan_result=scans)
-            scan = scans[0]
-            hits = [(h.signature, h.kb_id, h.line) for h in scan.hits]
-            timeouts = list(scan.diagnostics.timeouts)
-            seconds = dict(scan.diagnostics.signature_seconds)
-            slowest = dict(scan.diagnostics.slowest_regex)
+        report = engine.analyse(raw, redact=False, timing=True)
+        diag = report.diagnostics
+        hits = [(str(sig), str(kb_id), int(line)) for sig, kb_id, line in diag.get("hits", [])]
+        timeouts = [str(t) for t in diag.get("timeouts", [])]
+        seconds = dict(diag.get("signature_seconds", {}))
+        slowest = dict(diag.get("slowest_regex", {}))
     except InputError as exc:
         return Outcome([], [], [], [], {}, {}, 0.0, str(exc), None)
     elapsed = time.perf_counter() - t0

@@ -132,7 +132,7 @@ def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> Fingerpri
 
 def builtin_rules_dir() -> Path:
     """`fingerprints/` in the wheel's data or at the checkout's top level."""
-    from .load import builtin_dir
+    from .datadir import builtin_dir
 
     return builtin_dir() / "fingerprints"
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import regex
 
+from .datadir import builtin_dir
 from .model import Remedy
 
 __all__ = [
@@ -222,14 +223,6 @@ class KnowledgeBase:
     def listed_products(self) -> list[Product]:
         """Runtimes a user can have, most common first (hidden pseudo-products left out)."""
         return sorted((p for p in self.products.values() if not p.hidden), key=lambda p: (p.order, p.id))
-
-
-def builtin_dir() -> Path:
-    """The data shipped in the wheel, or the checkout's top level."""
-    packaged = Path(__file__).resolve().parent / "_data"
-    if (packaged / "kb").is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent
 
 
 class Layout(NamedTuple):

@@ -18,7 +18,6 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from triage.analyse import analyse
     from triage.engine import Engine
     from triage.errors import InputError
     from triage.render import to_json, to_markdown, to_text
@@ -36,7 +35,7 @@ def test_one_input(data: bytes) -> None:
         print(f"#{_count} inputs, {time.time() - _started:.0f}s", file=sys.stderr)
     t0 = time.perf_counter()
     try:
-        report = analyse(data, KB)
+        report = KB.analyse(data)
     except InputError:
         return
     for text in (to_text(report), to_markdown(report), to_json(report)):
