@@ -47,13 +47,12 @@ def _check_regex(value: str) -> str:
     return value
 
 
-class RewriteSpec(_Strict):
-    """A substitution applied to every candidate line, in file order."""
+class _Rule(_Strict):
+    """What every rule has: a kebab-case id, a sentence on why it exists, and a linear regex."""
 
     id: str
     description: str
     regex: str
-    replace: str = ""
 
     @field_validator("id")
     @classmethod
@@ -66,45 +65,24 @@ class RewriteSpec(_Strict):
         return _check_regex(value)
 
 
-class KindSpec(_Strict):
+class RewriteSpec(_Rule):
+    """A substitution applied to every candidate line, in file order."""
+
+    replace: str = ""
+
+
+class KindSpec(_Rule):
     """A kind of failure line: how much it says about the bug and how to show it."""
 
-    id: str
-    description: str
-    regex: str
     priority: int = Field(ge=0, le=1000)
     text: str = ""  # template over the regex's named groups; empty: the normalised line
     key: str = ""  # template of what is hashed; empty: the text (lets one bug's wordings share a key)
     companions: list[str] = Field(default_factory=list)  # kinds whose first line joins this one
     generic: bool = False  # a wrapper or follow-on that alone never identifies a bug
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
 
-    @field_validator("regex")
-    @classmethod
-    def _re(cls, value: str) -> str:
-        return _check_regex(value)
-
-
-class GenericSpec(_Strict):
+class GenericSpec(_Rule):
     """A normalised line that describes the wrapper, not the bug."""
-
-    id: str
-    description: str
-    regex: str
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
-
-    @field_validator("regex")
-    @classmethod
-    def _re(cls, value: str) -> str:
-        return _check_regex(value)
 
 
 class RulesFile(_Strict):
