@@ -11,6 +11,7 @@ joins the shards by fingerprint id.
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -125,6 +126,7 @@ def analyse_files(files: Sequence[str], kb_dirs: Sequence[Path] = (), jobs: int 
         _init_worker(dirs)
         warm = min(WARM_LOGS, len(files) // (2 * jobs))
         head = [_analyse_one(f) for f in files[:warm]]
+        gc.freeze()  # the built Engine is never collected: no GC pass touches (and so copies) its pages in a worker
         with multiprocessing.get_context("fork").Pool(min(jobs, len(files) - warm)) as pool:
             rest = pool.imap_unordered(_analyse_one, files[warm:], chunksize=chunk)
             yield from _progress(itertools.chain(head, rest), len(files))
