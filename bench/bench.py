@@ -38,12 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from triage.engine import Engine  # noqa: E402
 from triage.load import default_cache_dir  # noqa: E402
+from triage.prefilter import available_backends  # noqa: E402
 
 HEALTHY = ROOT / "tests" / "corpus" / "none__llamacpp-12295-server-embeddings-200-ok.log"
 STARTUP = ROOT / "tests" / "corpus" / "none__agixt-950-koboldcpp-1401-startup.log"
 ERROR = ROOT / "tests" / "corpus" / "cuda-arch-mismatch__dgx-spark-qwen-openclaw-3-scale-failed.log"
 TYPICAL = ROOT / "tests" / "corpus" / "metal-init-failed__llamacpp6426-llama-cpp-python-server-m1.log"
-REAL_ERROR = b"ggml_cuda_compute_forward: CUDA error: the provided PTX was compiled with an unsupported toolchain.\n"
+REAL_ERROR = ERROR.read_bytes()  # a real crash report (cuda-arch-mismatch) after the stuffing
 MB = 1024 * 1024
 
 
@@ -103,14 +104,16 @@ def bench_big(tmp: Path, engine: Engine, repeat: int) -> None:
         t_rg = wall([rg, "-c", "-i", "-F", "-f", str(keywords), str(log)], repeat)
         print(f"   default install ({scanner}): triage {t_triage * 1000:7.0f} ms   rg ({n_kw} keywords) "
               f"{t_rg * 1000:6.0f} ms   ratio {t_triage / t_rg:5.2f}x (goal <= 1.5x: {verdict(t_triage <= 1.5 * t_rg)})")
-        env = dict(os.environ, TRIAGE_PREFILTER="python")
-        t_py = wall(triage_cmd() + [str(log)], max(1, repeat // 2), env)
-        print(f"   without Hyperscan (TRIAGE_PREFILTER=python): triage {t_py * 1000:7.0f} ms   ratio {t_py / t_rg:5.2f}x")
     else:
         print(f"   triage {t_triage * 1000:8.1f} ms   (ripgrep not installed: apt-get install ripgrep)")
     data = log.read_bytes()
-    w, c = timed(lambda: engine.analyse(data), max(1, repeat // 2))
-    print(f"   in-process analyse: {w * 1000:.0f} ms wall, {c * 1000:.0f} ms CPU")
+    cells = []
+    for backend in available_backends():
+        forced = Engine(engine.kb, prefilter=backend, cache_dir=default_cache_dir())
+        forced.analyse(data)
+        w, c = timed(lambda: forced.analyse(data), max(1, repeat // 2))
+        cells.append(f"{backend} {w * 1000:.0f} ms ({c * 1000:.0f} ms CPU)")
+    print("   in-process analyse by scanner: " + ", ".join(cells))
 
 
 def bench_startup(repeat: int) -> None:
@@ -199,9 +202,11 @@ def bench_group(tmp: Path, count: int, repeat: int) -> None:
     print(f"5. triage group over {count} logs (real fixtures repeated with varied numbers and paths)")
     corpus = tmp / "tracker"
     size = make_group_corpus(corpus, count)
-    times = {}
-    for jobs in (1, 2):
-        times[jobs] = wall(triage_cmd() + ["group", "--format", "json", "-j", str(jobs), str(corpus)], max(1, repeat // 2))
+    runs: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(max(1, repeat // 2)):  # alternated, best of each: neighbours on a shared machine only add time
+        for jobs in (1, 2):
+            runs[jobs].append(wall(triage_cmd() + ["group", "--format", "json", "-j", str(jobs), str(corpus)], 1))
+    times = {jobs: min(t) for jobs, t in runs.items()}
     speedup = times[1] / times[2]
     print(f"   {size / 1e6:.0f} MB: -j 1 {times[1]:5.1f} s ({count / times[1]:4.0f} logs/s)   -j 2 {times[2]:5.1f} s "
           f"({count / times[2]:4.0f} logs/s)   speed-up {speedup:4.2f}x (goal >= 1.8x: {verdict(speedup >= 1.8)}; "
