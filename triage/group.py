@@ -126,8 +126,12 @@ def analyse_files(files: Sequence[str], kb_dirs: Sequence[Path] = (), jobs: int 
         _init_worker(dirs)
         warm = min(WARM_LOGS, len(files) // (2 * jobs))
         head = [_analyse_one(f) for f in files[:warm]]
-        gc.freeze()  # the built Engine is never collected: no GC pass touches (and so copies) its pages in a worker
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(files) - warm)) as pool:
+        gc.freeze()  # in the workers no GC pass touches (and so copies) the Engine's pages
+        try:
+            pool = multiprocessing.get_context("fork").Pool(min(jobs, len(files) - warm))  # forks here
+        finally:
+            gc.unfreeze()  # the caller's own objects stay collectable
+        with pool:
             rest = pool.imap_unordered(_analyse_one, files[warm:], chunksize=chunk)
             yield from _progress(itertools.chain(head, rest), len(files))
         return
