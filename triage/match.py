@@ -170,7 +170,7 @@ def _cached_literals(signatures: Sequence[Signature], cache_dir: Path) -> dict[s
     path = cache_dir / f"literals-{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}{len(blob):x}.marshal"
     try:
         loaded = marshal.loads(path.read_bytes())
-        if isinstance(loaded, dict) and len(loaded) == len(sources):
+        if isinstance(loaded, dict) and loaded.keys() == set(sources):
             return loaded
     except (OSError, EOFError, ValueError, TypeError):
         pass
