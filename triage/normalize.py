@@ -32,7 +32,7 @@ NormalizedLog = NewType("NormalizedLog", "Log")
 # A big log file may arrive memory-mapped (no copy of the input): mmap has find, rfind and slicing
 # (which returns bytes), but no count, endswith, lower or decode; Log supplies those itself.
 Buffer = Union[bytes, mmap.mmap]
-COUNT_CHUNK = 4 * 1024 * 1024  # newlines of a mapped log are counted this many bytes at a time
+COUNT_CHUNK = 1024 * 1024  # newlines of a mapped log are counted this many bytes at a time
 
 
 def _unescape(m: re.Match[str]) -> str:
