@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 if TYPE_CHECKING:
+    import mmap
+
     from .engine import Engine
     from .model import Report
 
 __all__ = ["main"]
 
 MAX_INPUT = 2 * 1024**3  # bytes; beyond this a "log" is not a log
+MMAP_MIN = 8 * 1024**2  # files this big are memory-mapped, not read into memory
 PROGRESS_BYTES = 50 * 1024**2  # above this, say on a terminal that work is under way
 PIPE_WIDTH = 100  # text width when standard output is not a terminal
 
@@ -196,7 +199,7 @@ def _use_colour(choice: str) -> bool:
 # ---------------------------------------------------------------- input
 
 
-def _read(name: str) -> bytes:
+def _read(name: str) -> bytes | mmap.mmap:
     if name == "-":
         stdin = sys.stdin
         if stdin is None:
@@ -215,6 +218,10 @@ def _read(name: str) -> bytes:
         size = path.stat().st_size
         if size > MAX_INPUT:
             raise UsageError(f"{name} is {size // 1024**2} MiB; triage reads logs up to {MAX_INPUT // 1024**3} GiB")
+        if size >= MMAP_MIN:
+            mapped = _map(path)
+            if mapped is not None:
+                return mapped
         return path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"cannot read {name}: no such file") from None
@@ -222,6 +229,17 @@ def _read(name: str) -> bytes:
         raise UsageError(f"cannot read {name}: permission denied") from None
     except OSError as exc:
         raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _map(path: Path) -> mmap.mmap | None:
+    """A big file memory-mapped read-only (no copy of it in memory), or None where mapping fails."""
+    import mmap
+
+    try:
+        with path.open("rb") as fh:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
 
 
 def _check_kb_dirs(kb_dirs: Sequence[Path]) -> None:

@@ -7,10 +7,11 @@ memory speed; lines are decoded one at a time, only where a keyword hit.
 from __future__ import annotations
 
 import codecs
+import mmap
 
 from .errors import InputError
 
-__all__ = ["decode"]
+__all__ = ["decode", "decode_mapped"]
 
 _SAMPLE = 64 * 1024
 # Control bytes that never appear in console text (tab, LF, VT, FF, CR and ESC do).
@@ -69,6 +70,27 @@ def _looks_binary(sample: bytes) -> bool:
     text = sample.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") / max(len(text), 1)
     return control + bad > 0.3
+
+
+def _mapped_as_is(m: mmap.mmap) -> bool:
+    """A memory-mapped big file that decoding would return unchanged: plain UTF-8 text with
+    `\\n` line ends and no NUL. It is then analysed in place, without a copy."""
+    head = m[:_SAMPLE]
+    return (
+        len(m) > _SMART_QUOTE_LIMIT
+        and not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE))
+        and _utf16_without_bom(head) is None
+        and bool(head.strip())
+        and not _looks_binary(head)
+        and not _looks_binary(m[-_SAMPLE:])
+        and m.find(b"\x00") < 0
+        and m.find(b"\n") >= 0
+    )
+
+
+def decode_mapped(m: mmap.mmap) -> bytes | mmap.mmap:
+    """`decode` for a memory-mapped file: the mapping itself when nothing needs changing, else cleaned bytes."""
+    return m if _mapped_as_is(m) else decode(m[:])
 
 
 def decode(raw: bytes) -> bytes:

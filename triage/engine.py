@@ -17,6 +17,8 @@ from .load import KnowledgeBase
 from .match import Index, build_index
 
 if TYPE_CHECKING:
+    import mmap
+
     from .model import Fingerprint, KeyLine, Match, Report
 
 __all__ = ["Engine"]
@@ -61,7 +63,7 @@ class Engine:
         kb = load_kb(list(kb_dirs), builtin=builtin, cache=cache_dir)
         return cls(kb, prefilter=prefilter, cache_dir=cache_dir)
 
-    def analyse(self, data: bytes | str, *, redact: bool = True, timing: bool = False) -> Report:
+    def analyse(self, data: bytes | str | mmap.mmap, *, redact: bool = True, timing: bool = False) -> Report:
         """One log to one report. Raises InputError for input that is not a log (binary, empty).
 
         With `timing`, `report.diagnostics` also holds per-signature seconds (for `triage eval`)."""
