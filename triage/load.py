@@ -7,7 +7,6 @@ mtimes) and pydantic is only imported when the data changed; see validate.py.
 
 from __future__ import annotations
 
-import zlib
 import os
 import pickle
 import sys
@@ -16,6 +15,7 @@ from typing import Any, NamedTuple
 
 import regex
 
+from . import cachefile
 from .datadir import builtin_dir
 from .model import Remedy
 
@@ -286,9 +286,7 @@ def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
         except OSError:
             return None
         parts.append(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}")
-    key = "\n".join(parts).encode()
-    digest = f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}"  # zlib: no OpenSSL import on start-up
-    return root / f"kb-{digest}.pickle"
+    return root / f"kb-{cachefile.digest(chr(10).join(parts).encode())}.pickle"
 
 
 _CACHE_CODE = ("load.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py",
@@ -347,23 +345,5 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
 
 
 def _store(path: Path, kb: KnowledgeBase) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(_to_records(kb), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        _prune(path.parent)
-    except OSError:
-        pass  # a read-only or full cache directory: run without the cache
-
-
-def _prune(root: Path, keep: int = 8) -> None:
-    """Keep the newest few caches: every data edit or --kb-dir set makes a new one."""
-    for pattern in ("kb-*.pickle", "hs-*.db"):
-        try:
-            files = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
-        except OSError:  # another process pruned a file meanwhile
-            continue
-        for old in files[keep:]:
-            old.unlink(missing_ok=True)
+    if cachefile.write_atomic(path, pickle.dumps(_to_records(kb), protocol=pickle.HIGHEST_PROTOCOL)):
+        cachefile.prune(path.parent)

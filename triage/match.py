@@ -162,26 +162,22 @@ def _cached_literals(signatures: Sequence[Signature], cache_dir: Path) -> dict[s
     """Every pattern's required literals, from the cache (parsing them costs more than a typical log's scan).
     Keyed by a checksum of the sources; anything unreadable is recomputed and the file rewritten."""
     import marshal
-    import os
-    import zlib
+
+    from . import cachefile
 
     sources = sorted({p for sig in signatures for name in _SOURCES for p in getattr(sig, name)})
     blob = "\x00".join(sources).encode("utf-8", errors="surrogatepass")
-    path = cache_dir / f"literals-{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}{len(blob):x}.marshal"
-    try:
-        loaded = marshal.loads(path.read_bytes())
-        if isinstance(loaded, dict) and loaded.keys() == set(sources):
-            return loaded
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
+    path = cache_dir / f"literals-{cachefile.digest(blob)}.marshal"
+    raw = cachefile.read(path)
+    if raw is not None:
+        try:
+            loaded = marshal.loads(raw)
+            if isinstance(loaded, dict) and loaded.keys() == set(sources):
+                return loaded
+        except (EOFError, ValueError, TypeError):
+            pass
     found = {src: required_literals(src) for src in sources}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(found))
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    cachefile.write_atomic(path, marshal.dumps(found))
     return found
 
 

@@ -10,7 +10,6 @@ case-insensitivity means the same thing in every backend.
 from __future__ import annotations
 
 import mmap
-import os
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Protocol, cast
@@ -150,18 +149,20 @@ class HyperscanPrefilter:
 def _cached_database(keywords: list[bytes], cache_root: Path | None) -> Any:
     """Compile the literal database, or load it serialised from the user cache
     (compiling costs more than scanning a 50 MB log)."""
-    import zlib
-
     import hyperscan
+
+    from . import cachefile
 
     key = b"\x00".join(keywords)
     path = None
     if cache_root is not None:
-        path = cache_root / f"hs-{getattr(hyperscan, '__version__', 'x')}-{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}.db"
-        try:
-            return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        except Exception:  # noqa: BLE001 - missing, stale or foreign: rebuild
-            pass
+        path = cache_root / f"hs-{getattr(hyperscan, '__version__', 'x')}-{cachefile.digest(key)}.db"
+        raw = cachefile.read(path)
+        if raw is not None:
+            try:
+                return hyperscan.loadb(raw, hyperscan.HS_MODE_BLOCK)
+            except Exception:  # noqa: BLE001 - stale or foreign: rebuild
+                pass
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
         expressions=list(keywords),
@@ -171,13 +172,7 @@ def _cached_database(keywords: list[bytes], cache_root: Path | None) -> Any:
         literal=True,
     )
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(hyperscan.dumpb(db))
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        cachefile.write_atomic(path, hyperscan.dumpb(db))
     return db
 
 
