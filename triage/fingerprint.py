@@ -9,7 +9,13 @@ hostile log costs linear time; a search that times out counts as no match.
 
 from __future__ import annotations
 
-import hashlib
+try:  # the interpreter's own SHA-256: the same digests as hashlib's, without loading OpenSSL at start-up
+    from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.10, 3.11
+    except ImportError:  # pragma: no cover - interpreters built without them
+        from hashlib import sha256
 from typing import NamedTuple, Sequence
 
 import regex
@@ -133,7 +139,7 @@ def fingerprint(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: F
         if extra is not None:
             parts.append(extra)
     key = "\n".join(p.key for p in parts)
-    digest = hashlib.sha256(f"{rules.tag}\n{key}".encode()).hexdigest()[:12]
+    digest = sha256(f"{rules.tag}\n{key}".encode()).hexdigest()[:12]
     text = parts[0].text + "".join(f" [{p.text}]" for p in parts[1:])
     return Fingerprint(
         id=f"{rules.tag}-{digest}",

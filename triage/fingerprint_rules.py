@@ -9,7 +9,6 @@ under different rules never collide (Sentry versions its grouping likewise).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -85,6 +84,8 @@ def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> Fingerpri
     generic: dict[str, GenericSpec] = {}
     version: int | None = None
     max_text = 160
+    import hashlib
+
     extra = hashlib.sha256()
     has_extra = False
     tests: list[dict[str, Any]] = []
