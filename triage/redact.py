@@ -98,10 +98,27 @@ def _mention(m: re.Match[str]) -> tuple[str, str | None]:
     return (f"@\u200b{m.group(1)}" if m.group(1) else f"<@\u200b{m.group(2)}>"), None
 
 
+class _Lazy:
+    """A pattern compiled on first use: most rules never run on a typical log (their trigger is absent), and
+    compiling all of them cost ~5 ms of every CLI start."""
+
+    __slots__ = ("_compiled", "_source")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        compiled = self._compiled
+        if compiled is None:
+            # ASCII classes: \d, \w and \b mean what the byte-level triggers see, so the
+            # triggered path and the direct path agree on every input.
+            compiled = self._compiled = re.compile(self._source, re.ASCII)
+        return getattr(compiled, name)
+
+
 def _c(pattern: str) -> re.Pattern[str]:
-    # ASCII classes: \d, \w and \b mean what the byte-level triggers see, so the
-    # triggered path and the direct path agree on every input.
-    return re.compile(pattern, re.ASCII)
+    return _Lazy(pattern)  # type: ignore[return-value]  # behaves as the compiled pattern
 
 
 class _Trigger(NamedTuple):
