@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .facts import FactRule, product_rules, static_rules
-from .load import KnowledgeBase
+from .load import KnowledgeBase, Patterns
 from .match import Index, build_index
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ __all__ = ["Engine"]
 class Engine:
     """Holds the KB, its keyword index, the fact rules and the suggestion index; analyses logs."""
 
-    __slots__ = ("_suggest", "fact_rules", "fingerprint_rules", "index", "kb")
+    __slots__ = ("_suggest", "fact_rules", "fingerprint_rules", "index", "kb", "patterns")
 
     def __init__(
         self,
@@ -38,8 +38,9 @@ class Engine:
         fingerprint_rules: Any = None,
     ) -> None:
         self.kb = kb
-        self.fact_rules: list[FactRule] = static_rules() + product_rules(kb.products.values())
-        self.index: Index = build_index(kb.signatures, self.fact_rules, prefilter, cache_dir)
+        self.patterns = Patterns(kb.compiled)  # every regex the analysis searches with, compiled once
+        self.fact_rules: list[FactRule] = static_rules(self.patterns) + product_rules(kb.products.values(), self.patterns)
+        self.index: Index = build_index(kb.signatures, self.fact_rules, prefilter, cache_dir, self.patterns)
         self.fingerprint_rules = fingerprint_rules if fingerprint_rules is not None else kb.fingerprint_rules
         self._suggest: Any = None
 

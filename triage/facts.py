@@ -14,15 +14,16 @@ import regex
 from .model import Facts, Gpu
 
 if TYPE_CHECKING:
-    from .load import Product
+    from .load import Patterns, Product
     from .normalize import Log
 
-__all__ = ["FACT_NAMES", "FACT_RULES", "FactRule", "FactState", "extract_facts", "finish_facts", "product_rules", "static_rules"]
+__all__ = ["FACT_FLAGS", "FACT_NAMES", "FACT_RULES", "FactRule", "FactState", "extract_facts", "finish_facts", "product_rules", "static_rules"]
 
 FACT_LINES = 60  # per rule: the first and last lines its keywords hit are plenty
 FACT_LINE_CAP = 2048  # characters of a line a fact rule reads
 
 FACT_TIMEOUT = 0.05  # seconds per search; the patterns are linear, this is the safety net
+FACT_FLAGS = regex.IGNORECASE | regex.VERSION0
 
 FACT_NAMES = (
     "product",
@@ -100,22 +101,26 @@ Handler = Callable[[FactState, "regex.Match[str]"], None]
 
 
 class FactRule:
-    """A keyword-gated fact extractor; its regex compiles on first use and every search has a timeout."""
+    """A keyword-gated fact extractor; its regex compiles (or comes precompiled from `patterns`, the Engine's
+    store) on first use, and every search has a timeout."""
 
-    __slots__ = ("_pattern", "all_matches", "apply", "keywords", "raw", "source")
+    __slots__ = ("_pattern", "_patterns", "all_matches", "apply", "keywords", "raw", "source")
 
-    def __init__(self, keywords: tuple[bytes, ...], source: str, apply: Handler, all_matches: bool, raw: bool = False) -> None:
+    def __init__(self, keywords: tuple[bytes, ...], source: str, apply: Handler, all_matches: bool, raw: bool = False,
+                 patterns: Patterns | None = None) -> None:
         self.keywords = keywords
         self.source = source
         self.apply = apply
         self.all_matches = all_matches
         self.raw = raw  # match the line as written, before normalisation strips wrappers
         self._pattern: regex.Pattern[str] | None = None
+        self._patterns = patterns
 
     @property
     def pattern(self) -> regex.Pattern[str]:
         if self._pattern is None:
-            self._pattern = regex.compile(self.source, regex.IGNORECASE | regex.VERSION0)
+            store = self._patterns
+            self._pattern = store.get(self.source, FACT_FLAGS) if store is not None else regex.compile(self.source, FACT_FLAGS)
         return self._pattern
 
     def run(self, state: FactState, text: str) -> bool:
@@ -428,9 +433,9 @@ def _model_size(s: FactState, m: regex.Match[str]) -> None:
     s.number("model_mib", _mib(m["v"], m["u"]))
 
 
-def static_rules() -> list[FactRule]:
+def static_rules(patterns: Patterns | None = None) -> list[FactRule]:
     """Fresh rule objects for the facts that are not about a runtime (OS, backends, GPUs, flags, numbers)."""
-    return [FactRule(tuple(k.lower().encode() for k in keywords), pattern, fn, all_matches, raw)
+    return [FactRule(tuple(k.lower().encode() for k in keywords), pattern, fn, all_matches, raw, patterns)
             for keywords, pattern, fn, all_matches, raw in RULES]
 
 
@@ -439,14 +444,14 @@ FACT_RULES: list[FactRule] = static_rules()  # for tools that only need the stat
 _QUANT_IN_NAME = re.compile(r"(?<![A-Za-z0-9])" + _QUANT + r"(?![A-Za-z0-9])", re.IGNORECASE)
 
 
-def product_rules(products: Iterable[Product]) -> list[FactRule]:
+def product_rules(products: Iterable[Product], patterns: Patterns | None = None) -> list[FactRule]:
     """Fact rules from products/: each marker adds its weight to the runtime; a version marker also names the
     version (group `version*`) or, for llama.cpp-style builds, the build and commit (`build*`, `commit*`)."""
     rules: list[FactRule] = []
     for product in products:
         for marker in product.markers:
             rules.append(FactRule(marker.keywords, marker.regex, _marker_handler(product, marker.weight, marker.version),
-                                  all_matches=False, raw=marker.raw))
+                                  all_matches=False, raw=marker.raw, patterns=patterns))
     return rules
 
 

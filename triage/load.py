@@ -11,7 +11,7 @@ import os
 import pickle
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import regex
 
@@ -25,6 +25,7 @@ __all__ = [
     "KnowledgeBase",
     "Layout",
     "Marker",
+    "Patterns",
     "Product",
     "Signature",
     "Variant",
@@ -32,10 +33,11 @@ __all__ = [
     "default_cache_dir",
     "layout",
     "load_kb",
+    "precompile",
 ]
 
 REGEX_FLAGS = regex.VERSION1 | regex.IGNORECASE | regex.MULTILINE
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
 
@@ -123,6 +125,60 @@ class Signature:
         return out
 
 
+class Patterns:
+    """Compiled regexes by (pattern, flags), each compiled once per Engine.
+
+    The start-up cache holds every signature and fact-rule pattern precompiled: a `regex` pattern pickles as
+    its compiled program, so loading one costs microseconds where compiling it costs about a millisecond, and
+    the twenty or so a typical log needs were a tenth of a CLI run. Anything missing or unreadable there is
+    compiled here instead; the result is the same pattern either way."""
+
+    __slots__ = ("_compiled", "_stored")
+
+    def __init__(self, stored: dict[tuple[str, int], bytes] | None = None) -> None:
+        self._stored = stored if stored is not None else {}
+        self._compiled: dict[tuple[str, int], regex.Pattern[str]] = {}
+
+    def get(self, pattern: str, flags: int) -> regex.Pattern[str]:
+        key = (pattern, flags)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._thaw(key) or regex.compile(pattern, flags)
+        return compiled
+
+    def _thaw(self, key: tuple[str, int]) -> regex.Pattern[str] | None:
+        blob = self._stored.get(key)
+        if blob is None:
+            return None
+        try:
+            found = pickle.loads(blob)
+        except Exception:  # noqa: BLE001 - a damaged entry is compiled afresh
+            return None
+        return found if isinstance(found, regex.Pattern) and found.pattern == key[0] else None
+
+
+def precompile(patterns: Iterable[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+    """Each (pattern, flags) compiled and pickled, for the start-up cache; one that does not compile is left out."""
+    out: dict[tuple[str, int], bytes] = {}
+    for pattern, flags in patterns:
+        if (pattern, flags) in out:
+            continue
+        try:
+            out[(pattern, flags)] = pickle.dumps(regex.compile(pattern, flags), protocol=pickle.HIGHEST_PROTOCOL)
+        except (regex.error, ValueError, TypeError, OverflowError, RecursionError, pickle.PicklingError):
+            continue
+    return out
+
+
+def _kb_patterns(kb: KnowledgeBase) -> list[tuple[str, int]]:
+    """Every pattern an Engine over this KB may search with: signatures' and fact rules' (with their flags)."""
+    from .facts import FACT_FLAGS, product_rules, static_rules
+
+    out = [(p, REGEX_FLAGS) for sig in kb.signatures for name in _PATTERN_FIELDS for p in getattr(sig, f"{name}_src")]
+    out.extend((rule.source, FACT_FLAGS) for rule in static_rules() + product_rules(kb.products.values()))
+    return out
+
+
 class Affected(NamedTuple):
     product: str
     versions: str
@@ -191,7 +247,7 @@ class KnowledgeBase:
     the suggestion index) belongs to an Engine.
     """
 
-    __slots__ = ("entries", "fingerprint_rules", "followup_default", "products", "signatures", "tables")
+    __slots__ = ("compiled", "entries", "fingerprint_rules", "followup_default", "products", "signatures", "tables")
 
     def __init__(
         self,
@@ -208,6 +264,8 @@ class KnowledgeBase:
         self.products: dict[str, Product] = products if products is not None else {}
         self.tables: dict[str, dict[str, str]] = tables if tables is not None else {}
         self.followup_default = followup_default
+        # (pattern, flags) -> the compiled regex, pickled: filled by the start-up cache (see `Patterns`)
+        self.compiled: dict[tuple[str, int], bytes] = {}
 
     def signatures_for(self, kb_id: str) -> list[Signature]:
         return [s for s in self.signatures if s.kb_id == kb_id]
@@ -240,17 +298,6 @@ def layout(directory: Path) -> Layout:
     return Layout(sig_dir, kb_dir, directory / "products", directory / "tables")
 
 
-def _data_files(dirs: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for directory in dirs:
-        lay = layout(directory)
-        for d, pattern in ((lay.signatures, "*.toml"), (lay.kb, "*.md"), (lay.kb, "_followup.toml"),
-                           (lay.products, "*.toml"), (lay.tables, "*.toml"), (directory / "fingerprints", "*.toml")):
-            if d.is_dir():
-                files.extend(sorted(d.glob(pattern)))
-    return files
-
-
 def _user_cache_dir() -> str | None:
     """The per-user cache directory, as platformdirs would name it, without its import cost."""
     try:
@@ -273,20 +320,39 @@ def default_cache_dir() -> Path | None:
 
 
 def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
+    """The cache file for these data directories: named by every data file's location, size and mtime, plus
+    the code that builds the cached objects. Plain `os` calls on strings, each directory resolved once: this
+    runs on every start (about 110 files)."""
     if root is None:
         return None
-    here = Path(__file__).parent
-    # The cache holds objects of load.py and model.py classes, built by validate.py from schema.py's shapes:
-    # a change to any of them invalidates it.
-    code = "|".join(f"{(here / f).stat().st_mtime_ns}:{(here / f).stat().st_size}" for f in _CACHE_CODE)
-    parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{code}"]
-    for path in _data_files(dirs):
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        parts.append(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        # The cache holds objects of load.py and model.py classes, built by validate.py from schema.py's shapes,
+        # and the compiled patterns of facts.py's rules: a change to any of them invalidates it.
+        code = "|".join(_stat_key(os.path.join(here, f)) for f in _CACHE_CODE)
+        parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{code}"]
+        for directory in dirs:
+            for folder in _data_folders(os.fspath(directory)):
+                real = os.path.realpath(folder)
+                with os.scandir(folder) as found:
+                    names = sorted(e.name for e in found if e.name.lower().endswith((".toml", ".md")))
+                parts.extend(f"{os.path.join(real, name)}|{_stat_key(os.path.join(folder, name))}" for name in names)
+    except OSError:
+        return None
     return root / f"kb-{cachefile.digest(chr(10).join(parts).encode())}.pickle"
+
+
+def _stat_key(path: str) -> str:
+    st = os.stat(path)
+    return f"{st.st_size}|{st.st_mtime_ns}"
+
+
+def _data_folders(directory: str) -> list[str]:
+    """The folders `layout` and the fingerprint loader read in one KB directory, as strings (no pathlib
+    work on start-up). Every .toml and .md file in them goes into the cache key: a superset of what is loaded."""
+    subs = [os.path.join(directory, sub) for sub in ("signatures", "kb", "products", "tables", "fingerprints")]
+    flat = not any(os.path.isdir(d) for d in subs[:3])
+    return [d for d in ([directory] if flat else []) + subs if os.path.isdir(d)]
 
 
 _CACHE_CODE = ("load.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py",
@@ -301,12 +367,13 @@ def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
         "tables": kb.tables,
         "followup_default": kb.followup_default,
         "fingerprint_rules": kb.fingerprint_rules,
+        "compiled": kb.compiled,
     }
 
 
 def _from_records(data: dict[str, Any]) -> KnowledgeBase:
     sigs = tuple(Signature(**r) for r in data["signatures"])
-    return KnowledgeBase(
+    kb = KnowledgeBase(
         signatures=sigs,
         entries={e.id: e for e in data["entries"]},
         products={p.id: p for p in data["products"]},
@@ -314,6 +381,8 @@ def _from_records(data: dict[str, Any]) -> KnowledgeBase:
         followup_default=data["followup_default"],
         fingerprint_rules=data["fingerprint_rules"],
     )
+    kb.compiled = data["compiled"]
+    return kb
 
 
 def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_cache: bool = True,
@@ -345,5 +414,6 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
 
 
 def _store(path: Path, kb: KnowledgeBase) -> None:
+    kb.compiled = precompile(_kb_patterns(kb))
     if cachefile.write_atomic(path, pickle.dumps(_to_records(kb), protocol=pickle.HIGHEST_PROTOCOL)):
         cachefile.prune(path.parent)

@@ -24,7 +24,7 @@ import regex
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
 from .literals import required_literals
-from .load import REGEX_FLAGS, Signature
+from .load import REGEX_FLAGS, Patterns, Signature
 from .model import Hit
 from .normalize import MAX_LINE, Buffer, Log, normalize
 from .prefilter import Prefilter, make_prefilter
@@ -73,6 +73,7 @@ class Index:
         keyline_keywords: list[int],
         backend: str | None = None,
         cache_dir: Path | None = None,
+        patterns: Patterns | None = None,
     ) -> None:
         self.keywords = keywords
         self.all_ids = list(range(len(keywords)))
@@ -95,7 +96,7 @@ class Index:
         self.small_log = SMALL_LOG
         self._prefilters: dict[tuple[str, str], Prefilter] = {}
         self.literals: dict[str, tuple[str, ...] | None] = {}  # pattern -> required literals, filled as used
-        self.patterns: dict[str, regex.Pattern[str]] = {}  # pattern source -> compiled, on first search
+        self.patterns = patterns if patterns is not None else Patterns()  # compiled on first search
 
     def scanner(self, size: int) -> str:
         """Which prefilter backend a log of this size is scanned with."""
@@ -140,8 +141,10 @@ def build_index(
     fact_rules: Sequence[FactRule],
     backend: str | None = None,
     cache_dir: Path | None = None,
+    patterns: Patterns | None = None,
 ) -> Index:
-    """`backend` forces one prefilter (hyperscan, ahocorasick, python) for every input size."""
+    """`backend` forces one prefilter (hyperscan, ahocorasick, python) for every input size; `patterns`: the
+    Engine's compiled-regex store (None: a fresh one)."""
     positions: dict[bytes, int] = {}
 
     def idx(kw: bytes) -> int:
@@ -152,7 +155,7 @@ def build_index(
     sig_keywords = [[idx(kw) for kw in sig.keywords] for sig in signatures]
     fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in fact_rules]
     keyline_keywords = [idx(kw) for kw in KEYLINE_KEYWORDS]
-    index = Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir)
+    index = Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir, patterns)
     if cache_dir is not None:
         index.literals.update(_cached_literals(signatures, cache_dir))
     return index
@@ -220,7 +223,7 @@ class _Work:
 
     __slots__ = ("anywhere", "exhausted", "literals", "lowered", "patterns", "spent")
 
-    def __init__(self, literals: dict[str, tuple[str, ...] | None], patterns: dict[str, regex.Pattern[str]]) -> None:
+    def __init__(self, literals: dict[str, tuple[str, ...] | None], patterns: Patterns) -> None:
         self.spent = 0
         self.anywhere = 0
         self.exhausted = False
@@ -268,9 +271,7 @@ def _search(
         return None
     else:
         work.spent += len(text)
-    compiled = work.patterns.get(pattern)
-    if compiled is None:  # compiled on first search: a pattern its literals rule out everywhere never is
-        compiled = work.patterns[pattern] = regex.compile(pattern, REGEX_FLAGS)
+    compiled = work.patterns.get(pattern, REGEX_FLAGS)  # on first search: one its literals rule out never is
     t0 = time.perf_counter()
     try:
         return compiled.search(text, timeout=timeout)

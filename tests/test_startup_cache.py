@@ -1,0 +1,123 @@
+"""Start-up cache (issue 16 item 3): precompiled patterns and the cache key.
+
+A warm start must compile no signature or fact-rule regex (they come pickled from the cache, which holds
+regex's compiled program), give the very same reports as a cold one, and notice every data change."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import regex
+
+from triage import load
+from triage.engine import Engine
+from triage.facts import FACT_FLAGS
+from triage.load import REGEX_FLAGS, Patterns, _cache_path, builtin_dir
+from triage.render import report_dict
+
+TESTS = Path(__file__).resolve().parent
+LOGS = sorted((TESTS / "corpus").glob("*.log"))[::25]
+
+
+def _kb_sources(engine: Engine) -> set[str]:
+    fields = ("regexes_src", "unless_src", "near_src", "unless_near_src", "anywhere_src", "unless_anywhere_src")
+    return {p for s in engine.kb.signatures for f in fields for p in getattr(s, f)} | {r.source for r in engine.fact_rules}
+
+
+def test_warm_engine_compiles_no_kb_pattern(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Engine.build(cache_dir=tmp_path)  # cold: validates, precompiles and writes the cache
+    warm = Engine.build(cache_dir=tmp_path)
+    assert len(warm.kb.compiled) > 300
+    compiled: list[str] = []
+    real = regex.compile
+
+    def counting(pattern: Any, flags: int = 0, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(pattern)
+        return real(pattern, flags, *args, **kwargs)
+
+    monkeypatch.setattr(regex, "compile", counting)
+    matched = 0
+    for log in LOGS:
+        matched += bool(warm.analyse(log.read_bytes()).matches)
+    assert matched >= len(LOGS) // 2
+    assert not set(compiled) & _kb_sources(warm), sorted(set(compiled) & _kb_sources(warm))[:3]
+
+
+def test_precompiled_patterns_give_the_same_reports(tmp_path: Path) -> None:
+    Engine.build(cache_dir=tmp_path)
+    warm = Engine.build(cache_dir=tmp_path)
+    fresh = Engine.build(cache_dir=None)
+    assert not fresh.kb.compiled
+    for log in LOGS:
+        data = log.read_bytes()
+        assert report_dict(warm.analyse(data)) == report_dict(fresh.analyse(data)), log.name
+
+
+def test_a_damaged_or_foreign_entry_is_compiled_afresh() -> None:
+    other = pickle.dumps(regex.compile("b+", REGEX_FLAGS))
+    store = Patterns({("a+", REGEX_FLAGS): b"not a pickle", ("c+", FACT_FLAGS): other})
+    for source, flags in (("a+", REGEX_FLAGS), ("c+", FACT_FLAGS), ("d+", FACT_FLAGS)):
+        found = store.get(source, flags)
+        assert found.pattern == source and found.search(f"x{source[0] * 3}y")
+        assert store.get(source, flags) is found  # compiled once
+
+
+def test_precompile_leaves_out_what_does_not_compile() -> None:
+    out = load.precompile([("ok(", REGEX_FLAGS), ("ok", REGEX_FLAGS), ("ok", REGEX_FLAGS)])
+    assert list(out) == [("ok", REGEX_FLAGS)]
+    assert pickle.loads(out[("ok", REGEX_FLAGS)]).search("OK")  # the signature flags: case-insensitive
+
+
+def _copy_kb(tmp_path: Path) -> Path:
+    src = builtin_dir()
+    dst = tmp_path / "kb"
+    for sub in ("signatures", "kb", "products", "tables", "fingerprints"):
+        if (src / sub).is_dir():
+            shutil.copytree(src / sub, dst / sub)
+    return dst
+
+
+def test_cache_key_follows_every_data_change(tmp_path: Path) -> None:
+    kb = _copy_kb(tmp_path)
+    root = tmp_path / "cache"
+    key = _cache_path([kb], root)
+    assert key is not None and key == _cache_path([kb], root)
+    seen = {key}
+    sig = sorted((kb / "signatures").glob("*.toml"))[0]
+    entry = sorted((kb / "kb").glob("*.md"))[0]
+    stat = sig.stat()
+    os.utime(sig, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched
+    for change in (
+        lambda: None,
+        lambda: sig.write_text(sig.read_text(encoding="utf-8") + "\n", encoding="utf-8"),  # edited
+        lambda: (kb / "signatures" / "new.toml").write_text("", encoding="utf-8"),  # added
+        lambda: entry.unlink(),  # removed
+        lambda: (kb / "fingerprints" / "extra.toml").write_text("", encoding="utf-8"),  # a fingerprint file
+        lambda: (kb / "tables" / "t.toml").write_text("", encoding="utf-8"),  # a table
+    ):
+        change()
+        new = _cache_path([kb], root)
+        assert new is not None and new not in seen
+        seen.add(new)
+    (kb / "signatures" / "notes.txt").write_text("not data", encoding="utf-8")
+    assert _cache_path([kb], root) in seen  # files the loader never reads do not matter
+
+
+def test_flat_kb_directory_is_keyed_by_its_own_files(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "a.toml").write_text("", encoding="utf-8")
+    root = tmp_path / "cache"
+    before = _cache_path([flat], root)
+    (flat / "b.md").write_text("x", encoding="utf-8")
+    assert before is not None and _cache_path([flat], root) not in (None, before)
+
+
+def test_missing_data_directory_means_no_cache_path_error(tmp_path: Path) -> None:
+    # A directory that vanished is reported by validation, not by the cache key.
+    assert _cache_path([tmp_path / "gone"], tmp_path / "cache") is not None
