@@ -8,7 +8,6 @@ The only place that reads files, writes to the terminal and picks exit codes:
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 if TYPE_CHECKING:
+    import argparse
     import mmap
 
     from .engine import Engine
@@ -62,27 +62,50 @@ class UsageError(Exception):
     pass
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
-
-    def print_help(self, file: Any = None) -> None:
-        if file is None:
-            _write(self.format_help())
-        else:
-            super().print_help(file)
+_PARSER: type[argparse.ArgumentParser] | None = None
+_VERSION_ACTION: type[argparse.Action] | None = None
 
 
-class _VersionAction(argparse.Action):
-    """`--version`: the version and which keyword scanner runs on big logs."""
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """An ArgumentParser whose errors are a UsageError. argparse is imported here, on first need: with gettext
+    and shutil it cost ~5 ms of every run, and the common command lines never need it (see `_fast_args`)."""
+    global _PARSER, _VERSION_ACTION
+    if _PARSER is None or _VERSION_ACTION is None:
+        import argparse
 
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+        class Parser(argparse.ArgumentParser):
+            def error(self, message: str) -> NoReturn:
+                raise UsageError(f"{message} (see '{self.prog} --help')")
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        _write(version_text() + "\n")
-        raise SystemExit(0)
+            def print_help(self, file: Any = None) -> None:
+                if file is None:
+                    _write(self.format_help())
+                else:
+                    super().print_help(file)
+
+        class VersionAction(argparse.Action):
+            """`--version`: the version and which keyword scanner runs on big logs."""
+
+            def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+                super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+            def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                         option_string: str | None = None) -> None:
+                _write(version_text() + "\n")
+                raise SystemExit(0)
+
+        _PARSER, _VERSION_ACTION = Parser, VersionAction
+    return _PARSER
+
+
+def _new_parser(**kwargs: Any) -> argparse.ArgumentParser:
+    return _parser_class()(**kwargs)
+
+
+def _version_action() -> type[argparse.Action]:
+    _parser_class()
+    assert _VERSION_ACTION is not None
+    return _VERSION_ACTION
 
 
 def version_text() -> str:
@@ -98,7 +121,9 @@ def version_text() -> str:
 
 
 def _main_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    import argparse
+
+    p = _new_parser(
         prog="triage",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Recognise llama.cpp-family crash logs (KoboldCpp, llamafile, Ollama, LM Studio, "
@@ -114,8 +139,71 @@ def _main_parser() -> argparse.ArgumentParser:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, only on a terminal)")
     p.add_argument("--width", type=int, default=None, metavar="N",
                    help=f"wrap text output at N columns (default: the terminal's width, {PIPE_WIDTH} when not a terminal)")
-    p.add_argument("--version", action=_VersionAction, help="print the version and the scanner in use, then exit")
+    p.add_argument("--version", action=_version_action(), help="print the version and the scanner in use, then exit")
     return p
+
+
+class _Args:
+    """`triage [OPTIONS] [FILE ...]`'s options, with the names and defaults argparse gives them."""
+
+    __slots__ = ("color", "files", "format", "kb_dir", "no_redact", "width")
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.format = "text"
+        self.kb_dir: list[Path] = []
+        self.no_redact = False
+        self.color = "auto"
+        self.width: int | None = None
+
+
+# Options `_fast_args` reads itself: each one's allowed values (None: a column count).
+_FAST_OPTIONS: dict[str, tuple[str, ...] | None] = {
+    "--format": ("text", "markdown", "json"),
+    "--color": ("auto", "always", "never"),
+    "--width": None,
+}
+
+
+def _fast_args(argv: Sequence[str]) -> _Args | None:
+    """The common command lines (`triage x.log`, `--format json`, `--no-redact`, `--color`, `--width`) read
+    without argparse, exactly as `_main_parser` would read them. Anything else (help, --version, --kb-dir,
+    abbreviations, `--`, values that look like options, a value argparse would refuse, files on both sides of
+    an option) gives None, and argparse then reads or refuses the line as before."""
+    args = _Args()
+    before, after = True, False  # like argparse: the files are one run, before, between or after the options
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        i += 1
+        if token == "-" or not token.startswith("-"):
+            if after:
+                return None
+            before = False
+            args.files.append(token)
+            continue
+        after = after or not before
+        name, eq, value = token.partition("=")
+        if name == "--no-redact" and not eq:
+            args.no_redact = True
+            continue
+        if name not in _FAST_OPTIONS:
+            return None
+        if not eq:
+            if i >= len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        choices = _FAST_OPTIONS[name]
+        if choices is not None:
+            if value not in choices:
+                return None
+            setattr(args, name[2:], value)
+        elif value.isascii() and value.isdigit() and len(value) <= 9:
+            args.width = int(value)
+        else:
+            return None
+    return args
 
 
 def _kb_dir_option(p: argparse.ArgumentParser, dest: str = "kb_dir") -> None:
@@ -294,7 +382,7 @@ def _render(report: Report, fmt: str, label: str, several: bool, colour: bool, w
 def _run_triage(argv: Sequence[str]) -> int:
     from .errors import InputError
 
-    args = _main_parser().parse_args(argv)
+    args = _fast_args(argv) or _main_parser().parse_args(argv)
     if sys.stdout is None:
         raise UsageError("standard output is closed; nothing can be written")
     names = args.files or ["-"]
@@ -351,7 +439,7 @@ def _run_eval(argv: Sequence[str]) -> int:
     from .errors import InputError
     from .eval import evaluate, format_eval
 
-    p = _Parser(prog="triage eval", description="Score the engine on a corpus: a directory of *.log files with expected.json "
+    p = _new_parser(prog="triage eval", description="Score the engine on a corpus: a directory of *.log files with expected.json "
                 "(or a directory of such directories). Exit 0 only with no forbidden hit and recall >= --min-recall.")
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--min-recall", type=float, default=0.9, help="fail below this recall, from 0 to 1 (default 0.9)")
@@ -384,9 +472,9 @@ def _run_eval(argv: Sequence[str]) -> int:
 
 
 def _kb_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="triage kb", description="Work with the knowledge base.")
+    p = _new_parser(prog="triage kb", description="Work with the knowledge base.")
     _kb_dir_option(p)
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser, metavar="{check,list,show,search,site}")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_parser_class(), metavar="{check,list,show,search,site}")
     # The subcommands' own --kb-dir lands in another attribute, so `triage kb --kb-dir D check`
     # and `triage kb check --kb-dir D` load the same entries (argparse would reset a shared one).
     check = sub.add_parser("check", help="validate signatures and entries, run their examples, time regexes on hostile input")
@@ -488,8 +576,8 @@ def _warn_plain(message: str) -> None:
 
 
 def _run_feedback(argv: Sequence[str]) -> int:
-    p = _Parser(prog="triage feedback", description="Work with the Discord bot's feedback database.")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    p = _new_parser(prog="triage feedback", description="Work with the Discord bot's feedback database.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_parser_class())
     exp = sub.add_parser("export", help="write judged logs as a corpus (*.log + expected.json) for 'triage eval'")
     exp.add_argument("dir", type=Path)
     exp.add_argument("--db", type=Path, default=None, help="feedback database (default: TRIAGE_FEEDBACK_DB or the user data dir)")

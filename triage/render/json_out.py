@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..model import Report
@@ -30,4 +29,6 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> str:
+    import json  # here, not at the top: text and Markdown output never load it
+
     return json.dumps(report_dict(report), indent=2, ensure_ascii=False)

@@ -1,0 +1,88 @@
+"""Start-up of the plain command (issue 16 item 3): what `triage x.log` imports, and the argument fast path.
+
+`_fast_args` reads the common command lines without argparse; whenever it answers, the answer must be what
+argparse gives for the same line, and whatever it declines argparse still reads or refuses as before."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage import cli
+
+TESTS = Path(__file__).resolve().parent
+LOG = TESTS / "corpus" / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log"
+
+TOKENS = [
+    "a.log", "b.txt", "-", "", "eval.log", "--format", "json", "text", "markdown", "xml", "--color", "auto", "never",
+    "always", "--width", "12", "0", "007", "-3", "٥", "+5", "--no-redact", "--no-redact=1", "--format=json",
+    "--format=", "--width=9", "--color=never", "--kb-dir", "--kb-dir=x", "--", "-h", "--help", "--version", "--for",
+    "--no", "-x", "--width=99999999999",
+]
+
+
+def _argparse(argv: list[str]) -> dict[str, object] | None:
+    try:
+        return vars(cli._main_parser().parse_args(argv))
+    except (cli.UsageError, SystemExit):
+        return None
+
+
+def _fast(argv: list[str]) -> dict[str, object] | None:
+    args = cli._fast_args(argv)
+    return None if args is None else {name: getattr(args, name) for name in args.__slots__}
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=7))
+def test_fast_path_agrees_with_argparse(argv: list[str]) -> None:
+    fast = _fast(argv)
+    if fast is not None:
+        assert fast == _argparse(argv), argv
+
+
+def test_fast_path_takes_the_common_lines() -> None:
+    common = [
+        ["x.log"], [], ["-"], ["a.log", "b.log"], ["--format", "json", "x.log"], ["x.log", "--format=markdown"],
+        ["--no-redact", "--color", "never", "--width", "80", "x.log"], ["--format", "json", "-", "--no-redact"],
+    ]
+    for argv in common:
+        fast = _fast(argv)
+        assert fast is not None and fast == _argparse(argv), argv
+
+
+def test_fast_path_leaves_the_rest_to_argparse() -> None:
+    for argv in (["--help"], ["--version"], ["--kb-dir", "d", "x.log"], ["--form", "json"], ["a", "--no-redact", "b"],
+                 ["--format", "xml"], ["--width", "+5"], ["--", "-x"], ["--format"], ["--no-redact=yes"]):
+        assert cli._fast_args(argv) is None, argv
+
+
+def test_plain_run_imports_no_argparse_or_json() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from triage.cli import main\n"
+        "from triage.engine import Engine\n"
+        "from triage.load import default_cache_dir\n"
+        "Engine.build(cache_dir=default_cache_dir())\n"  # warm the cache: the second run is the normal path
+        "for m in [k for k in sys.modules if k.split('.')[0] in ('argparse', 'json', 'gettext', 'shutil')]:\n"
+        "    del sys.modules[m]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main([{str(LOG)!r}, '--width', '90'])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'argparse', 'json', 'gettext', 'shutil'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_usage_errors_are_unchanged() -> None:
+    for argv, expected in (
+        (["a.log", "--format", "json", "b.log"], "unrecognized arguments: b.log"),
+        (["--format", "xml", "a.log"], "invalid choice: 'xml'"),
+        (["--width", "wide"], "invalid int value: 'wide'"),
+    ):
+        proc = subprocess.run([sys.executable, "-m", "triage", *argv], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
