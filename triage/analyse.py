@@ -59,7 +59,7 @@ def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, ti
     numbers = log.line_numbers(wanted)
     hits = resolve_hits(log, result.hits, numbers)
     matches = rank(hits, facts, kb)
-    keylines: list[KeyLine] = rank_keylines([(numbers[s], log.text_at(s)) for s in keyline_starts])
+    keylines: list[KeyLine] = rank_keylines([(numbers[s], log.text_at(s)) for s in keyline_starts], patterns=engine.patterns)
     completeness = assess(matches, keylines, log.tail(12))
     suggestions = []
     if not any(m.certainty == "confident" for m in matches):

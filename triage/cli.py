@@ -250,7 +250,7 @@ def _silence_stdout() -> None:
 def _json_line(report: Report, name: str) -> str:
     import json
 
-    from .render import report_dict
+    from .render.json_out import report_dict
 
     body = report_dict(report)
     data = {"schema": body.pop("schema"), "file": name, **body}
@@ -369,13 +369,15 @@ def _engine(kb_dirs: Sequence[Path], *, cache: bool = True) -> Engine:
 
 
 def _render(report: Report, fmt: str, label: str, several: bool, colour: bool, width: int) -> str:
-    from .render import to_markdown, to_text
-
     if fmt == "json":
         return _json_line(report, label) + "\n"
     shown = "standard input" if label == "-" else label
     if fmt == "markdown":
+        from .render.markdown import to_markdown
+
         return (f"# {shown}\n\n" if several else "") + to_markdown(report).rstrip("\n") + "\n"
+    from .render.text import to_text
+
     return (f"==> {shown} <==\n" if several else "") + to_text(report, colour=colour, width=width).rstrip("\n") + "\n"
 
 
@@ -389,6 +391,7 @@ def _run_triage(argv: Sequence[str]) -> int:
     if names.count("-") > 1:
         raise UsageError("standard input ('-') can be read only once")
     engine = _engine(args.kb_dir)
+    _freeze_heap()
     colour = _use_colour(args.color)
     width = _text_width(args.width)
     several = len(names) > 1
@@ -422,6 +425,20 @@ def _run_triage(argv: Sequence[str]) -> int:
         _warn(f"{skipped} of {len(names)} files skipped")
         return 2
     return 0 if matched else 1
+
+
+_OWN_PROCESS = False  # main() runs as the process (the console script), not called by a host program
+
+
+def _freeze_heap() -> None:
+    """In a `triage` process, move the loaded knowledge base out of the garbage collector's sight: the
+    collections while it analyses and the full ones at interpreter exit would otherwise walk all of it
+    again (~10 ms of a run). What is frozen is never collected, which costs nothing in a process that ends
+    after its reports; a host program calling main(argv) keeps its collector as it was."""
+    if _OWN_PROCESS:
+        import gc
+
+        gc.freeze()
 
 
 def _warn(message: str) -> None:
@@ -635,6 +652,9 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `triage` command; without `argv` it is the whole process (the console script) and reads sys.argv."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(argv)

@@ -12,11 +12,13 @@ from typing import Any
 
 from .load import KnowledgeBase
 from .model import Completeness, Facts, KeyLine, Match
+from .normalize import lazy_regex
 from .placeholders import fill
 
 __all__ = ["assess", "followup_request"]
 
-_MID_LOAD = re.compile(
+# Compiled on first use: a log with a known cause, the common case, never needs them.
+_MID_LOAD = lazy_regex(
     r"^(?:llama_model_loader: |llm_load_print_meta: |print_info: |load_tensors: |llm_load_tensors: |llm_load_vocab: |load: "
     r"|llama_model_load_internal: |llama_kv_cache\w*: |llama_new_context_with_model: |llama_context: |llama_init_from_model: "
     r"|ggml_metal_init: |ggml_cuda_init: |ggml_vulkan: |gguf_init|llama_model_load: |common_init_from_params: |main: (?:build|seed|built)"
@@ -27,19 +29,19 @@ _MID_LOAD = re.compile(
     r"|.*\bkv\s+\d+:\s|.*tensor|.*metadata)",
     re.IGNORECASE,
 )
-_TRACEBACK_FRAME = re.compile(r'^\s*File "[^"]+", line \d+|^\s{2,}\S.*$|^\s*[~^]{3,}\s*$|^\s*│')
-_TRACEBACK_START = re.compile(r"Traceback \(most recent call last\)")
-_EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt|Exit)\b")
+_TRACEBACK_FRAME = lazy_regex(r'^\s*File "[^"]+", line \d+|^\s{2,}\S.*$|^\s*[~^]{3,}\s*$|^\s*│')
+_TRACEBACK_START = lazy_regex(r"Traceback \(most recent call last\)")
+_EXCEPTION_LINE = lazy_regex(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt|Exit)\b")
 
 
 def _traceback_cut(tail: list[tuple[int, str]]) -> bool:
     """The paste ends inside a Python traceback, before the exception line."""
-    if not tail or not _TRACEBACK_FRAME.match(tail[-1][1]):
+    if not tail or not _TRACEBACK_FRAME().match(tail[-1][1]):
         return False
     for _, text in reversed(tail[-40:]):
-        if _EXCEPTION_LINE.match(text):
+        if _EXCEPTION_LINE().match(text):
             return False
-        if _TRACEBACK_START.search(text):
+        if _TRACEBACK_START().search(text):
             return True
     return False
 
@@ -56,7 +58,7 @@ def assess(matches: list[Match], keylines: list[KeyLine], tail: list[tuple[int, 
     causes = [k for k in keylines if k.score >= 90 and k.line not in wrapped]
     if causes:
         return Completeness("complete", "the log has specific error lines, though no KB entry explains them")
-    if last and _MID_LOAD.match(last):
+    if last and _MID_LOAD().match(last):
         return Completeness("truncated", f"the log stops while the model is loading (last line: {last[:120]!r})")
     if keylines:
         closest = max(keylines, key=lambda k: (k.score, k.line))  # the envelope closest to the failure

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 import regex
 
 from .model import Facts, Gpu
+from .normalize import lazy_regex
 
 if TYPE_CHECKING:
     from .load import Patterns, Product
@@ -441,7 +442,7 @@ def static_rules(patterns: Patterns | None = None) -> list[FactRule]:
 
 FACT_RULES: list[FactRule] = static_rules()  # for tools that only need the static rules' keywords
 
-_QUANT_IN_NAME = re.compile(r"(?<![A-Za-z0-9])" + _QUANT + r"(?![A-Za-z0-9])", re.IGNORECASE)
+_QUANT_IN_NAME = lazy_regex(r"(?<![A-Za-z0-9])" + _QUANT + r"(?![A-Za-z0-9])", re.IGNORECASE)  # when the metadata had none
 
 
 def product_rules(products: Iterable[Product], patterns: Patterns | None = None) -> list[FactRule]:
@@ -510,7 +511,7 @@ def finish_facts(state: FactState, products: dict[str, Product]) -> Facts:
     if not facts.model_file and state.fallback_model:
         facts.model_file = state.fallback_model
     if not facts.quant and facts.model_file:
-        m = _QUANT_IN_NAME.search(facts.model_file)
+        m = _QUANT_IN_NAME().search(facts.model_file)
         if m:
             facts.quant = m["q"].upper()
     return facts

@@ -7,10 +7,17 @@ for the completeness verdict.
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING, Callable
+
+import regex
 
 from .model import KeyLine
 
-__all__ = ["KEYLINE_KEYWORDS", "is_wrapper", "rank_keylines", "score_line"]
+if TYPE_CHECKING:
+    from .load import Patterns
+
+__all__ = ["KEYLINE_KEYWORDS", "KEYLINE_PATTERNS", "is_wrapper", "rank_keylines", "score_line"]
 
 KEYLINE_KEYWORDS: tuple[bytes, ...] = tuple(
     k.encode()
@@ -25,31 +32,28 @@ KEYLINE_KEYWORDS: tuple[bytes, ...] = tuple(
     )
 )
 
-_KEY = re.compile(
+_KEY = (
     r"\b(?:errors?|errno|failed|failure|fail|fatal|assert(?:ion)?|abort(?:ed)?|exception|panic|segmentation fault|sigsegv|sigabrt"
     r"|illegal instruction|traceback|cannot|could not|couldn't|unable to|not found|out of memory|terminated|exit code"
     r"|exit status|core dumped|unsupported|not supported|invalid|winerror|denied|no such file|killed|unknown model"
     r"|unknown pre-tokenizer|wrong number|wrong shape|missing tensor|bad magic|bad cpu type|can'?t run|not a valid application"
-    r"|timed out|requires more system memory|address already in use|ErrorDeviceLost)",
-    re.IGNORECASE,
+    r"|timed out|requires more system memory|address already in use|ErrorDeviceLost)"
 )
 # Lines that contain an error word but report success or a setting.
-_NOT_KEY = re.compile(
+_NOT_KEY = (
     r"\berror(?:s)?\s*[=:]\s*(?:0|none|null|nil|false)\b|\[GIN\].*\|\s*[23]\d\d\s*\||\bno errors?\b"
     r"|GGML_CUDA_FORCE|error_correction|errors_test|level=(?:INFO|DEBUG)\b(?!.*\berror=)|= unknown$|"
     r"failsafe|--noavx2|Unable to detect VRAM|Set GPU layers manually|not compiled with GPU offload support"
-    r"|\b(?:following|below|same|this|similar|getting|got|get)\s+(?:\w+\s+)?(?:error|errors|issue)\b(?!:\s*\S)",
-    re.IGNORECASE,
+    r"|\b(?:following|below|same|this|similar|getting|got|get)\s+(?:\w+\s+)?(?:error|errors|issue)\b(?!:\s*\S)"
 )
-_SPECIFIC = re.compile(
+_SPECIFIC = (
     r"GGML_ASSERT|GGML_ABORT|\berror:|\bERROR:|\b\w+(?:Error|Exception)\b(?!: llama runner)|CUDA error(?!\s*$)|fatal error|error loading model(?!\.)"
     r"|unknown (?:model architecture|pre-tokenizer)|out of memory|ErrorOutOfDeviceMemory|ErrorDeviceLost|illegal instruction"
     r"|invalid opcode|bad magic|invalid magic|not within the file bounds|wrong number of tensors|missing tensor|wrong shape"
     r"|address already in use|Only one usage of each socket address|GLIBC|undefined symbol|WinError \d+|Could not find module"
-    r"|requires more system memory|timed out waiting|no kernel image|invalid device function|unsupported op",
-    re.IGNORECASE,
+    r"|requires more system memory|timed out waiting|no kernel image|invalid device function|unsupported op"
 )
-_WRAPPER = re.compile(
+_WRAPPER = (
     r"llama(?:-server| runner) process (?:has )?(?:terminated|no longer running)(?::? (?:exit status \S+|signal: [\w ]+|-?\d+))?\s*(?:error=\"?exit status \S+\"?)?\s*$"
     # ... the same envelope inside prose ("getting Error: ... exit status 0xc0000409 when loading"), unless a cause follows it
     r"|llama(?:-server| runner) process (?:has )?terminated:? (?:exit status|signal:) \S+(?![^\n]*(?:error|fail|assert|unable|out of memory))"
@@ -70,37 +74,75 @@ _WRAPPER = re.compile(
     r"|double free or corruption|free\(\): invalid pointer|^Error: 500 Internal Server Error:?\s*$"
     r"|^\s*(?:\w+: )?(?:error: )?(?:failed to load model|unable to load model)(?: '[^']*')?\s*$"
     r"|llama_(?:load_model_from_file|model_load_from_file(?:_impl)?): failed to load model\s*$"
-    r"|Error loading model: Failed to start the model",
-    re.IGNORECASE,
+    r"|Error loading model: Failed to start the model"
 )
 
 
-def score_line(text: str) -> int:
-    """0: not an error line; 20: a wrapper or follow-on; 60: an error; 90: a specific error."""
-    if not _KEY.search(text) or _NOT_KEY.search(text):
+# All four are searched case-insensitively and only for whether they match. `re` compiles them on first use
+# (~4 ms: they are long). An Engine passes the same patterns precompiled by the `regex` module (its start-up
+# cache holds them), used on lines of printable ASCII and tabs only: there the two engines agree on every
+# construct these patterns use (\b, \w, \s, \d, classes, lookarounds, ASCII case folding); they differ
+# on some other characters (\s and \x1c-\x1f, \w and combining marks, ...), so any other line goes to `re`.
+KEYLINE_PATTERNS: dict[str, str] = {"key": _KEY, "not_key": _NOT_KEY, "specific": _SPECIFIC, "wrapper": _WRAPPER}
+RE_FLAGS = re.IGNORECASE
+REGEX_FLAGS = regex.IGNORECASE | regex.VERSION0
+
+
+@cache
+def _re(name: str) -> re.Pattern[str]:
+    return re.compile(KEYLINE_PATTERNS[name], RE_FLAGS)
+
+
+def _plain(text: str) -> bool:
+    """Printable ASCII and tabs only."""
+    return text.isascii() and (text.isprintable() or text.replace("\t", "").isprintable())
+
+
+def _finder(patterns: Patterns | None, text: str) -> Callable[[str], bool]:
+    """`name -> does that pattern match text`, with the precompiled patterns where they give the same answer."""
+    if patterns is not None and _plain(text):
+        store = patterns
+
+        def fast(name: str) -> bool:
+            return store.get(KEYLINE_PATTERNS[name], REGEX_FLAGS).search(text) is not None
+
+        return fast
+
+    def exact(name: str) -> bool:
+        return _re(name).search(text) is not None
+
+    return exact
+
+
+def score_line(text: str, patterns: Patterns | None = None) -> int:
+    """0: not an error line; 20: a wrapper or follow-on; 60: an error; 90: a specific error.
+
+    `patterns`: an Engine's precompiled store (see KEYLINE_PATTERNS); the score is the same without it."""
+    found = _finder(patterns, text)
+    if not found("key") or found("not_key"):
         return 0
-    if _WRAPPER.search(text):
+    if found("wrapper"):
         return 20
-    if _SPECIFIC.search(text):
+    if found("specific"):
         return 90
     return 60
 
 
-def is_wrapper(text: str) -> bool:
-    return bool(_WRAPPER.search(text))
+def is_wrapper(text: str, patterns: Patterns | None = None) -> bool:
+    return _finder(patterns, text)("wrapper")
 
 
 SCORE_CHARS = 1000  # a line is scored on its first characters: error lines are short, and the cost stays bounded
 
 
-def rank_keylines(lines: list[tuple[int, str]], limit: int = 8) -> list[KeyLine]:
+def rank_keylines(lines: list[tuple[int, str]], limit: int = 8, patterns: Patterns | None = None) -> list[KeyLine]:
     scored: list[KeyLine] = []
     seen: set[str] = set()
     for number, text in lines:
         stripped = text.strip()[:SCORE_CHARS].rstrip()
         if not stripped or stripped in seen:
             continue
-        score = score_line(stripped)
+        score = score_line(stripped, patterns)
         if score:
             seen.add(stripped)
             scored.append(KeyLine(number, stripped[:500], score))

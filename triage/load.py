@@ -171,11 +171,14 @@ def precompile(patterns: Iterable[tuple[str, int]]) -> dict[tuple[str, int], byt
 
 
 def _kb_patterns(kb: KnowledgeBase) -> list[tuple[str, int]]:
-    """Every pattern an Engine over this KB may search with: signatures' and fact rules' (with their flags)."""
+    """Every pattern an Engine over this KB may search with: signatures', fact rules' and key lines' (with
+    their flags)."""
+    from . import keylines
     from .facts import FACT_FLAGS, product_rules, static_rules
 
     out = [(p, REGEX_FLAGS) for sig in kb.signatures for name in _PATTERN_FIELDS for p in getattr(sig, f"{name}_src")]
     out.extend((rule.source, FACT_FLAGS) for rule in static_rules() + product_rules(kb.products.values()))
+    out.extend((p, keylines.REGEX_FLAGS) for p in keylines.KEYLINE_PATTERNS.values())
     return out
 
 

@@ -10,23 +10,36 @@ from __future__ import annotations
 
 import mmap
 import re
-from typing import NewType, Union
+from functools import cache
+from typing import Callable, NewType, Union
 
-__all__ = ["Log", "NormalizedLog", "clean_line", "normalize"]
+__all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "normalize"]
 
 MAX_LINE = 8192  # longer lines are cut for matching; real error lines are short
 
-_ANSI = re.compile(r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
-_FENCE = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})[\w+-]*\s*$")
-_QUOTE = re.compile(r"^\s{0,3}(?:>[ \t]?)+")
-_JOURNALD = re.compile(
+
+def lazy_regex(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+    """A regex compiled on first use: most logs never need most of these, and compiling every one at import
+    was a measurable part of start-up."""
+
+    @cache
+    def compiled() -> re.Pattern[str]:
+        return re.compile(pattern, flags)
+
+    return compiled
+
+
+_ANSI = lazy_regex(r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
+_FENCE = lazy_regex(r"^\s{0,3}(?:`{3,}|~{3,})[\w+-]*\s*$")
+_QUOTE = lazy_regex(r"^\s{0,3}(?:>[ \t]?)+")
+_JOURNALD = lazy_regex(
     r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)?)"
     r" [\w.-]+ (?:kernel: (?:\[\s*\d+\.\d+\] )?|[\w./@-]+(?:\[\d+\])?: )"
 )
-_COMPOSE = re.compile(r"^[A-Za-z0-9][\w.-]*(?:-\d+)?\s+\|\s")
-_SLOG = re.compile(r'^time=\S+ level=(?P<level>[A-Z]+)(?: source=\S+)? msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)$')
-_ENTITY = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
-_SLOG_ESC = re.compile(r'\\(["\\nt])')
+_COMPOSE = lazy_regex(r"^[A-Za-z0-9][\w.-]*(?:-\d+)?\s+\|\s")
+_SLOG = lazy_regex(r'^time=\S+ level=(?P<level>[A-Z]+)(?: source=\S+)? msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)$')
+_ENTITY = lazy_regex(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_SLOG_ESC = lazy_regex(r'\\(["\\nt])')
 
 NormalizedLog = NewType("NormalizedLog", "Log")
 # A big log file may arrive memory-mapped (no copy of the input): mmap has find, rfind and slicing
@@ -43,14 +56,14 @@ def _unescape(m: re.Match[str]) -> str:
 def clean_line(text: str) -> str:
     """One raw line to the text signatures see."""
     if "\x1b" in text:
-        text = _ANSI.sub("", text)
+        text = _ANSI().sub("", text)
     if "\r" in text:
         text = text.rstrip("\r").replace("\r", " ")
     if text.endswith("^M"):  # a carriage return made visible by an editor or pager
         text = text[:-2]
     if "#011" in text:
         text = text.replace("#011", "\t")
-    if "&" in text and _ENTITY.search(text):
+    if "&" in text and _ENTITY().search(text):
         # Logs copied from a web page keep HTML entities (&#39;, &gt;, &quot;).
         import html  # rare, and html.entities is slow to import
 
@@ -58,19 +71,19 @@ def clean_line(text: str) -> str:
     if not text:
         return text
     first = text[0]
-    if first in " >`~\t" and _FENCE.match(text):
+    if first in " >`~\t" and _FENCE().match(text):
         return ""
-    if first in " >\t" and (m := _QUOTE.match(text)):
+    if first in " >\t" and (m := _QUOTE().match(text)):
         text = text[m.end() :]
     if text[:1].isupper() or text[:1].isdigit():
-        if m := _JOURNALD.match(text):
+        if m := _JOURNALD().match(text):
             text = text[m.end() :]
-    if text.startswith("time=") and (m := _SLOG.match(text)):
+    if text.startswith("time=") and (m := _SLOG().match(text)):
         msg = m.group("msg")
         if msg.startswith('"'):
-            msg = _SLOG_ESC.sub(_unescape, msg[1:-1])
+            msg = _SLOG_ESC().sub(_unescape, msg[1:-1])
         text = msg + m.group("rest")
-    elif " | " in text[:60] and (m := _COMPOSE.match(text)):
+    elif " | " in text[:60] and (m := _COMPOSE().match(text)):
         text = text[m.end() :]
     return text
 
