@@ -123,7 +123,7 @@ class Facts(_Record):
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key in ("product", "version", "build", "commit", "os"):
+        for key in ("product", "product_name", "version", "build", "commit", "os"):
             value = getattr(self, key)
             if value:
                 out[key] = value
