@@ -7,10 +7,10 @@ Everything compiled from the data comes from the Engine passed in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .completeness import assess, followup_request
-from .decode import decode
+from .decode import decode, decode_mapped
 from .facts import extract_facts
 from .keylines import rank_keylines
 from .match import resolve_hits, scan
@@ -35,10 +35,7 @@ def _decode(raw: bytes | str | mmap.mmap) -> Buffer:
         return decode(raw.encode("utf-8", errors="replace"))
     if isinstance(raw, bytes):
         return decode(raw)
-    from . import decode as decoding
-
-    mapped: Callable[[mmap.mmap], Buffer] | None = getattr(decoding, "decode_mapped", None)
-    return mapped(raw) if mapped is not None else decode(raw[:])
+    return decode_mapped(raw)
 
 
 def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, timing: bool = False) -> Report:
