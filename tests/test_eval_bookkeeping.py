@@ -136,7 +136,10 @@ def test_grouping_score_is_called_when_the_corpus_has_groups(tmp_path: Path, mon
         def format_grouping(score: object) -> str:
             return f"score {score}"
 
-    monkeypatch.setattr(ev, "_grouping_module", lambda: FakeGrouping)
+    import triage.fingerprint_eval as grouping
+
+    monkeypatch.setattr(grouping, "grouping_score", FakeGrouping.grouping_score)
+    monkeypatch.setattr(grouping, "format_grouping", FakeGrouping.format_grouping)
     corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"expect": ["cuda-oom"]})})
     without = evaluate(corpus, KB, jobs=1)
     assert without.grouping == [] and "reports" not in seen

@@ -13,7 +13,6 @@ are identical to the serial path.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -267,12 +266,12 @@ def evaluate(
     result = EvalResult()
     cases: list[tuple[Path, str, dict[str, Any]]] = []
     grouped: dict[Path, Any] = {}
-    grouping = _grouping_module()
+    from . import fingerprint_eval as grouping
     for corpus in corpora:
         expectations = load_expectations(corpus / "expected.json")
         listed = set(expectations)
         result.unlisted.extend(f"{corpus.name}/{p.name}" for p in sorted(corpus.glob("*.log")) if p.name not in listed)
-        if grouping is not None and (corpus / "groups.json").is_file():
+        if (corpus / "groups.json").is_file():
             grouped[corpus] = {}
         cases.extend((corpus, name, spec) for name, spec in sorted(expectations.items()))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
@@ -293,13 +292,6 @@ def evaluate(
         if score is not None:
             result.grouping.append(f"{corpus.name}: {grouping.format_grouping(score)}")
     return result
-
-
-def _grouping_module() -> Any:
-    try:
-        return importlib.import_module("triage.fingerprint_eval")
-    except ImportError:
-        return None
 
 
 def _score(corpus: Path, name: str, spec: dict[str, Any], kb: KnowledgeBase, outcome: Outcome, result: EvalResult) -> None:
