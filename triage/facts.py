@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-import regex
-
+from . import rx
 from .model import Facts, Gpu
 from .normalize import lazy_regex
 
 if TYPE_CHECKING:
+    import regex
+
     from .load import Patterns, Product
     from .normalize import Log
 
@@ -24,7 +25,7 @@ FACT_LINES = 60  # per rule: the first and last lines its keywords hit are plent
 FACT_LINE_CAP = 2048  # characters of a line a fact rule reads
 
 FACT_TIMEOUT = 0.05  # seconds per search; the patterns are linear, this is the safety net
-FACT_FLAGS = regex.IGNORECASE | regex.VERSION0
+FACT_FLAGS = rx.IGNORECASE | rx.VERSION0
 
 FACT_NAMES = (
     "product",
@@ -121,7 +122,7 @@ class FactRule:
     def pattern(self) -> regex.Pattern[str]:
         if self._pattern is None:
             store = self._patterns
-            self._pattern = store.get(self.source, FACT_FLAGS) if store is not None else regex.compile(self.source, FACT_FLAGS)
+            self._pattern = store.get(self.source, FACT_FLAGS) if store is not None else rx.compile(self.source, FACT_FLAGS)
         return self._pattern
 
     def run(self, state: FactState, text: str) -> bool:

@@ -16,20 +16,19 @@ except ImportError:
         from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.10, 3.11
     except ImportError:  # pragma: no cover - interpreters built without them
         from hashlib import sha256
-from typing import NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
-import regex
-
-from .fingerprint_rules import FingerprintRules, Kind
+from .fingerprint_rules import FingerprintRules, Kind, Rewrite
 from .model import Fingerprint, KeyLine, Match
+
+if TYPE_CHECKING:
+    import regex
 
 __all__ = ["Candidate", "candidates", "fingerprint", "normalise"]
 
 MAX_LINE = 600
 TIMEOUT = 0.2  # seconds per search; generous for a 600-character line
 _MAX_PREFIXES = 8
-_PLACE = regex.compile(r"\{(\w+)\}")
-_DANGLING = regex.compile(r"(?: in|:)\s{0,8}$")
 
 
 class Candidate(NamedTuple):
@@ -45,12 +44,23 @@ class Candidate(NamedTuple):
     evidence: bool = False  # one of the top KB match's evidence lines
 
 
-def _sub(pattern: regex.Pattern[str], repl: str, text: str) -> str:
+def _sub(rule: Rewrite, text: str) -> str:
+    plan = getattr(rule, "plan", None)
+    repl: str | Callable[[regex.Match[str]], str] = rule.replace if plan is None else _expander(plan)
     try:
-        result: str = pattern.sub(repl, text, timeout=TIMEOUT)
+        result: str = rule.pattern.sub(repl, text, timeout=TIMEOUT)
         return result
     except TimeoutError:
         return text
+
+
+def _expander(plan: tuple[str | int, ...]) -> Callable[[regex.Match[str]], str]:
+    """A template's expansion, as regex makes it (an unmatched group gives nothing)."""
+
+    def expand(m: regex.Match[str]) -> str:
+        return "".join(item if isinstance(item, str) else (m.group(item) or "") for item in plan)
+
+    return expand
 
 
 def _search(pattern: regex.Pattern[str], text: str) -> regex.Match[str] | None:
@@ -66,15 +76,15 @@ def normalise(text: str, rules: FingerprintRules) -> str:
     for _ in range(_MAX_PREFIXES):
         before = line
         for prefix in rules.prefixes:
-            line = _sub(prefix.pattern, prefix.replace, line).lstrip()
+            line = _sub(prefix, line).lstrip()
         if line == before:
             break
     for rewrite in rules.rewrites:
-        line = _sub(rewrite.pattern, rewrite.replace, line)
+        line = _sub(rewrite, line)
     return line.strip()
 
 
-def _fill(template: str, found: regex.Match[str], line: str) -> str:
+def _fill(template: str, found: regex.Match[str], line: str, rules: FingerprintRules) -> str:
     if not template:
         return line
     groups = found.groupdict()
@@ -82,9 +92,9 @@ def _fill(template: str, found: regex.Match[str], line: str) -> str:
     def one(m: regex.Match[str]) -> str:
         return (groups.get(m.group(1)) or "").strip()
 
-    filled = _PLACE.sub(one, template)
+    filled = rules.place.sub(one, template)
     # a template part whose group is empty leaves " in " / ": " dangling
-    trimmed: str = _DANGLING.sub("", filled)
+    trimmed: str = rules.dangling.sub("", filled)
     return trimmed.strip()
 
 
@@ -101,8 +111,8 @@ def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Can
     if best is None:
         return Candidate(number, line, line.lower(), "", min(score, 60), generic, ())
     kind, found = best
-    text = _fill(kind.text, found, line)
-    key = _fill(kind.key, found, line) if kind.key else text
+    text = _fill(kind.text, found, line, rules)
+    key = _fill(kind.key, found, line, rules) if kind.key else text
     # the kind's own part decides: "runner terminated: GGML_ASSERT(...)" is about the assert
     generic = kind.generic or any(_search(pattern, text) for _, pattern in rules.generic)
     return Candidate(number, text, key.lower(), kind.id, kind.priority, generic, kind.companions)

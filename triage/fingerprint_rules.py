@@ -12,25 +12,44 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-import regex
-
+from . import rx
 from .errors import DataError, DataErrors
 
 if TYPE_CHECKING:
+    import regex
+
     from .fingerprint_schema import GenericSpec, KindSpec, RewriteSpec, RulesFile
 
 __all__ = ["FingerprintRules", "Kind", "Rewrite", "load_fingerprint_rules", "rules_from_specs"]
 
-_FLAGS = regex.IGNORECASE  # the same flags fingerprint_schema checks the patterns with
-_PLACEHOLDER = regex.compile(r"\{(\w+)\}")
+_FLAGS = rx.IGNORECASE  # the same flags fingerprint_schema checks the patterns with
+PLACEHOLDER = r"\{(\w+)\}"  # a {name} in a kind's text or key
+DANGLING = r"(?: in|:)\s{0,8}$"  # what a template part whose group is empty leaves behind
 
 class Rewrite:
-    __slots__ = ("id", "pattern", "replace")
+    __slots__ = ("id", "pattern", "plan", "replace")
 
     def __init__(self, spec: RewriteSpec) -> None:
         self.id = spec.id
-        self.pattern = regex.compile(spec.regex, _FLAGS)
+        self.pattern = rx.compile(spec.regex, _FLAGS)
         self.replace = spec.replace
+        # A template with backreferences (`\1: \2`), parsed once here into literals and group numbers: regex
+        # parses a template in its Python layer, which a run whose patterns come precompiled never imports.
+        self.plan = template_plan(self.pattern, spec.replace)
+
+
+def template_plan(pattern: regex.Pattern[str], template: str) -> tuple[str | int, ...] | None:
+    """`template` as regex expands it: literal text and group numbers (None: a plain literal, or a regex
+    without the parser this relies on; the template is then used as it is)."""
+    if "\\" not in template:
+        return None
+    helper = getattr(getattr(rx.module(), "_main", None), "_compile_replacement_helper", None)
+    if helper is None:
+        return None
+    items = helper(pattern, template)
+    if not all(isinstance(item, (str, int)) for item in items):
+        return None
+    return tuple(items)
 
 
 class Kind:
@@ -38,7 +57,7 @@ class Kind:
 
     def __init__(self, spec: KindSpec) -> None:
         self.id = spec.id
-        self.pattern = regex.compile(spec.regex, _FLAGS)
+        self.pattern = rx.compile(spec.regex, _FLAGS)
         self.priority = spec.priority
         self.text = spec.text
         self.key = spec.key
@@ -47,9 +66,11 @@ class Kind:
 
 
 class FingerprintRules:
-    """Compiled rules plus the version tag every fingerprint id starts with."""
+    """Compiled rules plus the version tag every fingerprint id starts with, and the two patterns that fill
+    a kind's template (compiled here so they reach a process precompiled, with the rules, from the start-up
+    cache)."""
 
-    __slots__ = ("generic", "kinds", "max_text", "prefixes", "rewrites", "tag", "tests")
+    __slots__ = ("dangling", "generic", "kinds", "max_text", "place", "prefixes", "rewrites", "tag", "tests")
 
     def __init__(
         self,
@@ -68,6 +89,8 @@ class FingerprintRules:
         self.generic = generic
         self.max_text = max_text
         self.tests = tests or []
+        self.place: regex.Pattern[str] = rx.compile(PLACEHOLDER)
+        self.dangling: regex.Pattern[str] = rx.compile(DANGLING)
 
 
 def _merge(items: dict[str, Any], new: Sequence[Any]) -> None:
@@ -89,6 +112,7 @@ def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> Fingerpri
     extra = hashlib.sha256()
     has_extra = False
     tests: list[dict[str, Any]] = []
+    placeholder = rx.compile(PLACEHOLDER)
     for index, (path, spec, raw) in enumerate(files):
         if spec.version is not None:
             if version is None and index == 0:
@@ -105,8 +129,8 @@ def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> Fingerpri
         _merge(generic, spec.generic)
         tests.extend(spec.tests)
         for kind in spec.kind:
-            names = set(regex.compile(kind.regex, _FLAGS).groupindex)
-            for name in _PLACEHOLDER.findall(kind.text + kind.key):
+            names = set(rx.compile(kind.regex, _FLAGS).groupindex)
+            for name in placeholder.findall(kind.text + kind.key):
                 if name not in names:
                     errors.append(DataError(path, f"kind {kind.id}.text", f"{{{name}}} is not a named group of its regex"))
     for kind in kinds.values():
@@ -125,7 +149,7 @@ def rules_from_specs(files: Sequence[tuple[str, RulesFile, bytes]]) -> Fingerpri
         prefixes=[Rewrite(s) for s in prefix.values()],
         rewrites=[Rewrite(s) for s in rewrite.values()],
         kinds=[Kind(s) for s in kinds.values()],
-        generic=[(g.id, regex.compile(g.regex, _FLAGS)) for g in generic.values()],
+        generic=[(g.id, rx.compile(g.regex, _FLAGS)) for g in generic.values()],
         max_text=max_text,
         tests=tests,
     )

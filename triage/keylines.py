@@ -10,8 +10,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING, Callable
 
-import regex
-
+from . import rx
 from .model import KeyLine
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ _WRAPPER = (
 # on some other characters (\s and \x1c-\x1f, \w and combining marks, ...), so any other line goes to `re`.
 KEYLINE_PATTERNS: dict[str, str] = {"key": _KEY, "not_key": _NOT_KEY, "specific": _SPECIFIC, "wrapper": _WRAPPER}
 RE_FLAGS = re.IGNORECASE
-REGEX_FLAGS = regex.IGNORECASE | regex.VERSION0
+REGEX_FLAGS = rx.IGNORECASE | rx.VERSION0
 
 
 @cache

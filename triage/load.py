@@ -11,13 +11,14 @@ import os
 import pickle
 import sys
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
-import regex
-
-from . import cachefile
+from . import cachefile, rx
 from .datadir import builtin_dir
 from .model import Remedy
+
+if TYPE_CHECKING:
+    import regex
 
 __all__ = [
     "Affected",
@@ -36,8 +37,8 @@ __all__ = [
     "precompile",
 ]
 
-REGEX_FLAGS = regex.VERSION1 | regex.IGNORECASE | regex.MULTILINE
-CACHE_FORMAT = 3
+REGEX_FLAGS = rx.VERSION1 | rx.IGNORECASE | rx.MULTILINE
+CACHE_FORMAT = 4
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
 
@@ -89,7 +90,7 @@ class Signature:
     def _patterns(self, name: str) -> tuple[regex.Pattern[str], ...]:
         compiled = self._compiled.get(name)
         if compiled is None:
-            compiled = tuple(regex.compile(p, REGEX_FLAGS) for p in getattr(self, f"{name}_src"))
+            compiled = tuple(rx.compile(p, REGEX_FLAGS) for p in getattr(self, f"{name}_src"))
             self._compiled[name] = compiled
         return compiled
 
@@ -143,7 +144,7 @@ class Patterns:
         key = (pattern, flags)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = self._thaw(key) or regex.compile(pattern, flags)
+            compiled = self._compiled[key] = self._thaw(key) or rx.compile(pattern, flags)
         return compiled
 
     def _thaw(self, key: tuple[str, int]) -> regex.Pattern[str] | None:
@@ -151,21 +152,22 @@ class Patterns:
         if blob is None:
             return None
         try:
-            found = pickle.loads(blob)
+            found = rx.loads(blob)
         except Exception:  # noqa: BLE001 - a damaged entry is compiled afresh
             return None
-        return found if isinstance(found, regex.Pattern) and found.pattern == key[0] else None
+        return found if hasattr(found, "search") and getattr(found, "pattern", None) == key[0] else None
 
 
 def precompile(patterns: Iterable[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
     """Each (pattern, flags) compiled and pickled, for the start-up cache; one that does not compile is left out."""
     out: dict[tuple[str, int], bytes] = {}
+    error = rx.module().error
     for pattern, flags in patterns:
-        if (pattern, flags) in out:
+        if (pattern, int(flags)) in out:
             continue
         try:
-            out[(pattern, flags)] = pickle.dumps(regex.compile(pattern, flags), protocol=pickle.HIGHEST_PROTOCOL)
-        except (regex.error, ValueError, TypeError, OverflowError, RecursionError, pickle.PicklingError):
+            out[(pattern, int(flags))] = pickle.dumps(rx.compile(pattern, flags), protocol=pickle.HIGHEST_PROTOCOL)
+        except (error, ValueError, TypeError, OverflowError, RecursionError, pickle.PicklingError):
             continue
     return out
 
@@ -333,7 +335,7 @@ def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
         # The cache holds objects of load.py and model.py classes, built by validate.py from schema.py's shapes,
         # and the compiled patterns of facts.py's rules: a change to any of them invalidates it.
         code = "|".join(_stat_key(os.path.join(here, f)) for f in _CACHE_CODE)
-        parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{regex.__version__}|{code}"]
+        parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{rx.extension_key()}|{code}"]
         for directory in dirs:
             for folder in _data_folders(os.fspath(directory)):
                 real = os.path.realpath(folder)
@@ -358,7 +360,7 @@ def _data_folders(directory: str) -> list[str]:
     return [d for d in ([directory] if flat else []) + subs if os.path.isdir(d)]
 
 
-_CACHE_CODE = ("load.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py",
+_CACHE_CODE = ("load.py", "rx.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py",
                "fingerprint_rules.py", "fingerprint_schema.py")
 
 
@@ -402,7 +404,7 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
     if path is not None:
         try:
             with path.open("rb") as fh:
-                return _from_records(pickle.load(fh))
+                return _from_records(rx.load(fh))
         except Exception:  # noqa: BLE001 - missing, unreadable, stale or corrupt: rebuilt below
             pass
     from .fingerprint_rules import load_fingerprint_rules

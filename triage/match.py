@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import NamedTuple, Sequence
-
-import regex
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
@@ -28,6 +26,9 @@ from .load import REGEX_FLAGS, Patterns, Signature
 from .model import Hit
 from .normalize import MAX_LINE, Buffer, Log, normalize
 from .prefilter import Prefilter, make_prefilter
+
+if TYPE_CHECKING:
+    import regex
 
 __all__ = ["Diagnostics", "Index", "RawHit", "ScanResult", "build_index", "resolve_hits", "scan"]
 

@@ -1,0 +1,129 @@
+"""The `regex` engine, loaded in two parts: precompiled patterns need only its C extension.
+
+Every pattern a typical run searches with comes precompiled from the start-up cache (a `regex` pattern
+pickles as its compiled program). Thawing one needs only the C extension `regex._regex`; the package's
+Python layer (`regex/_main.py` and `_regex_core.py`, whose Unicode property tables alone were ~10 ms of
+every CLI start) is needed only to compile a pattern, or for what the extension itself imports on demand
+(an error to raise, a replacement template to parse). `loads` thaws with the extension alone; `compile`
+and `module` import the whole package. Both give the same objects: the package, once imported, reuses the
+extension module loaded here.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import regex
+
+__all__ = ["IGNORECASE", "MULTILINE", "VERSION0", "VERSION1", "compile", "extension_key", "loads", "module"]
+
+# regex's flag values, as plain ints (tests/test_startup_cache.py checks them against the package's): the
+# start-up cache keys patterns by (source, flags), and a plain int there unpickles without the package.
+IGNORECASE = 0x2
+MULTILINE = 0x8
+VERSION1 = 0x100
+VERSION0 = 0x2000
+
+_EXTENSION = "regex._regex"
+_loaded: list[ModuleType] = []
+
+
+def module() -> Any:
+    """The whole `regex` package (imported on first call)."""
+    import regex
+
+    return regex
+
+
+def compile(pattern: str, flags: int = 0) -> regex.Pattern[str]:  # noqa: A001 - regex.compile's name
+    """`regex.compile`: the package is imported on first use."""
+    import regex
+
+    compiled: regex.Pattern[str] = regex.compile(pattern, flags)
+    return compiled
+
+
+def _extension() -> ModuleType:
+    """The C extension, loaded from where `import regex` would find it, without running the package's
+    Python code; the import system's own loader, and registered under its own name, so a later
+    `import regex` uses this very module (one Pattern type in the process). Anything unusual (another
+    finder, a zip, an unexpected layout) falls back to the plain import."""
+    if _loaded:
+        return _loaded[0]
+    mod = sys.modules.get(_EXTENSION)
+    if mod is None:
+        try:
+            mod = _load_extension()
+        except Exception:  # noqa: BLE001 - any surprise: the ordinary import, which is always right
+            import regex._regex as plain
+
+            mod = plain
+    _loaded.append(mod)
+    return mod
+
+
+def _load_extension() -> ModuleType:
+    from importlib.machinery import ExtensionFileLoader, PathFinder
+    from importlib.util import module_from_spec
+
+    package = PathFinder.find_spec("regex")
+    locations = package.submodule_search_locations if package is not None else None
+    if not locations:
+        raise ImportError("regex is not a package on sys.path")
+    spec = PathFinder.find_spec(_EXTENSION, list(locations))
+    if spec is None or not isinstance(spec.loader, ExtensionFileLoader):
+        raise ImportError("regex._regex is not an extension module")
+    mod = module_from_spec(spec)
+    found = sys.modules.setdefault(_EXTENSION, mod)
+    if found is mod:
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            sys.modules.pop(_EXTENSION, None)
+            raise
+    return found
+
+
+def extension_key() -> str:
+    """Names the installed regex build (its C extension's size and mtime) without importing it: part of
+    the start-up cache's key, since the cache holds patterns compiled by it."""
+    import os
+    from importlib.machinery import PathFinder
+
+    mod = sys.modules.get(_EXTENSION)
+    path = getattr(mod, "__file__", None)
+    if path is None:
+        package = PathFinder.find_spec("regex")
+        locations = package.submodule_search_locations if package is not None else None
+        spec = PathFinder.find_spec(_EXTENSION, list(locations)) if locations else None
+        path = spec.origin if spec is not None else None
+    if not path:
+        return str(module().__version__)
+    st = os.stat(path)
+    return f"{path}|{st.st_size}|{st.st_mtime_ns}"
+
+
+class _Unpickler(pickle.Unpickler):
+    """pickle's C unpickler, except that `regex._regex.compile` comes from the extension alone
+    (pickle's own lookup would import the `regex` package first)."""
+
+    def find_class(self, module_name: str, name: str) -> Any:
+        if module_name == _EXTENSION and name == "compile":
+            return _extension().compile
+        return super().find_class(module_name, name)
+
+
+def loads(data: bytes) -> Any:
+    """`pickle.loads`, thawing any regex patterns inside with the C extension alone."""
+    return _Unpickler(io.BytesIO(data)).load()
+
+
+def load(fh: Any) -> Any:
+    """`pickle.load` from a binary file, likewise."""
+    return _Unpickler(fh).load()
