@@ -70,12 +70,14 @@ def clean_line(text: str) -> str:
         text = html.unescape(text)
     if not text:
         return text
+    # Each pattern runs (and compiles) only where what it must find is there: a fence has ``` or ~~~, a
+    # quote a '>' among its first four characters, a journald date a space or a '-' at its fourth or fifth.
     first = text[0]
-    if first in " >`~\t" and _FENCE().match(text):
+    if first in " >`~\t" and ("```" in text or "~~~" in text) and _FENCE().match(text):
         return ""
-    if first in " >\t" and (m := _QUOTE().match(text)):
+    if first in " >\t" and ">" in text[:4] and (m := _QUOTE().match(text)):
         text = text[m.end() :]
-    if text[:1].isupper() or text[:1].isdigit():
+    if (text[:1].isupper() or text[:1].isdigit()) and (text[3:4] == " " or text[4:5] == "-"):
         if m := _JOURNALD().match(text):
             text = text[m.end() :]
     if text.startswith("time=") and (m := _SLOG().match(text)):

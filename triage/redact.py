@@ -124,11 +124,23 @@ def _c(pattern: str) -> re.Pattern[str]:
 class _Trigger(NamedTuple):
     """A cheap search over the log's ASCII bytes (non-ASCII characters become '?', so
     offsets stay those of the text): a literal, found in the lowered copy when
-    `caseless`, or a bytes regex that starts with a literal."""
+    `caseless`, or a bytes regex (`source`, compiled on first use) that starts with a literal.
+
+    A rule's triggers are a necessary condition: text none of them occurs in is text the rule's pattern
+    cannot match, so skipping the rule there changes nothing."""
 
     literal: bytes = b""
     caseless: bool = False
-    pattern: re.Pattern[bytes] | None = None
+    source: bytes | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[bytes] | None:
+        return None if self.source is None else _trigger_re(self.source)
+
+
+@lru_cache(maxsize=None)
+def _trigger_re(source: bytes) -> re.Pattern[bytes]:
+    return re.compile(source)
 
 
 def _lit(*words: str) -> tuple[_Trigger, ...]:
@@ -139,8 +151,8 @@ def _ci(*words: str) -> tuple[_Trigger, ...]:
     return tuple(_Trigger(w.lower().encode(), caseless=True) for w in words)
 
 
-def _rx(pattern: bytes) -> tuple[_Trigger, ...]:
-    return (_Trigger(pattern=re.compile(pattern)),)
+def _rx(pattern: bytes, caseless: bool = False) -> tuple[_Trigger, ...]:
+    return (_Trigger(source=pattern, caseless=caseless),)
 
 
 # Every pattern is line-local ([ \t], never \s) with bounded repeats, and every rule
@@ -189,8 +201,9 @@ RULES: tuple[_Rule, ...] = (
             r"([ \t]*[=:][ \t]*[\"']?)(?!<)([^\s\"',;]{6,})"
         ),
         _assigned,
-        tuple(_Trigger(pattern=re.compile(w + rb"[a-z0-9_-]{0,20}[ \t]*[=:]"), caseless=True)
-              for w in (b"key", b"token", b"secret", b"passw", b"pwd")),
+        # "passw" may be followed by "ord" or "d" and then the pattern's 20 characters
+        tuple(_Trigger(source=w + rb"[a-z0-9_-]{0,%d}[ \t]*[=:]" % n, caseless=True)
+              for w, n in ((b"key", 20), (b"token", 20), (b"secret", 20), (b"passw", 23), (b"pwd", 20))),
     ),
     _Rule("url-credentials", _c(r"(?<=://)[^/\s:@<]{1,256}:[^/\s@]{1,256}@"), _fixed("<credentials>@"), _lit("@")),
     _Rule(
@@ -200,7 +213,7 @@ RULES: tuple[_Rule, ...] = (
             r"(?P<user>[^\\/\s\"'<>|:*?`]{1,128})"
         ),
         _home,
-        _ci("/users/", "\\users\\", "/home/", "\\home\\", "documents and settings"),
+        _rx(rb"[\\/](?:users|home|documents and settings)[\\/]", caseless=True),  # either separator on each side
     ),
     _Rule("email", _c(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"),
           _fixed("<email>"), _lit("@")),
@@ -282,7 +295,7 @@ def _hyperscan() -> Any:
 
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             db.compile(
-                expressions=[t.pattern.pattern if t.pattern is not None else re.escape(t.literal) for t in TRIGGERS],
+                expressions=[t.source if t.source is not None else re.escape(t.literal) for t in TRIGGERS],
                 ids=list(range(len(TRIGGERS))),
                 elements=len(TRIGGERS),
                 flags=[hyperscan.HS_FLAG_CASELESS if t.caseless else 0 for t in TRIGGERS],
@@ -318,10 +331,34 @@ def _trigger_lines(raw: bytes) -> list[set[int]]:
     return found
 
 
+def _present(trig: _Trigger, raw: bytes, low: bytes) -> bool:
+    buf = low if trig.caseless else raw
+    pattern = trig.pattern
+    return trig.literal in buf if pattern is None else pattern.search(buf) is not None
+
+
+def _apply_small(text: str, removed: list[str]) -> str:
+    """Every rule in order, as `_apply`, skipping a rule none of whose triggers is in the text as the rules
+    before it left it (it could not match: see _Trigger); most rules are never compiled in a typical run."""
+    raw = low = b""
+    stale = True
+    for rule, indexes in zip(RULES, _RULE_TRIGGERS):
+        if stale:
+            raw = text.encode("ascii", "replace")
+            low = raw.lower()
+            stale = False
+        if not any(_present(TRIGGERS[i], raw, low) for i in indexes):
+            continue
+        done = _apply(text, (rule,), removed)
+        if done != text:
+            text, stale = done, True
+    return text
+
+
 def _redact(text: str, removed: list[str]) -> str:
     """Redact `text`, appending each removed item to `removed`."""
     if len(text) <= SMALL:
-        return _apply(text, RULES, removed)
+        return _apply_small(text, removed)
     # Big text: find the lines each rule's triggers hit (one scan for all triggers with
     # Hyperscan), then run each rule once over its lines joined together: patterns never
     # cross a line end and replacements never add one, so the batch splits back line for line.
