@@ -28,7 +28,7 @@ SCHEMA = 1
 KIND = "triage-groups"
 DEFAULT_PATTERNS = ("*.log", "*.txt")
 MAX_BYTES = 20 * 1024 * 1024  # larger files are skipped with a note, as the CLI refuses them
-WARM_LOGS = 64  # on Linux the parent analyses this many logs itself before forking the workers
+WARM_LOGS = 8  # on Linux the parent analyses this many logs itself before forking the workers (serial time: few)
 
 
 class UsageError(Exception):
@@ -44,6 +44,8 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(kb_dirs: Sequence[str]) -> None:
     """Build the Engine and the fingerprint rules once per worker process."""
+    if _WORKER.get("dirs") == list(kb_dirs):
+        return  # this process already has them (the parent built them for the rules' tag, then forked)
     from .engine import Engine
     from .fingerprint_rules import load_fingerprint_rules
 
@@ -58,6 +60,15 @@ def _init_worker(kb_dirs: Sequence[str]) -> None:
     _WORKER["engine"] = engine
     # the Engine loads the same rules when it fingerprints reports itself; reuse them
     _WORKER["rules"] = getattr(engine, "fingerprint_rules", None) or load_fingerprint_rules(dirs)
+    _WORKER["dirs"] = list(kb_dirs)
+
+
+def rules_tag(kb_dirs: Sequence[Path]) -> str:
+    """The fingerprint rules' tag, from the Engine this process analyses with (built once, from the start-up
+    cache: loading the rules from their files means validating them, ~0.3 s of serial time)."""
+    _init_worker([str(d) for d in kb_dirs])
+    tag: str = _WORKER["rules"].tag
+    return tag
 
 
 def _analyse_one(path: str) -> LogResult:
@@ -149,6 +160,9 @@ def collect_files(paths: Sequence[Path], patterns: Sequence[str] = DEFAULT_PATTE
         if path.is_file():
             found.add(str(path))
         elif path.is_dir():
+            if os.name == "posix" and not any("/" in p or "**" in p for p in patterns):
+                found.update(_walk(path, patterns))
+                continue
             for pattern in patterns:
                 for hit in path.rglob(pattern):
                     if hit.is_file() and not any(part.startswith(".") for part in hit.relative_to(path).parts):
@@ -156,6 +170,33 @@ def collect_files(paths: Sequence[Path], patterns: Sequence[str] = DEFAULT_PATTE
         else:
             raise UsageError(f"no such file or directory: {path}")
     return sorted(found)
+
+
+def _walk(root: Path, patterns: Sequence[str]) -> Iterator[str]:
+    """What `root.rglob(pattern)` finds for name-only patterns, minus hidden parts (as above), with
+    os.scandir: ~10x faster on a tracker export. Like rglob it does not descend into symlinked
+    directories, matches names case-sensitively (POSIX) and skips folders it cannot read; a match must be
+    a file (links followed)."""
+    from fnmatch import fnmatchcase
+
+    stack = [str(root)]  # str(Path): already normalised, so entry.path is what str(root / ...) gives
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as found:
+                entries = list(found)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):  # a hidden part anywhere below the root: left out
+                continue
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    stack.append(entry.path)
+                elif any(fnmatchcase(name, p) for p in patterns) and entry.is_file():
+                    yield entry.path
+            except OSError:
+                continue
 
 
 def _shard(files: list[str], spec: str | None) -> list[str]:
@@ -358,9 +399,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.merge:
         doc = merge_docs([(str(p), _read_shard(p)) for p in args.paths])
     else:
-        from .fingerprint_rules import load_fingerprint_rules
-
-        tag = load_fingerprint_rules(args.kb_dir).tag
+        tag = rules_tag(args.kb_dir)
         files = _shard(collect_files(args.paths, args.glob or DEFAULT_PATTERNS), args.shard)
         if not files:
             raise UsageError("no log files found (looked for " + ", ".join(args.glob or DEFAULT_PATTERNS) + ")")
