@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import zlib
-from pathlib import Path
 
 __all__ = ["digest", "prune", "read", "write_atomic"]
 
@@ -15,20 +14,24 @@ def digest(key: bytes) -> str:
     return f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}"
 
 
-def read(path: Path) -> bytes | None:
+def read(path: str | os.PathLike[str]) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError:
         return None
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> bool:
     """Write through a temporary file and rename it into place, so a reader never sees half a file."""
+    from pathlib import Path
+
+    target = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except OSError:
         return False
     return True
@@ -37,11 +40,14 @@ def write_atomic(path: Path, data: bytes) -> bool:
 PATTERNS = ("kb-*.pickle", "hs-*.db", "literals-*.marshal")
 
 
-def prune(root: Path, keep: int = 8) -> None:
+def prune(root: str | os.PathLike[str], keep: int = 8) -> None:
     """Keep the newest few of each kind: every data edit or --kb-dir set makes new ones."""
+    from pathlib import Path
+
+    folder = Path(root)
     for pattern in PATTERNS:
         try:
-            files = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+            files = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
         except OSError:  # another process pruned a file meanwhile
             continue
         for old in files[keep:]:

@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Sequence
 
 from .model import Facts
+from .normalize import lazy_regex
 
 if TYPE_CHECKING:
     from .load import Product
@@ -91,14 +92,14 @@ def _requested_mib(groups: dict[str, str]) -> float | None:
     return gib * 1024 if gib is not None else None
 
 
-_SIZE = re.compile(r"^\s*([\d.,]+)\s*([KMGT]?i?B|bytes?)?\s*$", re.IGNORECASE)
+_SIZE = lazy_regex(r"^\s*([\d.,]+)\s*([KMGT]?i?B|bytes?)?\s*$", re.IGNORECASE)
 
 
 def parse_size_mib(text: str | None) -> float | None:
     """'164.8 GiB' / '615.4 MiB' / '1.5 TB' / '3959422976' (bytes) -> MiB."""
     if not text:
         return None
-    m = _SIZE.match(text)
+    m = _SIZE().match(text)
     if not m:
         return None
     try:

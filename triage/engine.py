@@ -9,7 +9,7 @@ indexes.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .facts import FactRule, product_rules, static_rules
@@ -18,6 +18,7 @@ from .match import Index, build_index
 
 if TYPE_CHECKING:
     import mmap
+    from pathlib import Path
 
     from .model import Fingerprint, KeyLine, Match, Report
 
@@ -34,7 +35,7 @@ class Engine:
         kb: KnowledgeBase,
         *,
         prefilter: str | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         fingerprint_rules: Any = None,
     ) -> None:
         self.kb = kb
@@ -48,7 +49,7 @@ class Engine:
     def build(
         cls,
         kb_dirs: Sequence[Path] = (),
-        cache_dir: Path | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         *,
         builtin: bool = True,
         prefilter: str | None = None,

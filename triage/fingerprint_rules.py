@@ -9,13 +9,14 @@ under different rules never collide (Sentry versions its grouping likewise).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import rx
 from .errors import DataError, DataErrors
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import regex
 
     from .fingerprint_schema import GenericSpec, KindSpec, RewriteSpec, RulesFile
@@ -164,6 +165,8 @@ def builtin_rules_dir() -> Path:
 
 def load_fingerprint_rules(dirs: Sequence[Path] = (), *, builtin: bool = True) -> FingerprintRules:
     """The built-in rules plus `DIR/fingerprints/*.toml` of each KB directory."""
+    from pathlib import Path
+
     from .fingerprint_schema import RulesFile, read_rules_file
 
     folders = ([builtin_rules_dir()] if builtin else []) + [Path(d) / "fingerprints" for d in dirs]

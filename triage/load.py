@@ -8,17 +8,19 @@ mtimes) and pydantic is only imported when the data changed; see validate.py.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence, Union
 
 from . import cachefile, rx
-from .datadir import builtin_dir
+from .datadir import builtin_dir, builtin_root
 from .model import Remedy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import regex
+
+    StrPath = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "Affected",
@@ -32,6 +34,7 @@ __all__ = [
     "Variant",
     "builtin_dir",
     "default_cache_dir",
+    "default_cache_root",
     "layout",
     "load_kb",
     "precompile",
@@ -160,6 +163,8 @@ class Patterns:
 
 def precompile(patterns: Iterable[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
     """Each (pattern, flags) compiled and pickled, for the start-up cache; one that does not compile is left out."""
+    import pickle
+
     out: dict[tuple[str, int], bytes] = {}
     error = rx.module().error
     for pattern, flags in patterns:
@@ -304,27 +309,36 @@ def layout(directory: Path) -> Layout:
 
 
 def _user_cache_dir() -> str | None:
-    """The per-user cache directory, as platformdirs would name it, without its import cost."""
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):  # no HOME and no passwd entry: run without a cache
+    """The per-user cache directory, as platformdirs would name it, without its import cost (nor pathlib's:
+    `Path.home()` is `os.path.expanduser("~")`, an error when that finds no home)."""
+    home = os.path.expanduser("~")
+    if home.startswith("~"):  # no HOME and no passwd entry: run without a cache
         return None
     if sys.platform == "win32":
-        return str(Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "triage" / "Cache")
+        return os.path.join(os.environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local"), "triage", "Cache")
     if sys.platform == "darwin":
-        return str(home / "Library" / "Caches" / "triage")
-    return str(Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "triage")
+        return os.path.join(home, "Library", "Caches", "triage")
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "triage")
+
+
+def default_cache_root() -> str | None:
+    """`default_cache_dir()` as a string (the CLI's start-up path works on strings: no pathlib import)."""
+    if os.environ.get("TRIAGE_NO_CACHE"):
+        return None
+    return os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir() or None
 
 
 def default_cache_dir() -> Path | None:
     """Where start-up caches live (TRIAGE_CACHE_DIR), or None with TRIAGE_NO_CACHE set. Read at the edges only."""
-    if os.environ.get("TRIAGE_NO_CACHE"):
+    chosen = default_cache_root()
+    if not chosen:
         return None
-    chosen = os.environ.get("TRIAGE_CACHE_DIR") or _user_cache_dir()
-    return Path(chosen) if chosen else None
+    from pathlib import Path
+
+    return Path(chosen)
 
 
-def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
+def _cache_path(dirs: Sequence[StrPath], root: StrPath | None) -> str | None:
     """The cache file for these data directories: named by every data file's location, size and mtime, plus
     the code that builds the cached objects. Plain `os` calls on strings, each directory resolved once: this
     runs on every start (about 110 files)."""
@@ -344,7 +358,7 @@ def _cache_path(dirs: list[Path], root: Path | None) -> Path | None:
                 parts.extend(f"{os.path.join(real, name)}|{_stat_key(os.path.join(folder, name))}" for name in names)
     except OSError:
         return None
-    return root / f"kb-{cachefile.digest(chr(10).join(parts).encode())}.pickle"
+    return os.path.join(os.fspath(root), f"kb-{cachefile.digest(chr(10).join(parts).encode())}.pickle")
 
 
 def _stat_key(path: str) -> str:
@@ -391,26 +405,27 @@ def _from_records(data: dict[str, Any]) -> KnowledgeBase:
 
 
 def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_cache: bool = True,
-            cache: Path | None | bool = True) -> KnowledgeBase:
+            cache: StrPath | None | bool = True) -> KnowledgeBase:
     """The built-in data plus each --kb-dir; later ids replace earlier ones.
 
     `cache`: a directory for the validated-data cache, None/False for none, True for `default_cache_dir()`
     (which reads the environment: for the edges only). Any cache problem (unreadable, read-only, corrupt)
     only means the data is validated afresh. Raises DataErrors listing every problem (file and field).
     """
-    dirs = ([builtin_dir()] if builtin else []) + list(extra_dirs or [])
-    root = default_cache_dir() if cache is True else (cache or None)
-    path = _cache_path(dirs, root) if use_cache and root is not None else None
+    keyed: list[StrPath] = [builtin_root()] if builtin else []
+    keyed.extend(extra_dirs or [])
+    root = default_cache_root() if cache is True else (cache or None)
+    path = _cache_path(keyed, root) if use_cache and root is not None else None
     if path is not None:
         try:
-            with path.open("rb") as fh:
+            with open(path, "rb") as fh:
                 return _from_records(rx.load(fh))
         except Exception:  # noqa: BLE001 - missing, unreadable, stale or corrupt: rebuilt below
             pass
     from .fingerprint_rules import load_fingerprint_rules
     from .validate import validate_dirs
 
-    kb = validate_dirs(dirs)
+    kb = validate_dirs(([builtin_dir()] if builtin else []) + list(extra_dirs or []))
     if builtin or any((d / "fingerprints").is_dir() for d in extra_dirs or []):
         kb.fingerprint_rules = load_fingerprint_rules(list(extra_dirs or []), builtin=builtin)
     if path is not None:
@@ -418,7 +433,9 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
     return kb
 
 
-def _store(path: Path, kb: KnowledgeBase) -> None:
+def _store(path: str, kb: KnowledgeBase) -> None:
+    import pickle
+
     kb.compiled = precompile(_kb_patterns(kb))
     if cachefile.write_atomic(path, pickle.dumps(_to_records(kb), protocol=pickle.HIGHEST_PROTOCOL)):
-        cachefile.prune(path.parent)
+        cachefile.prune(os.path.dirname(path))

@@ -15,8 +15,8 @@ the diagnostics.
 
 from __future__ import annotations
 
+import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from .facts import FactRule
@@ -73,7 +73,7 @@ class Index:
         fact_keywords: list[list[int]],  # fact rule index -> keyword indexes
         keyline_keywords: list[int],
         backend: str | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         patterns: Patterns | None = None,
     ) -> None:
         self.keywords = keywords
@@ -141,7 +141,7 @@ def build_index(
     signatures: Sequence[Signature],
     fact_rules: Sequence[FactRule],
     backend: str | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     patterns: Patterns | None = None,
 ) -> Index:
     """`backend` forces one prefilter (hyperscan, ahocorasick, python) for every input size; `patterns`: the
@@ -162,7 +162,7 @@ def build_index(
     return index
 
 
-def _cached_literals(signatures: Sequence[Signature], cache_dir: Path) -> dict[str, tuple[str, ...] | None]:
+def _cached_literals(signatures: Sequence[Signature], cache_dir: str | os.PathLike[str]) -> dict[str, tuple[str, ...] | None]:
     """Every pattern's required literals, from the cache (parsing them costs more than a typical log's scan).
     Keyed by a checksum of the sources; anything unreadable is recomputed and the file rewritten."""
     import marshal
@@ -171,7 +171,7 @@ def _cached_literals(signatures: Sequence[Signature], cache_dir: Path) -> dict[s
 
     sources = sorted({p for sig in signatures for name in _SOURCES for p in getattr(sig, name)})
     blob = "\x00".join(sources).encode("utf-8", errors="surrogatepass")
-    path = cache_dir / f"literals-{cachefile.digest(blob)}.marshal"
+    path = os.path.join(os.fspath(cache_dir), f"literals-{cachefile.digest(blob)}.marshal")
     raw = cachefile.read(path)
     if raw is not None:
         try:

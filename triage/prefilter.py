@@ -10,8 +10,8 @@ case-insensitivity means the same thing in every backend.
 from __future__ import annotations
 
 import mmap
+import os
 from collections import deque
-from pathlib import Path
 from typing import Any, Callable, Protocol, cast
 
 __all__ = ["Prefilter", "available_backends", "make_prefilter"]
@@ -120,7 +120,7 @@ class AhoCorasickPrefilter:
 class HyperscanPrefilter:
     name = "hyperscan"
 
-    def __init__(self, keywords: list[bytes], cache_dir: Path | None = None) -> None:
+    def __init__(self, keywords: list[bytes], cache_dir: str | os.PathLike[str] | None = None) -> None:
         import hyperscan
 
         self.count = len(keywords)
@@ -146,7 +146,7 @@ class HyperscanPrefilter:
         return _results(cols, self.count)
 
 
-def _cached_database(keywords: list[bytes], cache_root: Path | None) -> Any:
+def _cached_database(keywords: list[bytes], cache_root: str | os.PathLike[str] | None) -> Any:
     """Compile the literal database, or load it serialised from the user cache
     (compiling costs more than scanning a 50 MB log)."""
     import hyperscan
@@ -156,7 +156,7 @@ def _cached_database(keywords: list[bytes], cache_root: Path | None) -> Any:
     key = b"\x00".join(keywords)
     path = None
     if cache_root is not None:
-        path = cache_root / f"hs-{getattr(hyperscan, '__version__', 'x')}-{cachefile.digest(key)}.db"
+        path = os.path.join(os.fspath(cache_root), f"hs-{getattr(hyperscan, '__version__', 'x')}-{cachefile.digest(key)}.db")
         raw = cachefile.read(path)
         if raw is not None:
             try:
@@ -194,7 +194,8 @@ def available_backends() -> list[str]:
     return names
 
 
-def make_prefilter(keywords: list[bytes], backend: str | None = None, cache_dir: Path | None = None) -> Prefilter:
+def make_prefilter(keywords: list[bytes], backend: str | None = None,
+                   cache_dir: str | os.PathLike[str] | None = None) -> Prefilter:
     """The fastest backend that works here, or the one asked for (the CLI passes TRIAGE_PREFILTER).
 
     `cache_dir`: where Hyperscan keeps its compiled database between runs (None: compile each time)."""

@@ -17,11 +17,11 @@ rules those triggers belong to.
 from __future__ import annotations
 
 import re
-import threading
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from .model import Evidence, Facts, KeyLine, Match, Report
+from .normalize import lazy_regex
 
 __all__ = ["redact_log", "redact_report", "redact_text", "redact_values"]
 
@@ -38,7 +38,7 @@ SAFE_VALUES = frozenset({
 _HEX = "[0-9A-Fa-f]"
 _KEEP_IPS = frozenset({"127.0.0.1", "0.0.0.0", "255.255.255.255", "::", "::1"})
 _KEEP_USERS = frozenset({"shared", "public", "default", "all users", "...", "…", "username", "user", "you", "yourname", "name"})
-_VERSION_CONTEXT = re.compile(
+_VERSION_CONTEXT = lazy_regex(  # compiled when an IPv4-shaped string first needs it
     r"(?i)(?:version|ver\.?|v|build|driver|release|g?libc|glibc_|cuda|rocm|hip|vulkan|runtime|sdk|python|torch|"
     r"firmware|bios|kernel|nvcc|msvc|gcc|clang)[ \t]*[:=]?[ \t]*$"
 )
@@ -81,7 +81,7 @@ def _ipv4(m: re.Match[str]) -> tuple[str, str | None]:
         return whole, None
     if any(len(p) > 1 and p.startswith("0") for p in parts) or any(int(p) > 255 for p in parts):
         return whole, None  # 1.20.11.01 and 10.0.19045.0 are versions, not addresses
-    if _VERSION_CONTEXT.search(m.string, max(0, m.start() - 14), m.start()):
+    if _VERSION_CONTEXT().search(m.string, max(0, m.start() - 14), m.start()):
         return whole, None  # glibc 2.31.0.1, driver 31.0.15.3
     return "<ip>", whole
 
@@ -285,7 +285,14 @@ def _hits(trig: _Trigger, buf: bytes) -> Iterator[int]:
 TRIGGERS: tuple[_Trigger, ...] = tuple(dict.fromkeys(t for rule in RULES for t in rule.triggers))
 _RULE_TRIGGERS = tuple(tuple(TRIGGERS.index(t) for t in rule.triggers) for rule in RULES)
 _HYPERSCAN: list[Any] = []  # [database or None], built on first use
-_SCRATCH = threading.local()  # a Hyperscan scratch is per thread (the bot redacts in workers)
+_STATE: dict[str, Any] = {}  # "scratch": a threading.local (made on first need: few runs redact a log this big)
+
+
+def _scratches() -> Any:
+    """Where each thread keeps its Hyperscan scratch (a scratch is per thread: the bot redacts in workers)."""
+    import threading
+
+    return _STATE.setdefault("scratch", threading.local())
 
 
 def _hyperscan() -> Any:
@@ -313,9 +320,10 @@ def _trigger_lines(raw: bytes) -> list[set[int]]:
     if db is not None:
         import hyperscan
 
-        scratch = getattr(_SCRATCH, "scratch", None)
+        store = _scratches()
+        scratch = getattr(store, "scratch", None)
         if scratch is None:
-            scratch = _SCRATCH.scratch = hyperscan.Scratch(db)
+            scratch = store.scratch = hyperscan.Scratch(db)
         ends: list[list[int]] = [[] for _ in TRIGGERS]
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:

@@ -12,7 +12,6 @@ extension module loaded here.
 from __future__ import annotations
 
 import io
-import pickle
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +69,11 @@ def _extension() -> ModuleType:
 
 def _load_extension() -> ModuleType:
     from importlib.machinery import ExtensionFileLoader, PathFinder
-    from importlib.util import module_from_spec
+
+    try:  # the import system's own function (importlib.util re-exports it, and imports contextlib for more)
+        from importlib._bootstrap import module_from_spec
+    except ImportError:  # pragma: no cover - another interpreter's layout
+        from importlib.util import module_from_spec
 
     package = PathFinder.find_spec("regex")
     locations = package.submodule_search_locations if package is not None else None
@@ -109,7 +112,13 @@ def extension_key() -> str:
     return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
 
-class _Unpickler(pickle.Unpickler):
+try:  # the C unpickler itself: pickle.py's own import (struct, its pure-Python pickler) is not needed to load
+    from _pickle import Unpickler as _Base
+except ImportError:  # pragma: no cover - an interpreter without the accelerator
+    from pickle import Unpickler as _Base
+
+
+class _Unpickler(_Base):
     """pickle's C unpickler, except that `regex._regex.compile` comes from the extension alone
     (pickle's own lookup would import the `regex` package first)."""
 
