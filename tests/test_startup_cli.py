@@ -86,3 +86,28 @@ def test_usage_errors_are_unchanged() -> None:
     ):
         proc = subprocess.run([sys.executable, "-m", "triage", *argv], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_warm_process_imports_none_of_the_slow_modules(tmp_path: Path) -> None:
+    """A warm `triage x.log` process (the console script's path, collector handling included) needs neither
+    pathlib (with urllib.parse, ipaddress, fnmatch), threading, the regex package's Python layer, nor pickle.py."""
+    slow = ("pathlib", "urllib", "ipaddress", "fnmatch", "threading", "regex._main", "pickle", "pydantic", "argparse")
+    code = (
+        "import sys\n"
+        "import triage.cli as cli\n"
+        f"sys.argv = ['triage', {str(LOG)!r}]\n"
+        "code = cli.main()\n"
+        f"print(sorted(m for m in {slow!r} if m in sys.modules), code)\n"
+    )
+    env = {"TRIAGE_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[] 0", out.stdout + out.stderr
+
+
+def test_file_names_are_read_as_pathlib_would_read_them() -> None:
+    for name in ("", ".", "./", "a//b", "/x/./y/", "//x", "///x", "////x/", "../a/./b", "a/..", "~/x", " ", "./.", "x."):
+        assert cli._as_path(name) == str(Path(name)), name
+    for name in (str(LOG) + "/", str(LOG).replace("/", "//"), "./" + str(LOG.relative_to(Path.cwd()))
+                 if LOG.is_relative_to(Path.cwd()) else str(LOG)):
+        assert cli._read(name) == LOG.read_bytes()
