@@ -41,7 +41,8 @@ class Engine:
         self.kb = kb
         self.patterns = Patterns(kb.compiled)  # every regex the analysis searches with, compiled once
         self.fact_rules: list[FactRule] = static_rules(self.patterns) + product_rules(kb.products.values(), self.patterns)
-        self.index: Index = build_index(kb.signatures, self.fact_rules, prefilter, cache_dir, self.patterns)
+        self.index: Index = build_index(kb.signatures, self.fact_rules, prefilter, cache_dir, self.patterns,
+                                        getattr(kb, "literals", None))
         self.fingerprint_rules = fingerprint_rules if fingerprint_rules is not None else kb.fingerprint_rules
         self._suggest: Any = None
 

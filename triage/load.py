@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 REGEX_FLAGS = rx.VERSION1 | rx.IGNORECASE | rx.MULTILINE
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
 
@@ -87,8 +87,15 @@ class Signature:
                 setattr(self, name, fields[name])
 
     def record(self) -> dict[str, Any]:
-        """Plain data for the start-up cache."""
+        """The fields as plain data."""
         return {name: getattr(self, name) for name in self.__slots__ if name != "_compiled"}
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """What the start-up cache keeps: the fields, without the patterns compiled so far (they are in the
+        cache once, precompiled, and thawed only when a search needs them)."""
+        state = self.record()
+        state["_compiled"] = {}
+        return None, state
 
     def _patterns(self, name: str) -> tuple[regex.Pattern[str], ...]:
         compiled = self._compiled.get(name)
@@ -257,7 +264,8 @@ class KnowledgeBase:
     the suggestion index) belongs to an Engine.
     """
 
-    __slots__ = ("compiled", "entries", "fingerprint_rules", "followup_default", "products", "signatures", "tables")
+    __slots__ = ("compiled", "entries", "fingerprint_rules", "followup_default", "literals", "products", "signatures",
+                 "tables")
 
     def __init__(
         self,
@@ -276,6 +284,8 @@ class KnowledgeBase:
         self.followup_default = followup_default
         # (pattern, flags) -> the compiled regex, pickled: filled by the start-up cache (see `Patterns`)
         self.compiled: dict[tuple[str, int], bytes] = {}
+        # signature pattern -> the literals any match must contain (literals.py), filled by the start-up cache
+        self.literals: dict[str, tuple[str, ...] | None] = {}
 
     def signatures_for(self, kb_id: str) -> list[Signature]:
         return [s for s in self.signatures if s.kb_id == kb_id]
@@ -374,24 +384,25 @@ def _data_folders(directory: str) -> list[str]:
     return [d for d in ([directory] if flat else []) + subs if os.path.isdir(d)]
 
 
-_CACHE_CODE = ("load.py", "rx.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py",
+_CACHE_CODE = ("load.py", "rx.py", "literals.py", "model.py", "schema.py", "validate.py", "placeholders.py", "facts.py", "compute.py",
                "fingerprint_rules.py", "fingerprint_schema.py")
 
 
 def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
     return {
-        "signatures": [s.record() for s in kb.signatures],
+        "signatures": list(kb.signatures),  # the objects: unpickling their slots beats Signature(**record)
         "entries": list(kb.entries.values()),
         "products": list(kb.products.values()),
         "tables": kb.tables,
         "followup_default": kb.followup_default,
         "fingerprint_rules": kb.fingerprint_rules,
         "compiled": kb.compiled,
+        "literals": kb.literals,
     }
 
 
 def _from_records(data: dict[str, Any]) -> KnowledgeBase:
-    sigs = tuple(Signature(**r) for r in data["signatures"])
+    sigs = tuple(data["signatures"])
     kb = KnowledgeBase(
         signatures=sigs,
         entries={e.id: e for e in data["entries"]},
@@ -401,6 +412,7 @@ def _from_records(data: dict[str, Any]) -> KnowledgeBase:
         fingerprint_rules=data["fingerprint_rules"],
     )
     kb.compiled = data["compiled"]
+    kb.literals = data["literals"]
     return kb
 
 
@@ -436,6 +448,10 @@ def load_kb(extra_dirs: list[Path] | None = None, *, builtin: bool = True, use_c
 def _store(path: str, kb: KnowledgeBase) -> None:
     import pickle
 
+    from .literals import required_literals
+
     kb.compiled = precompile(_kb_patterns(kb))
+    kb.literals = {p: required_literals(p) for p in sorted({p for sig in kb.signatures for name in _PATTERN_FIELDS
+                                                            for p in getattr(sig, f"{name}_src")})}
     if cachefile.write_atomic(path, pickle.dumps(_to_records(kb), protocol=pickle.HIGHEST_PROTOCOL)):
         cachefile.prune(os.path.dirname(path))

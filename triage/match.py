@@ -143,9 +143,11 @@ def build_index(
     backend: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     patterns: Patterns | None = None,
+    literals: dict[str, tuple[str, ...] | None] | None = None,
 ) -> Index:
     """`backend` forces one prefilter (hyperscan, ahocorasick, python) for every input size; `patterns`: the
-    Engine's compiled-regex store (None: a fresh one)."""
+    Engine's compiled-regex store (None: a fresh one); `literals`: every pattern's required literals as the
+    start-up cache holds them (None: from their own cache file under `cache_dir`, or computed on use)."""
     positions: dict[bytes, int] = {}
 
     def idx(kw: bytes) -> int:
@@ -157,7 +159,9 @@ def build_index(
     fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in fact_rules]
     keyline_keywords = [idx(kw) for kw in KEYLINE_KEYWORDS]
     index = Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir, patterns)
-    if cache_dir is not None:
+    if literals:
+        index.literals.update(literals)
+    elif cache_dir is not None:
         index.literals.update(_cached_literals(signatures, cache_dir))
     return index
 

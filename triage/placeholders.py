@@ -10,15 +10,24 @@ import re
 
 __all__ = ["fill", "names"]
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*(?:\|([^{}]*))?\}\}")
+_SOURCE = r"\{\{\s*([a-z_][a-z0-9_]*)\s*(?:\|([^{}]*))?\}\}"
+
+
+def _placeholder() -> re.Pattern[str]:
+    """Compiled on first need (re caches it): most texts have no `{{` at all."""
+    return re.compile(_SOURCE)
 
 
 def names(text: str) -> list[tuple[str, bool]]:
     """(name, has_fallback) for each placeholder in text."""
-    return [(m.group(1), m.group(2) is not None) for m in _PLACEHOLDER.finditer(text)]
+    if "{{" not in text:
+        return []
+    return [(m.group(1), m.group(2) is not None) for m in _placeholder().finditer(text)]
 
 
 def fill(text: str, values: dict[str, str]) -> str | None:
+    if "{{" not in text:
+        return text  # no placeholder: what the substitution would return
     missing = False
 
     def repl(m: re.Match[str]) -> str:
@@ -31,5 +40,5 @@ def fill(text: str, values: dict[str, str]) -> str | None:
         missing = True
         return ""
 
-    out = _PLACEHOLDER.sub(repl, text)
+    out = _placeholder().sub(repl, text)
     return None if missing else out

@@ -132,6 +132,7 @@ class _Trigger(NamedTuple):
     literal: bytes = b""
     caseless: bool = False
     source: bytes | None = None
+    gate: tuple[bytes, ...] = ()  # for a regex: one of these is in every text it matches (checked first, cheaply)
 
     @property
     def pattern(self) -> re.Pattern[bytes] | None:
@@ -151,8 +152,8 @@ def _ci(*words: str) -> tuple[_Trigger, ...]:
     return tuple(_Trigger(w.lower().encode(), caseless=True) for w in words)
 
 
-def _rx(pattern: bytes, caseless: bool = False) -> tuple[_Trigger, ...]:
-    return (_Trigger(source=pattern, caseless=caseless),)
+def _rx(pattern: bytes, caseless: bool = False, gate: tuple[bytes, ...] = ()) -> tuple[_Trigger, ...]:
+    return (_Trigger(source=pattern, caseless=caseless, gate=gate),)
 
 
 # Every pattern is line-local ([ \t], never \s) with bounded repeats, and every rule
@@ -173,7 +174,7 @@ RULES: tuple[_Rule, ...] = (
         ),
         _fixed("<token>"),
         _lit("hf_", "sk-", "github_pat_", "xox", "eyJ")
-        + _rx(rb"gh[pousr]_") + _rx(rb"A[KS]IA") + _rx(rb"\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27}"),
+        + _rx(rb"gh[pousr]_", gate=(b"gh",)) + _rx(rb"A[KS]IA", gate=(b"IA",)) + _rx(rb"\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27}"),
     ),
     _Rule(
         "authorization",
@@ -202,7 +203,7 @@ RULES: tuple[_Rule, ...] = (
         ),
         _assigned,
         # "passw" may be followed by "ord" or "d" and then the pattern's 20 characters
-        tuple(_Trigger(source=w + rb"[a-z0-9_-]{0,%d}[ \t]*[=:]" % n, caseless=True)
+        tuple(_Trigger(source=w + rb"[a-z0-9_-]{0,%d}[ \t]*[=:]" % n, caseless=True, gate=(w,))
               for w, n in ((b"key", 20), (b"token", 20), (b"secret", 20), (b"passw", 23), (b"pwd", 20))),
     ),
     _Rule("url-credentials", _c(r"(?<=://)[^/\s:@<]{1,256}:[^/\s@]{1,256}@"), _fixed("<credentials>@"), _lit("@")),
@@ -213,7 +214,8 @@ RULES: tuple[_Rule, ...] = (
             r"(?P<user>[^\\/\s\"'<>|:*?`]{1,128})"
         ),
         _home,
-        _rx(rb"[\\/](?:users|home|documents and settings)[\\/]", caseless=True),  # either separator on each side
+        _rx(rb"[\\/](?:users|home|documents and settings)[\\/]", caseless=True,
+            gate=(b"users", b"home", b"documents and settings")),  # either separator on each side
     ),
     _Rule("email", _c(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"),
           _fixed("<email>"), _lit("@")),
@@ -341,6 +343,8 @@ def _trigger_lines(raw: bytes) -> list[set[int]]:
 
 def _present(trig: _Trigger, raw: bytes, low: bytes) -> bool:
     buf = low if trig.caseless else raw
+    if trig.gate and not any(g in buf for g in trig.gate):
+        return False
     pattern = trig.pattern
     return trig.literal in buf if pattern is None else pattern.search(buf) is not None
 
