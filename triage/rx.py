@@ -11,6 +11,7 @@ extension module loaded here.
 
 from __future__ import annotations
 
+import _thread
 import io
 import sys
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ VERSION0 = 0x2000
 
 _EXTENSION = "regex._regex"
 _loaded: list[ModuleType] = []
+_LOCK = _thread.allocate_lock()  # the bot thaws patterns from worker threads: one of them loads the extension
 
 
 def module() -> Any:
@@ -55,16 +57,19 @@ def _extension() -> ModuleType:
     finder, a zip, an unexpected layout) falls back to the plain import."""
     if _loaded:
         return _loaded[0]
-    mod = sys.modules.get(_EXTENSION)
-    if mod is None:
-        try:
-            mod = _load_extension()
-        except Exception:  # noqa: BLE001 - any surprise: the ordinary import, which is always right
-            import regex._regex as plain
+    with _LOCK:
+        if _loaded:
+            return _loaded[0]
+        mod = sys.modules.get(_EXTENSION)
+        if mod is None:
+            try:
+                mod = _load_extension()
+            except Exception:  # noqa: BLE001 - any surprise: the ordinary import, which is always right
+                import regex._regex as plain
 
-            mod = plain
-    _loaded.append(mod)
-    return mod
+                mod = plain
+        _loaded.append(mod)
+        return mod
 
 
 def _load_extension() -> ModuleType:
@@ -83,13 +88,8 @@ def _load_extension() -> ModuleType:
     if spec is None or not isinstance(spec.loader, ExtensionFileLoader):
         raise ImportError("regex._regex is not an extension module")
     mod = module_from_spec(spec)
-    found = sys.modules.setdefault(_EXTENSION, mod)
-    if found is mod:
-        try:
-            spec.loader.exec_module(mod)
-        except BaseException:
-            sys.modules.pop(_EXTENSION, None)
-            raise
+    spec.loader.exec_module(mod)  # initialised before any other thread can find it in sys.modules
+    found: ModuleType = sys.modules.setdefault(_EXTENSION, mod)  # an import that got there first wins
     return found
 
 
