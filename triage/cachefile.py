@@ -4,14 +4,21 @@ and never a reason to fail (a read-only, full or unreadable cache only means the
 from __future__ import annotations
 
 import os
-import zlib
+
+try:  # the interpreter's own SHA-256 (the fingerprint uses it too): neither zlib nor OpenSSL on start-up
+    from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.10, 3.11
+    except ImportError:  # pragma: no cover - interpreters built without them
+        from hashlib import sha256
 
 __all__ = ["digest", "prune", "read", "write_atomic"]
 
 
 def digest(key: bytes) -> str:
-    """A short name for `key` (zlib's checksums: no OpenSSL import on start-up)."""
-    return f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}{len(key):x}"
+    """A short name for `key`."""
+    return str(sha256(key).hexdigest()[:24])
 
 
 def read(path: str | os.PathLike[str]) -> bytes | None:

@@ -362,10 +362,12 @@ def _cache_path(dirs: Sequence[StrPath], root: StrPath | None) -> str | None:
         parts = [f"{CACHE_FORMAT}|{sys.version_info[:2]}|{rx.extension_key()}|{code}"]
         for directory in dirs:
             for folder in _data_folders(os.fspath(directory)):
-                real = os.path.realpath(folder)
+                real = os.path.join(os.path.realpath(folder), "")
                 with os.scandir(folder) as found:
-                    names = sorted(e.name for e in found if e.name.lower().endswith((".toml", ".md")))
-                parts.extend(f"{os.path.join(real, name)}|{_stat_key(os.path.join(folder, name))}" for name in names)
+                    entries = sorted((e.name, e) for e in found if e.name.lower().endswith((".toml", ".md")))
+                for name, entry in entries:
+                    st = entry.stat()  # follows links, as os.stat; one call per file, no path joins
+                    parts.append(f"{real}{name}|{st.st_size}|{st.st_mtime_ns}")
     except OSError:
         return None
     return os.path.join(os.fspath(root), f"kb-{cachefile.digest(chr(10).join(parts).encode())}.pickle")

@@ -73,38 +73,45 @@ def _extension() -> ModuleType:
 
 
 def _load_extension() -> ModuleType:
-    from importlib.machinery import ExtensionFileLoader, PathFinder
+    from importlib.machinery import ExtensionFileLoader
 
     try:  # the import system's own function (importlib.util re-exports it, and imports contextlib for more)
         from importlib._bootstrap import module_from_spec
     except ImportError:  # pragma: no cover - another interpreter's layout
         from importlib.util import module_from_spec
 
-    package = PathFinder.find_spec("regex")
-    locations = package.submodule_search_locations if package is not None else None
-    if not locations:
-        raise ImportError("regex is not a package on sys.path")
-    spec = PathFinder.find_spec(_EXTENSION, list(locations))
+    spec = _find_extension()
     if spec is None or not isinstance(spec.loader, ExtensionFileLoader):
-        raise ImportError("regex._regex is not an extension module")
+        raise ImportError("regex._regex is not an extension module in a regex package on sys.path")
     mod = module_from_spec(spec)
     spec.loader.exec_module(mod)  # initialised before any other thread can find it in sys.modules
     found: ModuleType = sys.modules.setdefault(_EXTENSION, mod)  # an import that got there first wins
     return found
 
 
+_FOUND: list[Any] = []  # the extension's ModuleSpec (or None), found once per process
+
+
+def _find_extension() -> Any:
+    """Where `import regex._regex` would load the extension from (the spec), or None."""
+    if not _FOUND:
+        from importlib.machinery import PathFinder
+
+        package = PathFinder.find_spec("regex")
+        locations = package.submodule_search_locations if package is not None else None
+        _FOUND.append(PathFinder.find_spec(_EXTENSION, list(locations)) if locations else None)
+    return _FOUND[0]
+
+
 def extension_key() -> str:
     """Names the installed regex build (its C extension's size and mtime) without importing it: part of
     the start-up cache's key, since the cache holds patterns compiled by it."""
     import os
-    from importlib.machinery import PathFinder
 
     mod = sys.modules.get(_EXTENSION)
     path = getattr(mod, "__file__", None)
     if path is None:
-        package = PathFinder.find_spec("regex")
-        locations = package.submodule_search_locations if package is not None else None
-        spec = PathFinder.find_spec(_EXTENSION, list(locations)) if locations else None
+        spec = _find_extension()
         path = spec.origin if spec is not None else None
     if not path:
         return str(module().__version__)
