@@ -453,7 +453,7 @@ def _freeze_heap() -> None:
     collections while it analyses and the full ones at interpreter exit would otherwise walk all of it
     again (~10 ms of a run). What is frozen is never collected, which costs nothing in a process that ends
     after its reports; a host program calling main(argv) keeps its collector as it was. The collector was
-    off while the modules and the knowledge base loaded (see main: ~30 young-generation passes over
+    off while the modules and the knowledge base loaded (see _run_triage: ~30 young-generation passes over
     objects that all live to the end); it runs again from here, for the reports."""
     if _OWN_PROCESS:
         import gc
@@ -474,10 +474,10 @@ def _warn(message: str) -> None:
 
 
 def _run_eval(argv: Sequence[str]) -> int:
+    from pathlib import Path
+
     from .errors import InputError
     from .eval import evaluate, format_eval
-
-    from pathlib import Path
 
     p = _new_parser(prog="triage eval", description="Score the engine on a corpus: a directory of *.log files with expected.json "
                 "(or a directory of such directories). Exit 0 only with no forbidden hit and recall >= --min-recall.")

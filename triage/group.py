@@ -44,8 +44,6 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(kb_dirs: Sequence[str]) -> None:
     """Build the Engine and the fingerprint rules once per worker process."""
-    if _WORKER.get("dirs") == list(kb_dirs):
-        return  # this process already has them (the parent built them for the rules' tag, then forked)
     from .engine import Engine
     from .fingerprint_rules import load_fingerprint_rules
 
@@ -60,7 +58,6 @@ def _init_worker(kb_dirs: Sequence[str]) -> None:
     _WORKER["engine"] = engine
     # the Engine loads the same rules when it fingerprints reports itself; reuse them
     _WORKER["rules"] = getattr(engine, "fingerprint_rules", None) or load_fingerprint_rules(dirs)
-    _WORKER["dirs"] = list(kb_dirs)
 
 
 def rules_tag(kb_dirs: Sequence[Path]) -> str:
