@@ -16,7 +16,8 @@
 
 A script, not a test: timings depend on the machine (and on its neighbours: CPU times are shown
 where wall time would measure them). Every figure is the median of --repeat runs; commands are timed
-by hyperfine when it is installed (`apt-get install hyperfine ripgrep`).
+by hyperfine when it is installed (`apt-get install hyperfine ripgrep`), the two sides of a ratio in
+alternating rounds so that the machine's speed changing during the run weighs on both alike.
 
 Measured as a user runs it: the package's bytecode compiled (pip does that at install; a checkout with
 PYTHONDONTWRITEBYTECODE set would otherwise recompile every edited module on every run) and the start-up
@@ -79,6 +80,34 @@ def wall(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> floa
     return statistics.median(times)
 
 
+def wall_pair(a: list[str], b: list[str], repeat: int) -> tuple[float, float]:
+    """Median wall times of two commands timed in alternating rounds (each round: a few runs of one, then of
+    the other), so that a change in the machine's speed during the run (neighbours come and go) weighs on
+    both sides of the ratio alike; a block of one command's runs and then a block of the other's would charge
+    such a change to one side only. Timed by hyperfine when installed (three runs each per round, one warm-up)."""
+    hf = shutil.which("hyperfine")
+    times: tuple[list[float], list[float]] = ([], [])
+    cpu: tuple[list[float], list[float]] = ([], [])
+    if hf and repeat >= 3:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "hf.json"
+            for _ in range(max(3, repeat // 3)):
+                subprocess.run([hf, "-N", "-w", "1", "-r", "3", "--export-json", str(out), shlex.join(a), shlex.join(b)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                for side, result in enumerate(json.loads(out.read_text())["results"]):
+                    times[side].extend(float(t) for t in result["times"])
+                    cpu[side].append(float(result["user"]) + float(result["system"]))
+        for cmd, side_cpu in zip((a, b), cpu):
+            CPU_SECONDS[shlex.join(cmd)] = statistics.mean(side_cpu)
+        return statistics.median(times[0]), statistics.median(times[1])
+    for _ in range(repeat):
+        for side, cmd in enumerate((a, b)):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            times[side].append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     """(median wall, median CPU) seconds of an in-process call."""
     walls, cpus = [], []
@@ -116,15 +145,15 @@ def bench_big(tmp: Path, engine: Engine, repeat: int) -> None:
     keywords = tmp / "keywords.txt"
     keywords.write_bytes(b"\n".join(engine.index.keywords) + b"\n")
     subprocess.run(triage_cmd() + [str(log)], stdout=subprocess.DEVNULL, check=False)  # warm caches
-    t_triage = wall(triage_cmd() + [str(log)], repeat)
     rg = shutil.which("rg")
     scanner = engine.index.scanner(log.stat().st_size)
     n_kw = len(engine.index.keywords)
     if rg:
-        t_rg = wall([rg, "-c", "-i", "-F", "-f", str(keywords), str(log)], repeat)
+        t_triage, t_rg = wall_pair(triage_cmd() + [str(log)], [rg, "-c", "-i", "-F", "-f", str(keywords), str(log)], repeat)
         print(f"   default install ({scanner}): triage {t_triage * 1000:7.0f} ms   rg ({n_kw} keywords) "
               f"{t_rg * 1000:6.0f} ms   ratio {t_triage / t_rg:5.2f}x (goal <= 1.5x: {verdict(t_triage <= 1.5 * t_rg)})")
     else:
+        t_triage = wall(triage_cmd() + [str(log)], repeat)
         print(f"   triage {t_triage * 1000:8.1f} ms   (ripgrep not installed: apt-get install ripgrep)")
     data = log.read_bytes()
     cells = []
@@ -139,8 +168,7 @@ def bench_big(tmp: Path, engine: Engine, repeat: int) -> None:
 def bench_startup(repeat: int) -> None:
     print("2. triage on a typical log vs python -c pass")
     subprocess.run(triage_cmd() + [str(TYPICAL)], stdout=subprocess.DEVNULL, check=False)  # warm the KB cache
-    t_py = wall([sys.executable, "-c", "pass"], repeat)
-    t_triage = wall(triage_cmd() + [str(TYPICAL)], repeat)
+    t_triage, t_py = wall_pair(triage_cmd() + [str(TYPICAL)], [sys.executable, "-c", "pass"], repeat)
     print(f"   triage {t_triage * 1000:6.1f} ms   python -c pass {t_py * 1000:5.1f} ms   ratio {t_triage / t_py:5.2f}x "
           f"(goal <= 5x: {verdict(t_triage <= 5 * t_py)})")
     c_py = CPU_SECONDS.get(shlex.join([sys.executable, "-c", "pass"]))
