@@ -225,7 +225,7 @@ def test_one_engine_for_several_files(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "cache"))
     assert main([str(GOOD), str(HEALTHY)]) == 0
     assert len(calls) == 1
-    assert calls[0] == tmp_path / "cache"  # the CLI passes default_cache_dir()
+    assert calls[0] is not None and os.fspath(calls[0]) == str(tmp_path / "cache")  # the CLI passes default_cache_root()
 
 
 @pytest.mark.parametrize(("name", "module", "attr"), [("serve", "triage.web.cli", "serve_main"),
