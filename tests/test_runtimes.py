@@ -89,6 +89,9 @@ UNDETECTABLE = {
     "lcp-1346-llama-cpp-lib-env-undefined-llama-numa-init.log",
     # text-generation-webui on a Mac: only llama-cpp-python's lines, and a shell prompt in a folder named TextGen.
     "textgen-3538-m1-llamacpp-python-ggml-metal-738-not-implemented.log",
+    # a ComfyUI node installing llama-cpp-python from text-generation-webui's wheel releases: the only runtime words
+    # in the log are those wheels' URLs (`oobabooga/...`, `textgen-webui`), so tgwui is the reasonable reading.
+    "r12-seargellm-28-comfyui-wheel-not-supported.log",
 }
 
 
