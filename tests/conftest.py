@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -45,3 +49,25 @@ def analyse(raw: bytes | str, engine: object = None, **kw: object) -> Report:
         engine = Engine(engine)
     assert isinstance(engine, Engine)
     return engine.analyse(raw, **kw)  # type: ignore[arg-type]
+
+
+def imported_by_cli_run(argv: Sequence[str], packages: Sequence[str]) -> list[str]:
+    """Which of `packages` (top-level names) a plain `triage` run imports, in a fresh interpreter: the KB cache is
+    warmed first and the packages are evicted, so only what the run itself imports counts."""
+    names = tuple(sorted(packages))
+    code = (
+        "import sys, io, contextlib\n"
+        "from triage.cli import main\n"
+        "from triage.engine import Engine\n"
+        "from triage.load import default_cache_dir\n"
+        "Engine.build(cache_dir=default_cache_dir())\n"  # warm the cache: the run after it is the normal path
+        f"for m in [k for k in sys.modules if k.split('.')[0] in {names!r}]:\n"
+        "    del sys.modules[m]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main({list(argv)!r})\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({names!r})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    imported = ast.literal_eval(out.stdout.strip() or "None")
+    assert isinstance(imported, list), out.stdout + out.stderr
+    return imported

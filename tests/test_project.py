@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import imported_by_cli_run
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,19 +36,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_cli_does_not_import_discord_or_rapidfuzz_or_pydantic() -> None:
     log = ROOT / "tests" / "corpus" / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log"
-    code = (
-        "import sys, io, contextlib\n"
-        "from triage.cli import main\n"
-        "from triage.engine import Engine\n"
-        "from triage.load import default_cache_dir\n"
-        "Engine.build(cache_dir=default_cache_dir())\n"  # warm the cache so the second load is the normal path
-        "for m in [k for k in sys.modules if k.startswith(('pydantic', 'rapidfuzz'))]: del sys.modules[m]\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    main([{str(log)!r}])\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'discord', 'rapidfuzz', 'pydantic', 'bot'}))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    assert imported_by_cli_run([str(log)], ("discord", "rapidfuzz", "pydantic", "bot")) == []
 
 
 def test_wheel_ships_signatures_and_kb(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from triage import cli
 
+from conftest import imported_by_cli_run
+
 TESTS = Path(__file__).resolve().parent
 LOG = TESTS / "corpus" / "cuda-arch-mismatch__llamacpp4215-cuda-error-209-no-kernel-image.log"
 
@@ -62,20 +64,7 @@ def test_fast_path_leaves_the_rest_to_argparse() -> None:
 
 
 def test_plain_run_imports_no_argparse_or_json() -> None:
-    code = (
-        "import sys, io, contextlib\n"
-        "from triage.cli import main\n"
-        "from triage.engine import Engine\n"
-        "from triage.load import default_cache_dir\n"
-        "Engine.build(cache_dir=default_cache_dir())\n"  # warm the cache: the second run is the normal path
-        "for m in [k for k in sys.modules if k.split('.')[0] in ('argparse', 'json', 'gettext', 'shutil')]:\n"
-        "    del sys.modules[m]\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    main([{str(LOG)!r}, '--width', '90'])\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'argparse', 'json', 'gettext', 'shutil'}))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    assert imported_by_cli_run([str(LOG), "--width", "90"], ("argparse", "json", "gettext", "shutil")) == []
 
 
 def test_usage_errors_are_unchanged() -> None:
