@@ -44,7 +44,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> bool:
     return True
 
 
-PATTERNS = ("kb-*.pickle", "hs-*.db", "literals-*.marshal")
+PATTERNS = ("kb-*.pickle", "hs-*.db", "literals-*.marshal")  # literal tables: older versions wrote them apart
 
 
 def prune(root: str | os.PathLike[str], keep: int = 8) -> None:

@@ -90,6 +90,10 @@ class Signature:
         """The fields as plain data."""
         return {name: getattr(self, name) for name in self.__slots__ if name != "_compiled"}
 
+    def sources(self) -> list[str]:
+        """Every pattern this signature may search with (regexes and all its conditions), as written."""
+        return [p for name in _PATTERN_FIELDS for p in getattr(self, f"{name}_src")]
+
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
         """What the start-up cache keeps: the fields, without the patterns compiled so far (they are in the
         cache once, precompiled, and thawed only when a search needs them)."""
@@ -190,7 +194,7 @@ def _kb_patterns(kb: KnowledgeBase) -> list[tuple[str, int]]:
     from . import keylines
     from .facts import FACT_FLAGS, product_rules, static_rules
 
-    out = [(p, REGEX_FLAGS) for sig in kb.signatures for name in _PATTERN_FIELDS for p in getattr(sig, f"{name}_src")]
+    out = [(p, REGEX_FLAGS) for sig in kb.signatures for p in sig.sources()]
     out.extend((rule.source, FACT_FLAGS) for rule in static_rules() + product_rules(kb.products.values()))
     out.extend((p, keylines.REGEX_FLAGS) for p in keylines.KEYLINE_PATTERNS.values())
     return out
@@ -453,7 +457,6 @@ def _store(path: str, kb: KnowledgeBase) -> None:
     from .literals import required_literals
 
     kb.compiled = precompile(_kb_patterns(kb))
-    kb.literals = {p: required_literals(p) for p in sorted({p for sig in kb.signatures for name in _PATTERN_FIELDS
-                                                            for p in getattr(sig, f"{name}_src")})}
+    kb.literals = {p: required_literals(p) for p in sorted({p for sig in kb.signatures for p in sig.sources()})}
     if cachefile.write_atomic(path, pickle.dumps(_to_records(kb), protocol=pickle.HIGHEST_PROTOCOL)):
         cachefile.prune(os.path.dirname(path))

@@ -148,7 +148,7 @@ def build_index(
 ) -> Index:
     """`backend` forces one prefilter (hyperscan, ahocorasick, python) for every input size; `patterns`: the
     Engine's compiled-regex store (None: a fresh one); `literals`: every pattern's required literals as the
-    start-up cache holds them (None: from their own cache file under `cache_dir`, or computed on use)."""
+    start-up cache holds them (None or missing: computed on first use)."""
     positions: dict[bytes, int] = {}
 
     def idx(kw: bytes) -> int:
@@ -162,35 +162,7 @@ def build_index(
     index = Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir, patterns)
     if literals:
         index.literals.update(literals)
-    elif cache_dir is not None:
-        index.literals.update(_cached_literals(signatures, cache_dir))
     return index
-
-
-def _cached_literals(signatures: Sequence[Signature], cache_dir: str | os.PathLike[str]) -> dict[str, tuple[str, ...] | None]:
-    """Every pattern's required literals, from the cache (parsing them costs more than a typical log's scan).
-    Keyed by a checksum of the sources; anything unreadable is recomputed and the file rewritten."""
-    import marshal
-
-    from . import cachefile
-
-    sources = sorted({p for sig in signatures for name in _SOURCES for p in getattr(sig, name)})
-    blob = "\x00".join(sources).encode("utf-8", errors="surrogatepass")
-    path = os.path.join(os.fspath(cache_dir), f"literals-{cachefile.digest(blob)}.marshal")
-    raw = cachefile.read(path)
-    if raw is not None:
-        try:
-            loaded = marshal.loads(raw)
-            if isinstance(loaded, dict) and loaded.keys() == set(sources):
-                return loaded
-        except (EOFError, ValueError, TypeError):
-            pass
-    found = {src: required_literals(src) for src in sources}
-    cachefile.write_atomic(path, marshal.dumps(found))
-    return found
-
-
-_SOURCES = ("regexes_src", "unless_src", "near_src", "unless_near_src", "anywhere_src", "unless_anywhere_src")
 
 
 class RawHit(NamedTuple):
