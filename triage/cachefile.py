@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import os
 
-try:  # the interpreter's own SHA-256 (the fingerprint uses it too): neither zlib nor OpenSSL on start-up
-    from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-except ImportError:
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.10, 3.11
-    except ImportError:  # pragma: no cover - interpreters built without them
-        from hashlib import sha256
+from .sha import sha256
 
 __all__ = ["digest", "prune", "read", "write_atomic"]
 

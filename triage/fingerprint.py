@@ -9,17 +9,11 @@ hostile log costs linear time; a search that times out counts as no match.
 
 from __future__ import annotations
 
-try:  # the interpreter's own SHA-256: the same digests as hashlib's, without loading OpenSSL at start-up
-    from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-except ImportError:
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.10, 3.11
-    except ImportError:  # pragma: no cover - interpreters built without them
-        from hashlib import sha256
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from .fingerprint_rules import FingerprintRules, Kind, Rewrite
 from .model import Fingerprint, KeyLine, Match
+from .sha import sha256
 
 if TYPE_CHECKING:
     import regex
