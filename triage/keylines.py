@@ -7,11 +7,11 @@ for the completeness verdict.
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import TYPE_CHECKING, Callable
 
 from . import rx
 from .model import KeyLine
+from .normalize import lazy_regex
 
 if TYPE_CHECKING:
     from .load import Patterns
@@ -87,9 +87,7 @@ RE_FLAGS = re.IGNORECASE
 REGEX_FLAGS = rx.IGNORECASE | rx.VERSION0
 
 
-@cache
-def _re(name: str) -> re.Pattern[str]:
-    return re.compile(KEYLINE_PATTERNS[name], RE_FLAGS)
+_RE = {name: lazy_regex(source, RE_FLAGS) for name, source in KEYLINE_PATTERNS.items()}
 
 
 def _plain(text: str) -> bool:
@@ -108,7 +106,7 @@ def _finder(patterns: Patterns | None, text: str) -> Callable[[str], bool]:
         return fast
 
     def exact(name: str) -> bool:
-        return _re(name).search(text) is not None
+        return _RE[name]().search(text) is not None
 
     return exact
 

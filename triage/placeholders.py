@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 
+from .normalize import lazy_regex
+
 __all__ = ["fill", "names"]
 
-_SOURCE = r"\{\{\s*([a-z_][a-z0-9_]*)\s*(?:\|([^{}]*))?\}\}"
-
-
-def _placeholder() -> re.Pattern[str]:
-    """Compiled on first need (re caches it): most texts have no `{{` at all."""
-    return re.compile(_SOURCE)
+# Compiled on first need: most texts have no `{{` at all.
+_placeholder = lazy_regex(r"\{\{\s*([a-z_][a-z0-9_]*)\s*(?:\|([^{}]*))?\}\}")
 
 
 def names(text: str) -> list[tuple[str, bool]]:
