@@ -132,11 +132,11 @@ def _main_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="log files to read ('-' or none: standard input)")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+    p.add_argument("--format", choices=_FAST_OPTIONS["--format"], default="text",
                    help="output format (default: text; json: JSON Lines, one object per file)")
     _kb_dir_option(p)
     p.add_argument("--no-redact", action="store_true", help="keep tokens, user names, e-mails and IPs in the output (local use only)")
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, only on a terminal)")
+    p.add_argument("--color", choices=_FAST_OPTIONS["--color"], default="auto", help="colour in text output (default: auto, only on a terminal)")
     p.add_argument("--width", type=int, default=None, metavar="N",
                    help=f"wrap text output at N columns (default: the terminal's width, {PIPE_WIDTH} when not a terminal)")
     p.add_argument("--version", action=_version_action(), help="print the version and the scanner in use, then exit")
@@ -157,7 +157,8 @@ class _Args:
         self.width: int | None = None
 
 
-# Options `_fast_args` reads itself: each one's allowed values (None: a column count).
+# Options `_fast_args` reads itself: each one's allowed values (None: a column count); `_main_parser` offers
+# the same choices.
 _FAST_OPTIONS: dict[str, tuple[str, ...] | None] = {
     "--format": ("text", "markdown", "json"),
     "--color": ("auto", "always", "never"),
