@@ -250,22 +250,18 @@ def _search(
     else:
         work.spent += len(text)
     compiled = work.patterns.get(pattern, REGEX_FLAGS)  # on first search: one its literals rule out never is
-    if not diag.timed:  # (a clock read is a system call on some VMs: two per search added up)
-        try:
-            return compiled.search(text, timeout=timeout)
-        except TimeoutError:
-            diag.timeouts.append(f"{sig_id}: {pattern[:60]!r}")
-            return None
-    t0 = time.perf_counter()
+    # the clock only when timing was asked for (a clock read is a system call on some VMs: two per search added up)
+    t0 = time.perf_counter() if diag.timed else 0.0
     try:
         return compiled.search(text, timeout=timeout)
     except TimeoutError:
         diag.timeouts.append(f"{sig_id}: {pattern[:60]!r}")
         return None
     finally:
-        elapsed = time.perf_counter() - t0
-        if elapsed > diag.slowest_regex.get(sig_id, 0.0):
-            diag.slowest_regex[sig_id] = elapsed
+        if diag.timed:
+            elapsed = time.perf_counter() - t0
+            if elapsed > diag.slowest_regex.get(sig_id, 0.0):
+                diag.slowest_regex[sig_id] = elapsed
 
 
 def _line_length(data: Buffer, start: int, cache: dict[int, int]) -> int:
