@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,18 +59,24 @@ MB = 1024 * 1024
 CPU_SECONDS: dict[str, float] = {}  # command -> mean user+system seconds of its last timing (hyperfine only)
 
 
+def hyperfine(hf: str, cmds: list[list[str]], runs: int, warmup: int, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """hyperfine's JSON results for the commands (no shell), in their order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "hf.json"
+        subprocess.run([hf, "-N", "-w", str(warmup), "-r", str(runs), "--export-json", str(out), *map(shlex.join, cmds)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+        results: list[dict[str, Any]] = json.loads(out.read_text())["results"]
+        return results
+
+
 def wall(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
     """Median wall time of a command, in seconds (output discarded). With `hyperfine` installed
     (`apt-get install hyperfine`) it does the timing: no shell, warm-up runs, no Python parent in the way."""
     hf = shutil.which("hyperfine")
     if hf and repeat >= 3:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "hf.json"
-            subprocess.run([hf, "-N", "-w", "2", "-r", str(repeat), "--export-json", str(out), shlex.join(cmd)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
-            result = json.loads(out.read_text())["results"][0]
-            CPU_SECONDS[shlex.join(cmd)] = float(result["user"]) + float(result["system"])
-            return float(result["median"])
+        result = hyperfine(hf, [cmd], runs=repeat, warmup=2, env=env)[0]
+        CPU_SECONDS[shlex.join(cmd)] = float(result["user"]) + float(result["system"])
+        return float(result["median"])
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -89,14 +95,10 @@ def wall_pair(a: list[str], b: list[str], repeat: int) -> tuple[float, float]:
     times: tuple[list[float], list[float]] = ([], [])
     cpu: tuple[list[float], list[float]] = ([], [])
     if hf and repeat >= 3:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "hf.json"
-            for _ in range(max(3, repeat // 3)):
-                subprocess.run([hf, "-N", "-w", "1", "-r", "3", "--export-json", str(out), shlex.join(a), shlex.join(b)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-                for side, result in enumerate(json.loads(out.read_text())["results"]):
-                    times[side].extend(float(t) for t in result["times"])
-                    cpu[side].append(float(result["user"]) + float(result["system"]))
+        for _ in range(max(3, repeat // 3)):
+            for side, result in enumerate(hyperfine(hf, [a, b], runs=3, warmup=1)):
+                times[side].extend(float(t) for t in result["times"])
+                cpu[side].append(float(result["user"]) + float(result["system"]))
         for cmd, side_cpu in zip((a, b), cpu):
             CPU_SECONDS[shlex.join(cmd)] = statistics.mean(side_cpu)
         return statistics.median(times[0]), statistics.median(times[1])
