@@ -15,7 +15,7 @@ from .facts import extract_facts
 from .keylines import rank_keylines
 from .match import resolve_hits, scan
 from .model import KeyLine, Report
-from .normalize import Buffer, normalize
+from .normalize import Buffer, prepare
 from .rank import rank
 from .redact import redact_report
 
@@ -45,7 +45,7 @@ def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, ti
     """
     kb = engine.kb
     data = _decode(raw)
-    log = normalize(data)
+    log = prepare(data)
     result = scan(log, kb.signatures, engine.index, timing=timing)
     facts, fact_timeouts = extract_facts(log, engine.fact_rules, engine.index.fact_keywords, result.hits_by_kw, kb.products)
     key_offsets: list[int] = []

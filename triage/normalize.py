@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Callable, NewType, Union
 
-__all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "normalize"]
+__all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "normalize", "prepare", "unwrap"]
 
 MAX_LINE = 8192  # longer lines are cut for matching; real error lines are short
 
@@ -29,14 +29,31 @@ def lazy_regex(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
     return compiled
 
 
+def lazy_bregex(pattern: bytes, flags: int = 0) -> Callable[[], re.Pattern[bytes]]:
+    """`lazy_regex` for a pattern over bytes (the paste-wide rewrites in `unwrap` work on the raw bytes)."""
+
+    @cache
+    def compiled() -> re.Pattern[bytes]:
+        return re.compile(pattern, flags)
+
+    return compiled
+
+
 _ANSI = lazy_regex(r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
 _FENCE = lazy_regex(r"^\s{0,3}(?:`{3,}|~{3,})[\w+-]*\s*$")
 _QUOTE = lazy_regex(r"^\s{0,3}(?:>[ \t]?)+")
+# journald/syslog: `Dec 03 10:00:01 host proc[pid]: ` or, with an ISO date (`journalctl -o short-iso`), the same with
+# a [pid] required: an ISO-stamped application line such as `<date> CUDA error: ...` is not host + process.
 _JOURNALD = lazy_regex(
-    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)?)"
-    r" [\w.-]+ (?:kernel: (?:\[\s*\d+\.\d+\] )?|[\w./@-]+(?:\[\d+\])?: )"
+    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d [\w.-]+ (?:kernel: (?:\[\s*\d+\.\d+\] )?|[\w./@-]+(?:\[\d+\])?: )"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)? [\w.-]+ (?:kernel: (?:\[\s*\d+\.\d+\] )?|[\w./@-]+\[\d+\]: ))"
 )
 _COMPOSE = lazy_regex(r"^[A-Za-z0-9][\w.-]*(?:-\d+)?\s+\|\s")
+# A timestamp a logger or `docker logs -t` put in front of the message: ISO date and time, optionally bracketed,
+# then white space (LM Studio's `[date][LEVEL]` and Go's `2024/05/01 10:00:00 file.go:` forms are left alone).
+_STAMP = lazy_regex(
+    r"^\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?: ?(?:Z|UTC|[+-]\d\d:?\d\d))?\]?[ \t]+(?=\S)"
+)
 _SLOG = lazy_regex(r'^time=\S+ level=(?P<level>[A-Z]+)(?: source=\S+)? msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)$')
 _ENTITY = lazy_regex(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _SLOG_ESC = lazy_regex(r'\\(["\\nt])')
@@ -80,23 +97,30 @@ def clean_line(text: str) -> str:
     if (text[:1].isupper() or text[:1].isdigit()) and (text[3:4] == " " or text[4:5] == "-"):
         if m := _JOURNALD().match(text):
             text = text[m.end() :]
+    if text[:1] in "[12" and "-" in text[4:6] and (m := _STAMP().match(text)):
+        text = text[m.end() :]
+    if " | " in text[:60] and not text.startswith("time=") and (m := _COMPOSE().match(text)):
+        text = text[m.end() :]
+        if text[:1] in "[12" and "-" in text[4:6] and (m := _STAMP().match(text)):  # `docker compose logs -t`
+            text = text[m.end() :]
     if text.startswith("time=") and (m := _SLOG().match(text)):
         msg = m.group("msg")
         if msg.startswith('"'):
             msg = _SLOG_ESC().sub(_unescape, msg[1:-1])
         text = msg + m.group("rest")
-    elif " | " in text[:60] and (m := _COMPOSE().match(text)):
-        text = text[m.end() :]
     return text
 
 
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "data")
+    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "data", "origin")
 
-    def __init__(self, data: Buffer) -> None:
+    def __init__(self, data: Buffer, origin: list[int] | None = None) -> None:
         self.data = data
+        # When the paste was unwrapped into more lines than the user gave (see `unwrap`): the user's 1-based line
+        # number for each line of `data`, so every number the engine reports is a line of the input as given.
+        self.origin = origin
         self._lower: bytes | None = None
         self._n_lines: int | None = None
         self._newlines: int | None = None
@@ -125,10 +149,20 @@ class Log:
 
     @property
     def n_lines(self) -> int:
+        """Lines of the input as given."""
         if self._n_lines is None:
-            n = self.newlines
-            self._n_lines = n if self._ends_with_newline() else n + 1
+            self._n_lines = self.origin[-1] if self.origin else self._view_lines()
         return self._n_lines
+
+    def _view_lines(self) -> int:
+        n = self.newlines
+        return n if self._ends_with_newline() else n + 1
+
+    def _user_line(self, view_line: int) -> int:
+        origin = self.origin
+        if origin is None:
+            return view_line
+        return origin[min(view_line, len(origin)) - 1]
 
     @property
     def text(self) -> str:
@@ -184,6 +218,8 @@ class Log:
             after += self._count(start, nxt)
             nxt = start
             out[start] = self.newlines - after + 1
+        if self.origin is not None:
+            out = {start: self._user_line(line) for start, line in out.items()}
         return out
 
     def neighbours(self, start: int, before: int, after: int) -> tuple[list[int], list[int]]:
@@ -212,12 +248,12 @@ class Log:
         end = len(self.data)
         if self._ends_with_newline():
             end -= 1
-        line_no = self.n_lines
+        line_no = self._view_lines()
         while end >= 0 and len(out) < count and line_no > 0:
             start = self.data.rfind(b"\n", 0, end) + 1
             text = self.text_at(start)
             if text.strip():
-                out.append((line_no, text))
+                out.append((self._user_line(line_no), text))
             line_no -= 1
             end = start - 1
             if start == 0:
@@ -226,5 +262,155 @@ class Log:
         return out
 
 
-def normalize(data: Buffer) -> NormalizedLog:
-    return NormalizedLog(Log(data))
+def normalize(data: Buffer, origin: list[int] | None = None) -> NormalizedLog:
+    return NormalizedLog(Log(data, origin))
+
+
+def prepare(data: Buffer) -> NormalizedLog:
+    """The log the engine scans: a paste unwrapped (see `unwrap`), a big file as it is."""
+    view, origin = unwrap(data)
+    return normalize(view, origin)
+
+
+# ---- Paste forms: what chat apps, web pages, terminals and other programs' error wrappers do to a log ----
+#
+# The keyword prefilter reads the raw bytes, so a keyword broken up by colour codes, HTML entities, escapes or a
+# terminal's hard wrap is never found, whatever `clean_line` later does to the line. `unwrap` rewrites a paste
+# once, before the prefilter, into the form the signatures were written against. Only pastes (up to PASTE_LIMIT)
+# are rewritten: a multi-megabyte log came from a file and is scanned as it is, at memory speed.
+
+PASTE_LIMIT = 4 * 1024 * 1024
+# Terminal widths a hard wrap happens at: a line of exactly this many characters continues on the next line.
+WRAP_WIDTHS = frozenset((80, 100, 120, 132, 160))
+MAX_WRAP_CHAIN = 16  # pieces of one wrapped line rejoined at most
+
+_ANSI_B = lazy_bregex(rb"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
+_ENTITY_B = lazy_bregex(rb"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+# An escaped string's line break or quote: `\n`, `\"`, `\'` after an even number of backslashes.
+_ESCAPED_BREAK = lazy_bregex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
+_ESCAPE = lazy_bregex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
+# A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`).
+_RAW_PATH = lazy_bregex(rb"[A-Za-z]:\\(?![\\\n])")
+# A line as wide as a terminal (80, 100, 120, 132 or 160 bytes) followed by more text: a paste may hold a hard wrap.
+_WRAPPED = lazy_bregex(rb"(?m)^(?:[^\n]{80}|[^\n]{100}|[^\n]{120}|[^\n]{132}|[^\n]{160})\r?\n[^\n]")
+_RECORD_START = lazy_bregex(
+    rb"(?:time=|\[?\d{4}[-/]\d\d[-/]\d\d[T ]|[A-Z][a-z]{2} +\d{1,2} \d\d:|[A-Za-z_][\w.-]{0,40}: |[\w.-]{1,40} +\| )"
+)
+_SIMPLE_ESCAPES = {b"n": b"\n", b"r": b"", b"t": b"\t", b"0": b""}
+
+
+def _entity(m: re.Match[bytes]) -> bytes:
+    import html  # rare, and html.entities is slow to import
+
+    text = html.unescape(m.group().decode("ascii"))
+    return text.replace("\n", " ").replace("\r", " ").encode("utf-8", errors="replace")
+
+
+def _escape(m: re.Match[bytes]) -> bytes:
+    seq = m.group()
+    ch = seq[1:2]
+    if ch in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[ch]
+    if ch in b"ux" and len(seq) > 2:
+        code = int(seq[2:], 16)
+        return b" " if code in (10, 13) else chr(code).encode("utf-8", errors="replace")
+    return seq[1:]  # \" \' \\ \/ and anything else: the character itself
+
+
+def _escaped_string(line: bytes) -> bool:
+    """A line holding an escaped multi-line string or quoted message: a JSON error body, a Python repr, a shell
+    argument. Ollama's own slog lines are left to `clean_line`, which reads their quoting itself."""
+    return (
+        not line.startswith(b"time=")
+        and len(_ESCAPED_BREAK().findall(line, 0, MAX_LINE * 8)) >= 2
+        and _RAW_PATH().search(line) is None
+    )
+
+
+def _unescape_lines(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
+    """Each escaped-string line split at its escaped line breaks, every piece keeping the user's line number."""
+    out: list[bytes] = []
+    out_origin: list[int] = []
+    for line, number in zip(lines, origin):
+        if b"\\" in line and _escaped_string(line):
+            pieces = _ESCAPE().sub(_escape, line).split(b"\n")
+            out.extend(pieces)
+            out_origin.extend([number] * len(pieces))
+        else:
+            out.append(line)
+            out_origin.append(number)
+    return out, out_origin
+
+
+def _width(line: bytes) -> int:
+    if line.isascii():
+        return len(line.rstrip(b"\r"))
+    return len(line.rstrip(b"\r").decode("utf-8", errors="replace"))
+
+
+def _starts_record(first: bytes, nxt: bytes) -> bool:
+    """Whether `nxt` begins a log record of its own rather than continuing a wrapped line: it is blank, begins
+    like `first` does (the same prefix, logger or timestamp), or begins with a timestamp, `time=` or `name: `.
+    A terminal wraps at a column, not at a word, so a continuation rarely begins like any of these."""
+    if not nxt.strip():
+        return True
+    head = first[:8]
+    if len(head) == 8 and nxt.startswith(head):
+        return True
+    return _RECORD_START().match(nxt) is not None
+
+
+def _rejoin_wraps(lines: list[bytes]) -> list[bytes]:
+    """A line exactly as wide as a terminal, followed by more text, continues on the next line: the first piece
+    becomes the whole line joined, and the pieces stay as they were (a line that only looked wrapped still
+    matches on its own, and the number of lines does not change)."""
+    out = list(lines)
+    i = 0
+    n = len(lines)
+    while i < n - 1:
+        line = lines[i]
+        if len(line) < 80 or (w := _width(line)) not in WRAP_WIDTHS or _starts_record(line, lines[i + 1]):
+            i += 1
+            continue
+        j = i + 1  # lines[i:j+1] are the pieces: each but the last exactly as wide as the first
+        while j < n - 1 and j - i < MAX_WRAP_CHAIN and _width(lines[j]) == w and not _starts_record(line, lines[j + 1]):
+            j += 1
+        out[i] = b"".join(piece.rstrip(b"\r") for piece in lines[i : j + 1])
+        i = j + 1
+    return out
+
+
+def unwrap(data: Buffer) -> tuple[Buffer, list[int] | None]:
+    """A paste in the form signatures are written against, and the user's line number of each of its lines
+    (None when the lines are still the user's own): colour codes and HTML entities removed across the whole
+    paste, escaped strings (JSON error bodies, Python reprs) opened into their lines, lines a terminal
+    hard-wrapped joined again. Each step costs one C-speed search when its input is absent."""
+    if len(data) > PASTE_LIMIT or not isinstance(data, bytes):
+        return data, None
+    if b"&" in data and _ENTITY_B().search(data):
+        data = _ENTITY_B().sub(_entity, data)
+    origin: list[int] | None = None
+    lines: list[bytes] | None = None
+    if b"\\" in data and _ESCAPED_BREAK().search(data):
+        lines = data.split(b"\n")
+        numbers = list(range(1, len(lines) + 1))
+        lines, numbers = _unescape_lines(lines, numbers)
+        if len(lines) > numbers[-1]:
+            origin = numbers
+    if b"\x1b" in data:
+        if lines is not None:
+            lines = [_ANSI_B().sub(b"", line) if b"\x1b" in line else line for line in lines]
+        else:
+            data = _ANSI_B().sub(b"", data)
+    if lines is None and _WRAPPED().search(data):
+        lines = data.split(b"\n")
+    if lines is not None:
+        lines = _rejoin_wraps(lines)
+        data = b"\n".join(lines)
+    if origin is not None:
+        # a trailing newline ends the last line rather than starting one more
+        if data.endswith(b"\n"):
+            origin = origin[:-1]
+    return data, origin
+
+
