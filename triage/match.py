@@ -42,6 +42,9 @@ MAX_PAIRS = 20000  # (signature, line) pairs checked per log; real logs need few
 LITERAL_COST = 16  # a literal pre-check costs 1/16 of a regex search of the same text
 PLAN_TEXT = 2 * 1024 * 1024  # above this much candidate text, the shortest lines are checked first
 JOIN_LINE = 2048  # only lines up to this long are also tried joined with the next (a wrapped message)
+# The paste's last line may be cut mid-way (a message box's limit, a screenshot's edge, a hasty copy): there, a
+# pattern that matches up to the very end of the line, at least this many characters of it, counts as a match.
+PARTIAL_MIN = 32
 
 
 class Diagnostics:
@@ -231,11 +234,12 @@ def _search(
     sig_id: str,
     work: _Work,
     timeout: float = REGEX_TIMEOUT,
+    partial: bool = False,
 ) -> regex.Match[str] | None:
     whole_log = timeout == ANYWHERE_TIMEOUT
     if not whole_log:
         work.spent += len(text) // LITERAL_COST
-    if work.rules_out(pattern, text):
+    if not partial and work.rules_out(pattern, text):  # a cut line may have lost the literal a match needs
         return None
     if whole_log:
         if work.anywhere + len(text) > ANYWHERE_BUDGET:
@@ -253,6 +257,8 @@ def _search(
     # the clock only when timing was asked for (a clock read is a system call on some VMs: two per search added up)
     t0 = time.perf_counter() if diag.timed else 0.0
     try:
+        if partial:
+            return compiled.search(text, partial=True, timeout=timeout)
         return compiled.search(text, timeout=timeout)
     except TimeoutError:
         diag.timeouts.append(f"{sig_id}: {pattern[:60]!r}")
@@ -329,10 +335,12 @@ def _check_line(
         _, after = log.neighbours(start, 0, sig.context)
         return RawHit(sig, start, groups_cached, after)
     m = None
+    cut = log.wrap_cut(start) if log.wraps else None
     for pattern in sig.regexes_src:
         m = _search(pattern, text, diag, sig.id, work)
-        if m:
+        if m and (cut is None or m.start() < cut):  # a rejoined wrap: the match must start in the first piece
             break
+        m = None
     if m is None:
         # A message the terminal or the app wrapped onto the next line: try the two lines joined,
         # keeping only a match that starts on this line (the next line gets its own turn).
@@ -348,6 +356,8 @@ def _check_line(
                 text = joined
             else:
                 m = None
+        elif len(text) >= PARTIAL_MIN and _looks_cut(text) and not log.neighbours(start, 0, 1)[1]:
+            m = _cut_match(sig, text, diag, work)
         if m is None:
             seen_text[text] = None
             return None
@@ -385,6 +395,33 @@ def _check_line(
     seen_text[text] = groups
     _, after = log.neighbours(start, 0, sig.context)
     return RawHit(sig, start, groups, after)
+
+
+def _looks_cut(text: str) -> bool:
+    """Whether a line visibly stops mid-way: a bracket or a quote left open, or an `=` with nothing after it.
+    A last line that merely ends where a longer message would go on is complete, and must not match part of a
+    pattern (measured: such lines gave forbidden answers on near-misses)."""
+    tail = text.rstrip()
+    if tail.endswith(("=", "[", "(", "{", ",")):
+        return True
+    return (
+        text.count("[") > text.count("]")
+        or text.count("(") > text.count(")")
+        or text.count("{") > text.count("}")
+        or text.count('"') % 2 == 1
+    )
+
+
+def _cut_match(sig: Signature, text: str, diag: Diagnostics, work: _Work) -> regex.Match[str] | None:
+    """A match of the paste's last line as far as it goes: the pattern reaches the end of the text (the cut) after
+    at least PARTIAL_MIN characters, and no `unless` pattern matches what is there."""
+    for pattern in sig.regexes_src:
+        m = _search(pattern, text, diag, sig.id, work, partial=True)
+        if m is not None and m.partial and m.end() == len(text) and m.end() - m.start() >= PARTIAL_MIN:
+            if any(_search(p, text, diag, sig.id, work) for p in sig.unless_src):
+                return None
+            return m
+    return None
 
 
 ANYWHERE_FULL = 4 * 1024 * 1024  # below this, "anywhere" means the whole log

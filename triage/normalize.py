@@ -11,9 +11,9 @@ from __future__ import annotations
 import mmap
 import re
 from functools import cache
-from typing import Callable, NewType, Union
+from typing import Callable, NamedTuple, NewType, Union
 
-__all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "normalize", "prepare", "unwrap"]
+__all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "View", "normalize", "prepare", "unwrap"]
 
 MAX_LINE = 8192  # longer lines are cut for matching; real error lines are short
 
@@ -87,11 +87,9 @@ def clean_line(text: str) -> str:
         text = html.unescape(text)
     if not text:
         return text
-    # Each pattern runs (and compiles) only where what it must find is there: a fence has ``` or ~~~, a
-    # quote a '>' among its first four characters, a journald date a space or a '-' at its fourth or fifth.
+    # Each pattern runs (and compiles) only where what it must find is there: a quote has a '>' among its first
+    # four characters, a journald date a space or a '-' at its fourth or fifth, a fence ``` or ~~~.
     first = text[0]
-    if first in " >`~\t" and ("```" in text or "~~~" in text) and _FENCE().match(text):
-        return ""
     if first in " >\t" and ">" in text[:4] and (m := _QUOTE().match(text)):
         text = text[m.end() :]
     if (text[:1].isupper() or text[:1].isdigit()) and (text[3:4] == " " or text[4:5] == "-"):
@@ -108,16 +106,21 @@ def clean_line(text: str) -> str:
         if msg.startswith('"'):
             msg = _SLOG_ESC().sub(_unescape, msg[1:-1])
         text = msg + m.group("rest")
+    elif text[:1] in " `~\t" and ("```" in text or "~~~" in text) and _FENCE().match(text):
+        return ""  # a Markdown fence, also behind a quote or a container's prefix
     return text
 
 
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "data", "origin")
+    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "data", "origin", "wraps")
 
-    def __init__(self, data: Buffer, origin: list[int] | None = None) -> None:
+    def __init__(self, data: Buffer, origin: list[int] | None = None, wraps: dict[int, int] | None = None) -> None:
         self.data = data
+        # Lines `unwrap` rejoined from a terminal's hard wrap: start offset -> bytes of the first piece. A match
+        # must start in that piece; one wholly in the continuation belongs to the continuation's own line.
+        self.wraps = wraps or {}
         # When the paste was unwrapped into more lines than the user gave (see `unwrap`): the user's 1-based line
         # number for each line of `data`, so every number the engine reports is a line of the input as given.
         self.origin = origin
@@ -188,6 +191,13 @@ class Log:
     def text_at(self, start: int) -> str:
         """Cleaned text of the line starting at byte offset `start`."""
         return clean_line(self.raw_at(start))
+
+    def wrap_cut(self, start: int) -> int | None:
+        """For a rejoined line: where its first piece ends in the cleaned text (None for any other line)."""
+        n = self.wraps.get(start)
+        if n is None:
+            return None
+        return len(clean_line(self.data[start : start + n].decode("utf-8", errors="replace")))
 
     def line_starts(self, offsets: list[int]) -> list[int]:
         """The start offset of each line holding one of `offsets`, ascending and unique."""
@@ -262,14 +272,23 @@ class Log:
         return out
 
 
-def normalize(data: Buffer, origin: list[int] | None = None) -> NormalizedLog:
-    return NormalizedLog(Log(data, origin))
+def normalize(data: Buffer, origin: list[int] | None = None, wraps: dict[int, int] | None = None) -> NormalizedLog:
+    return NormalizedLog(Log(data, origin, wraps))
 
 
 def prepare(data: Buffer) -> NormalizedLog:
     """The log the engine scans: a paste unwrapped (see `unwrap`), a big file as it is."""
-    view, origin = unwrap(data)
-    return normalize(view, origin)
+    view = unwrap(data)
+    return normalize(view.data, view.origin, view.wraps)
+
+
+class View(NamedTuple):
+    """A paste as the engine scans it: its bytes, the user's line number per line when the lines are not the
+    user's own (else None), and the rejoined hard wraps (start offset -> bytes of the first piece)."""
+
+    data: Buffer
+    origin: list[int] | None = None
+    wraps: dict[int, int] | None = None
 
 
 # ---- Paste forms: what chat apps, web pages, terminals and other programs' error wrappers do to a log ----
@@ -290,7 +309,7 @@ _ENTITY_B = lazy_bregex(rb"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _ESCAPED_BREAK = lazy_bregex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
 _ESCAPE = lazy_bregex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
 # A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`).
-_RAW_PATH = lazy_bregex(rb"[A-Za-z]:\\(?![\\\n])")
+_RAW_PATH = lazy_bregex(rb"(?<![\w\\])[A-Za-z]:\\(?![\\\nn\"])")
 # A line as wide as a terminal (80, 100, 120, 132 or 160 bytes) followed by more text: a paste may hold a hard wrap.
 _WRAPPED = lazy_bregex(rb"(?m)^(?:[^\n]{80}|[^\n]{100}|[^\n]{120}|[^\n]{132}|[^\n]{160})\r?\n[^\n]")
 _RECORD_START = lazy_bregex(
@@ -327,13 +346,30 @@ def _escaped_string(line: bytes) -> bool:
     )
 
 
+def _open_string(line: bytes) -> list[bytes]:
+    """An escaped-string line as lines: what comes before the string's opening quote (`{"error": "`,
+    `ValueError('`), the string's own lines unescaped, and the closing quote with what follows (`"}`, `')`) on a
+    line of its own, so that the message's first and last lines are as the program printed them."""
+    first = _ESCAPED_BREAK().search(line)
+    start = max(line.rfind(b'"', 0, first.start() if first else 0), line.rfind(b"'", 0, first.start() if first else 0))
+    head, body, tail = b"", line, b""
+    if start >= 0 and line[start - 1 : start] != b"\\":
+        head, body = line[: start + 1], line[start + 1 :]
+        quote = line[start : start + 1]
+        rest = body.rstrip(b" \t\r)]},;.")
+        if rest.endswith(quote) and not rest.endswith(b"\\" + quote):
+            body, tail = rest[:-1], body[len(rest) - 1 :]
+    pieces = _ESCAPE().sub(_escape, body).split(b"\n")
+    return ([head] if head.strip() else []) + pieces + ([tail] if tail else [])
+
+
 def _unescape_lines(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
     """Each escaped-string line split at its escaped line breaks, every piece keeping the user's line number."""
     out: list[bytes] = []
     out_origin: list[int] = []
     for line, number in zip(lines, origin):
         if b"\\" in line and _escaped_string(line):
-            pieces = _ESCAPE().sub(_escape, line).split(b"\n")
+            pieces = _open_string(line)
             out.extend(pieces)
             out_origin.extend([number] * len(pieces))
         else:
@@ -360,11 +396,12 @@ def _starts_record(first: bytes, nxt: bytes) -> bool:
     return _RECORD_START().match(nxt) is not None
 
 
-def _rejoin_wraps(lines: list[bytes]) -> list[bytes]:
-    """A line exactly as wide as a terminal, followed by more text, continues on the next line: the first piece
-    becomes the whole line joined, and the pieces stay as they were (a line that only looked wrapped still
-    matches on its own, and the number of lines does not change)."""
+def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int]]:
+    """A line exactly as wide as a terminal, followed by more text, continues on the next line: each piece but the
+    last becomes itself joined with the pieces after it, and matches must start in the piece itself (`Log.wraps`),
+    so a line that only looked wrapped still matches as it is, and the number of lines does not change."""
     out = list(lines)
+    firsts: dict[int, int] = {}  # line index -> bytes of its first piece
     i = 0
     n = len(lines)
     while i < n - 1:
@@ -375,18 +412,29 @@ def _rejoin_wraps(lines: list[bytes]) -> list[bytes]:
         j = i + 1  # lines[i:j+1] are the pieces: each but the last exactly as wide as the first
         while j < n - 1 and j - i < MAX_WRAP_CHAIN and _width(lines[j]) == w and not _starts_record(line, lines[j + 1]):
             j += 1
-        out[i] = b"".join(piece.rstrip(b"\r") for piece in lines[i : j + 1])
+        pieces = [piece.rstrip(b"\r") for piece in lines[i : j + 1]]
+        for k in range(len(pieces) - 1):  # each piece joined with the rest: a message may start in any of them
+            out[i + k] = b"".join(pieces[k:])
+            firsts[i + k] = len(pieces[k])
         i = j + 1
-    return out
+    if not firsts:
+        return out, {}
+    wraps: dict[int, int] = {}
+    offset = 0
+    for k, text in enumerate(out):
+        if k in firsts:
+            wraps[offset] = firsts[k]
+        offset += len(text) + 1
+    return out, wraps
 
 
-def unwrap(data: Buffer) -> tuple[Buffer, list[int] | None]:
+def unwrap(data: Buffer) -> View:
     """A paste in the form signatures are written against, and the user's line number of each of its lines
     (None when the lines are still the user's own): colour codes and HTML entities removed across the whole
     paste, escaped strings (JSON error bodies, Python reprs) opened into their lines, lines a terminal
     hard-wrapped joined again. Each step costs one C-speed search when its input is absent."""
     if len(data) > PASTE_LIMIT or not isinstance(data, bytes):
-        return data, None
+        return View(data)
     if b"&" in data and _ENTITY_B().search(data):
         data = _ENTITY_B().sub(_entity, data)
     origin: list[int] | None = None
@@ -404,13 +452,12 @@ def unwrap(data: Buffer) -> tuple[Buffer, list[int] | None]:
             data = _ANSI_B().sub(b"", data)
     if lines is None and _WRAPPED().search(data):
         lines = data.split(b"\n")
+    wraps: dict[int, int] | None = None
     if lines is not None:
-        lines = _rejoin_wraps(lines)
+        lines, wraps = _rejoin_wraps(lines)
         data = b"\n".join(lines)
-    if origin is not None:
-        # a trailing newline ends the last line rather than starting one more
-        if data.endswith(b"\n"):
-            origin = origin[:-1]
-    return data, origin
+    if origin is not None and data.endswith(b"\n"):
+        origin = origin[:-1]  # a trailing newline ends the last line rather than starting one more
+    return View(data, origin, wraps or None)
 
 
