@@ -364,10 +364,16 @@ def _check_line(
     elif any(_search(p, text, diag, sig.id, work) for p in sig.unless_src):
         seen_text[text] = None
         return None
+    elif cut is not None and any(_search(p, text[:cut], diag, sig.id, work) for p in sig.unless_src):
+        return None  # a line that only looked wrapped: its guard sees the line as it is, too
+    elif start in log.chains and any(_search(p, lines.get(log.chains[start]), diag, sig.id, work) for p in sig.unless_src):
+        return None  # a hard-wrapped line's continuation: its guard may sit in the line's earlier pieces
     groups = {k: v for k, v in m.groupdict().items() if v}
     if sig.near_src or sig.unless_near_src:
         above, below = log.neighbours(start, sig.window, sig.window)
         window_text = [lines.get(s) for s in above + below]
+        if log.wraps:  # rejoined lines also as the user's lines were (a `$` in a guard, a line that only looked wrapped)
+            window_text += [p for s in above + below if (p := log.piece_text(s)) is not None]
         for pattern in sig.near_src:
             hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id, work))), None)
             if hit is None:

@@ -92,15 +92,17 @@ def clean_line(text: str) -> str:
     first = text[0]
     if first in " >\t" and ">" in text[:4] and (m := _QUOTE().match(text)):
         text = text[m.end() :]
-    if (text[:1].isupper() or text[:1].isdigit()) and (text[3:4] == " " or text[4:5] == "-"):
-        if m := _JOURNALD().match(text):
+    for _ in range(3):  # prefixes stack: docker compose around journald, a timestamp around either
+        before = text
+        if (text[:1].isupper() or text[:1].isdigit()) and (text[3:4] == " " or text[4:5] == "-"):
+            if m := _JOURNALD().match(text):
+                text = text[m.end() :]
+        if text[:1] in "[12" and "-" in text[4:6] and (m := _STAMP().match(text)):
             text = text[m.end() :]
-    if text[:1] in "[12" and "-" in text[4:6] and (m := _STAMP().match(text)):
-        text = text[m.end() :]
-    if " | " in text[:60] and not text.startswith("time=") and (m := _COMPOSE().match(text)):
-        text = text[m.end() :]
-        if text[:1] in "[12" and "-" in text[4:6] and (m := _STAMP().match(text)):  # `docker compose logs -t`
+        if " | " in text[:60] and not text.startswith("time=") and (m := _COMPOSE().match(text)):
             text = text[m.end() :]
+        if text is before:
+            break
     if text.startswith("time=") and (m := _SLOG().match(text)):
         msg = m.group("msg")
         if msg.startswith('"'):
@@ -114,13 +116,22 @@ def clean_line(text: str) -> str:
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "data", "origin", "wraps")
+    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "chains", "data", "origin", "wraps")
 
-    def __init__(self, data: Buffer, origin: list[int] | None = None, wraps: dict[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        data: Buffer,
+        origin: list[int] | None = None,
+        wraps: dict[int, int] | None = None,
+        chains: dict[int, int] | None = None,
+    ) -> None:
         self.data = data
         # Lines `unwrap` rejoined from a terminal's hard wrap: start offset -> bytes of the first piece. A match
         # must start in that piece; one wholly in the continuation belongs to the continuation's own line.
         self.wraps = wraps or {}
+        # The continuation pieces of those lines: start offset -> the start of the wrapped line's first piece.
+        # Their text is in the first piece's, so windows of neighbouring lines pass over them.
+        self.chains = chains or {}
         # When the paste was unwrapped into more lines than the user gave (see `unwrap`): the user's 1-based line
         # number for each line of `data`, so every number the engine reports is a line of the input as given.
         self.origin = origin
@@ -192,12 +203,17 @@ class Log:
         """Cleaned text of the line starting at byte offset `start`."""
         return clean_line(self.raw_at(start))
 
-    def wrap_cut(self, start: int) -> int | None:
-        """For a rejoined line: where its first piece ends in the cleaned text (None for any other line)."""
+    def piece_text(self, start: int) -> str | None:
+        """For a rejoined line: the cleaned text of its own piece, as the user's line had it (else None)."""
         n = self.wraps.get(start)
         if n is None:
             return None
-        return len(clean_line(self.data[start : start + n].decode("utf-8", errors="replace")))
+        return clean_line(self.data[start : start + n].decode("utf-8", errors="replace"))
+
+    def wrap_cut(self, start: int) -> int | None:
+        """For a rejoined line: where its own piece ends in the cleaned text (None for any other line)."""
+        piece = self.piece_text(start)
+        return None if piece is None else len(piece)
 
     def line_starts(self, offsets: list[int]) -> list[int]:
         """The start offset of each line holding one of `offsets`, ascending and unique."""
@@ -236,9 +252,11 @@ class Log:
         """Start offsets of up to `before` lines above and `after` lines below."""
         above: list[int] = []
         pos = start
+        chains = self.chains
         while len(above) < before and pos > 0:
             prev = self.data.rfind(b"\n", 0, pos - 1) + 1
-            above.append(prev)
+            if prev not in chains:
+                above.append(prev)
             pos = prev
         below: list[int] = []
         pos = start
@@ -248,7 +266,8 @@ class Log:
             if nxt < 0 or nxt + 1 >= size:
                 break
             pos = nxt + 1
-            below.append(pos)
+            if pos not in chains:
+                below.append(pos)
         above.reverse()
         return above, below
 
@@ -272,14 +291,19 @@ class Log:
         return out
 
 
-def normalize(data: Buffer, origin: list[int] | None = None, wraps: dict[int, int] | None = None) -> NormalizedLog:
-    return NormalizedLog(Log(data, origin, wraps))
+def normalize(
+    data: Buffer,
+    origin: list[int] | None = None,
+    wraps: dict[int, int] | None = None,
+    chains: dict[int, int] | None = None,
+) -> NormalizedLog:
+    return NormalizedLog(Log(data, origin, wraps, chains))
 
 
 def prepare(data: Buffer) -> NormalizedLog:
     """The log the engine scans: a paste unwrapped (see `unwrap`), a big file as it is."""
     view = unwrap(data)
-    return normalize(view.data, view.origin, view.wraps)
+    return normalize(view.data, view.origin, view.wraps, view.chains)
 
 
 class View(NamedTuple):
@@ -289,6 +313,7 @@ class View(NamedTuple):
     data: Buffer
     origin: list[int] | None = None
     wraps: dict[int, int] | None = None
+    chains: dict[int, int] | None = None
 
 
 # ---- Paste forms: what chat apps, web pages, terminals and other programs' error wrappers do to a log ----
@@ -313,7 +338,8 @@ _RAW_PATH = lazy_bregex(rb"(?<![\w\\])[A-Za-z]:\\(?![\\\nn\"])")
 # A line as wide as a terminal (80, 100, 120, 132 or 160 bytes) followed by more text: a paste may hold a hard wrap.
 _WRAPPED = lazy_bregex(rb"(?m)^(?:[^\n]{80}|[^\n]{100}|[^\n]{120}|[^\n]{132}|[^\n]{160})\r?\n[^\n]")
 _RECORD_START = lazy_bregex(
-    rb"(?:time=|\[?\d{4}[-/]\d\d[-/]\d\d[T ]|[A-Z][a-z]{2} +\d{1,2} \d\d:|[A-Za-z_][\w.-]{0,40}: |[\w.-]{1,40} +\| )"
+    rb"(?:time=|\[?\d{4}[-/]\d\d[-/]\d\d[T ]|[A-Z][a-z]{2} +\d{1,2} \d\d:|[\w.-]{1,40} +\| "
+    rb"|(?:[A-Za-z]\w{0,40}[_.][\w.-]{0,40}|[A-Z]\w{0,40}(?:Error|Exception)|(?i:error|warning|info|debug|fatal|note|panic)): )"
 )
 _SIMPLE_ESCAPES = {b"n": b"\n", b"r": b"", b"t": b"\t", b"0": b""}
 
@@ -386,7 +412,8 @@ def _width(line: bytes) -> int:
 
 def _starts_record(first: bytes, nxt: bytes) -> bool:
     """Whether `nxt` begins a log record of its own rather than continuing a wrapped line: it is blank, begins
-    like `first` does (the same prefix, logger or timestamp), or begins with a timestamp, `time=` or `name: `.
+    like `first` does (the same prefix, logger or timestamp), or begins with a timestamp, `time=`, a logger's
+    `function_name: ` / `file.go: `, an exception's name or a level (`error: `); `rror: ` is a continuation.
     A terminal wraps at a column, not at a word, so a continuation rarely begins like any of these."""
     if not nxt.strip():
         return True
@@ -396,12 +423,13 @@ def _starts_record(first: bytes, nxt: bytes) -> bool:
     return _RECORD_START().match(nxt) is not None
 
 
-def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int]]:
+def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict[int, int]]:
     """A line exactly as wide as a terminal, followed by more text, continues on the next line: each piece but the
     last becomes itself joined with the pieces after it, and matches must start in the piece itself (`Log.wraps`),
     so a line that only looked wrapped still matches as it is, and the number of lines does not change."""
     out = list(lines)
-    firsts: dict[int, int] = {}  # line index -> bytes of its first piece
+    firsts: dict[int, int] = {}  # line index -> bytes of its own piece
+    heads: dict[int, int] = {}  # continuation line index -> the index of its wrapped line's first piece
     i = 0
     n = len(lines)
     while i < n - 1:
@@ -416,16 +444,44 @@ def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int]]:
         for k in range(len(pieces) - 1):  # each piece joined with the rest: a message may start in any of them
             out[i + k] = b"".join(pieces[k:])
             firsts[i + k] = len(pieces[k])
+        heads.update((k, i) for k in range(i + 1, j + 1))
         i = j + 1
     if not firsts:
-        return out, {}
-    wraps: dict[int, int] = {}
+        return out, {}, {}
+    offsets: list[int] = []
     offset = 0
-    for k, text in enumerate(out):
-        if k in firsts:
-            wraps[offset] = firsts[k]
+    for text in out:
+        offsets.append(offset)
         offset += len(text) + 1
-    return out, wraps
+    wraps = {offsets[k]: n for k, n in firsts.items()}
+    chains = {offsets[k]: offsets[h] for k, h in heads.items()}
+    return out, wraps, chains
+
+
+def _dedent(lines: list[bytes]) -> list[bytes]:
+    """The indentation every non-blank line shares removed (a paste indented as a Markdown code block, or by a
+    wrapper that indents what it quotes): signatures see the lines as the program printed them."""
+    common: bytes | None = None
+    for line in lines:
+        body = line.lstrip(b" \t")
+        if not body.strip():
+            continue
+        indent = line[: len(line) - len(body)]
+        if common is None or not indent.startswith(common):
+            common = indent if common is None else _shared(common, indent)
+        if not common:
+            return lines
+    if not common:
+        return lines
+    n = len(common)
+    return [line[n:] if line.startswith(common) else line.lstrip(b" \t") for line in lines]
+
+
+def _shared(a: bytes, b: bytes) -> bytes:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def unwrap(data: Buffer) -> View:
@@ -450,14 +506,17 @@ def unwrap(data: Buffer) -> View:
             lines = [_ANSI_B().sub(b"", line) if b"\x1b" in line else line for line in lines]
         else:
             data = _ANSI_B().sub(b"", data)
+    if data.lstrip(b"\r\n")[:1] in (b" ", b"\t"):
+        lines = _dedent(lines if lines is not None else data.split(b"\n"))
     if lines is None and _WRAPPED().search(data):
         lines = data.split(b"\n")
     wraps: dict[int, int] | None = None
+    chains: dict[int, int] | None = None
     if lines is not None:
-        lines, wraps = _rejoin_wraps(lines)
+        lines, wraps, chains = _rejoin_wraps(lines)
         data = b"\n".join(lines)
     if origin is not None and data.endswith(b"\n"):
         origin = origin[:-1]  # a trailing newline ends the last line rather than starting one more
-    return View(data, origin, wraps or None)
+    return View(data, origin, wraps or None, chains or None)
 
 
