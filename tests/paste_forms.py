@@ -129,14 +129,16 @@ FORMS: dict[str, Form] = {
 }
 # Forms that keep one output line per input line, so evidence must keep pointing at the same line numbers.
 LINE_PRESERVING = {"crlf", "ansi", "html", "compose", "journald", "quote", "timestamp", "bracket-time", "indent"}
-CUT = "cut-last"  # the paste ends inside the first evidence line of the expected entry (needs the report)
+# The paste ends inside the first evidence line of the expected entry (needs the report): its last quarter (at
+# most 24 characters) or its last eighth (at most 12 characters) is gone.
+CUTS = {"cut-last": (4, 24), "cut-tail": (8, 12)}
 
 
-def cut_at(text: str, line_no: int) -> str:
-    """The log up to line `line_no` (1-based), whose last quarter (at most 24 characters) is cut off."""
+def cut_at(text: str, line_no: int, fraction: int = 4, most: int = 24) -> str:
+    """The log up to line `line_no` (1-based), whose last 1/`fraction` (at most `most` characters) is cut off."""
     lines = _lines(text)[:line_no]
     last = lines[-1].rstrip("\r")
-    keep = len(last) - min(24, len(last) // 4)
+    keep = len(last) - min(most, len(last) // fraction)
     lines[-1] = last[:keep]
     return "\n".join(lines)
 
@@ -206,13 +208,13 @@ def check(engine: Any, case: Case, text: str, report: Any, forms: Iterable[str],
     """Apply each form to one passing case and add the outcome to the tallies."""
     for name in forms:
         tally = tallies.setdefault(name, Tally())
-        if name == CUT:
+        if name in CUTS:
             if not case.expect:
                 continue
             lines = _evidence(report, case.expect[0])
             if not lines:
                 continue
-            variant = cut_at(text, min(lines))
+            variant = cut_at(text, min(lines), *CUTS[name])
         else:
             variant = FORMS[name](text)
         try:
@@ -240,7 +242,7 @@ def check(engine: Any, case: Case, text: str, report: Any, forms: Iterable[str],
 
 
 def all_forms() -> list[str]:
-    return [*FORMS, CUT]
+    return [*FORMS, *CUTS]
 
 
 def sample(all_cases: list[Case], per_folder: int, seed: int = 14) -> list[Case]:

@@ -1,0 +1,141 @@
+"""Issue 14: a known message still recognised in the form users really paste it (metamorphic), with evidence line
+numbers that stay the user's. The full sweep over every fixture is `python tests/paste_forms.py -j 2`; here a fixed
+sample of every fixture folder, plus the forms the issue names, one by one."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import shared_engine
+from paste_forms import CUTS, FORMS, LINE_PRESERVING, cases, sample, sweep, table
+from triage.normalize import PASTE_LIMIT, unwrap
+
+ARCH = "llama_model_load: error loading model: error loading model architecture: unknown model architecture: 'glm4moe'"
+OOM = "ggml_backend_cuda_buffer_type_alloc_buffer: allocating 8192.00 MiB on device 0: cudaMalloc failed: out of memory"
+LOG = f"llama_model_loader: loaded meta data with 33 key-value pairs\n{ARCH}\nllama_load_model_from_file: failed to load model\n"
+
+# Recall each form keeps on the fixed sample (measured after the issue-14 changes; the full-sweep figures are in
+# tests/logs/README.md). A drop below these is a regression in normalisation, not in one signature.
+FLOORS = {
+    **{name: 0.98 for name in LINE_PRESERVING},
+    "wrap80": 0.97,
+    "wrap120": 0.97,
+    "one-line": 0.88,
+    "json-body": 0.95,
+    "py-repr": 0.95,
+    "langchain": 0.95,
+    "cut-last": 0.2,
+    "cut-tail": 0.3,
+}
+# Forms that leave every line as wide as it was once cleaned: the evidence must point at exactly the same lines.
+# A prefix or a quote makes lines wider, so a line may reach a terminal width and be read as wrapped; a few moves.
+SAME_WIDTH = {"crlf", "ansi", "html", "indent"}
+
+
+def _ids(text: str | bytes) -> list[str]:
+    return [m.kb_id for m in shared_engine().analyse(text, redact=False).matches]
+
+
+def _evidence(text: str | bytes, kb_id: str) -> list[int]:
+    report = shared_engine().analyse(text, redact=False)
+    return next(e.line for m in report.matches if m.kb_id == kb_id for e in m.evidence)  # type: ignore[return-value]
+
+
+def test_sample_of_every_folder_survives_every_form() -> None:
+    t0 = time.perf_counter()
+    tallies = sweep(shared_engine(), sample(cases(), 4), [*FORMS, *CUTS])
+    shown = table(tallies)
+    for name, tally in tallies.items():
+        why = f"{name}\n{shown}\n" + "\n".join(tally.failures)
+        assert tally.expected > 80, why
+        assert tally.recall >= FLOORS[name], why
+        # a cut may take away the very words that tell a near-miss apart: one such answer is tolerated
+        assert tally.forbidden <= (1 if name in CUTS else 0), why
+        assert tally.moved <= (0 if name in SAME_WIDTH else tally.found // 50), why
+        assert tally.errors == 0, why
+    assert time.perf_counter() - t0 < 60
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        # Ollama's HTTP 500 body as Continue and open-webui show it: one JSON string
+        'Error: HTTP 500 Internal Server Error from http://localhost:11434/api/chat\n\n'
+        + json.dumps({"error": f"llama runner process has terminated: {ARCH}\nllama_load_model_from_file: failed"}),
+        # a Python exception repr, quotes and line breaks escaped
+        f"ValueError({LOG!r})",
+        # the same inside a repr of a dict (two levels of quoting)
+        repr({"error": LOG}),
+        # LangChain's pydantic wrapper
+        f"1 validation error for LlamaCpp\n__root__\n  Could not load Llama model from path: m.gguf. Received error {ARCH} (type=value_error)",
+        # docker compose, journalctl, quoted, timestamped, CRLF, coloured, scraped from a web page, indented
+        "".join(f"ollama-1  | {line}\n" for line in LOG.splitlines()),
+        "".join(f"Dec 03 10:00:01 host ollama[812]: {line}\n" for line in LOG.splitlines()),
+        "".join(f"> {line}\n" for line in LOG.splitlines()),
+        "".join(f"2024-12-03T10:00:01.123456789Z {line}\n" for line in LOG.splitlines()),
+        "".join(f"[2024-12-03 10:00:01] {line}\n" for line in LOG.splitlines()),
+        LOG.replace("\n", "\r\n"),
+        LOG.replace("unknown model", "\x1b[31munknown\x1b[0m model"),
+        LOG.replace("'", "&#39;"),
+        "".join(f"    {line}\n" for line in LOG.splitlines()),
+    ],
+    ids=["ollama-500-json", "py-repr", "dict-repr", "langchain", "compose", "journald", "quote", "iso-time",
+         "bracket-time", "crlf", "ansi-in-keyword", "html-entity", "indent"],
+)
+def test_wrapped_known_message_is_found(paste: str) -> None:
+    assert "unknown-model-architecture" in _ids(paste)
+
+
+def test_hard_wrapped_message_is_found_at_its_first_line() -> None:
+    text = "loading\n" + "\n".join(OOM[i : i + 80] for i in range(0, len(OOM), 80)) + "\nmain: exiting\n"
+    assert text.splitlines()[1] == OOM[:80]
+    assert _evidence(text, "cuda-oom") == 2
+
+
+def test_cut_final_line_with_an_open_bracket_is_found() -> None:
+    cut = "prep\n" + OOM.replace("out of memory", "out of memory [device 0, needed 8192 MiB")
+    assert "cuda-oom" in _ids(cut)
+    partial = "prep\n" + ARCH[: ARCH.index("'glm4moe'") + 4]  # `... architecture: 'gl`: a quote left open
+    assert "unknown-model-architecture" in _ids(partial)
+
+
+def test_complete_last_line_is_not_matched_in_part() -> None:
+    """Only a line that visibly stops mid-way (open quote or bracket) may match the start of a pattern."""
+    assert "unknown-model-architecture" not in _ids("prep\nllama_model_load: error loading model: error loading model arch")
+
+
+def test_evidence_points_at_the_users_line_after_unwrapping() -> None:
+    body = json.dumps({"error": f"first\nsecond\n{ARCH}\nthird"})
+    text = f"line one\nline two\n{body}\nline four\n"
+    report = shared_engine().analyse(text, redact=False)
+    assert report.line_count == 4
+    match = next(m for m in report.matches if m.kb_id == "unknown-model-architecture")
+    assert [e.line for e in match.evidence] == [3]
+    assert "\\n" not in match.evidence[0].text and "unknown model architecture" in match.evidence[0].text
+
+
+def test_unwrap_leaves_plain_logs_and_windows_paths_alone() -> None:
+    plain = b"a\nb\n"
+    assert unwrap(plain) == (plain, None, None, None)
+    path = b'error: C:\\new\\nvidia\\bin "C:\\Users\\x\\n.gguf" \\n\n'
+    assert unwrap(path) == (path, None, None, None)  # single backslashes: a raw Windows path, not an escaped string
+    big = b"x" * (PASTE_LIMIT + 1) + b"\x1b[31m"
+    assert unwrap(big)[0] is big
+
+
+def test_unwrap_keeps_line_count_for_colour_entities_and_wraps() -> None:
+    text = ("\x1b[1mA\x1b[0m &quot;b&quot;\n" + "x" * 80 + "\ny continued\nlast\n").encode()
+    view, origin, wraps, chains = unwrap(text)
+    assert origin is None and wraps == {len(b'A "b"') + 1: 80} and chains == {len(b'A "b"') + 1 + 80 + 12: len(b'A "b"') + 1}
+    assert view.count(b"\n") == text.count(b"\n")
+    assert view.split(b"\n")[:3] == [b'A "b"', b"x" * 80 + b"y continued", b"y continued"]
+
+
+def test_wrap_is_not_joined_onto_a_new_record() -> None:
+    line = "time=2024-05-02T12:17:03.657Z level=INFO source=server.go:1 msg=" + "x" * 16
+    assert len(line) == 80
+    text = f"{line}\ntime=2024-05-02T12:17:04.000Z level=INFO msg=next\n".encode()
+    assert unwrap(text)[0] == text
