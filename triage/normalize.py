@@ -341,6 +341,15 @@ _RECORD_START = lazy_bregex(
     rb"(?:time=|\[?\d{4}[-/]\d\d[-/]\d\d[T ]|[A-Z][a-z]{2} +\d{1,2} \d\d:|[\w.-]{1,40} +\| "
     rb"|(?:[A-Za-z]\w{0,40}[_.][\w.-]{0,40}|[A-Z]\w{0,40}(?:Error|Exception)|(?i:error|warning|info|debug|fatal|note|panic)): )"
 )
+RUN_ON = 400  # a line at least this long ...
+RUN_ON_RECORDS = 3  # ... holding at least this many record starts is a log that lost its line breaks
+_LONG = lazy_bregex(rb"(?m)^[^\n]{400}")
+# Where a record begins inside a run-on line: after a space, a logger's `function_name: ` / `file.cpp:12: `, an
+# Ollama `time=`, an ISO timestamp, a Python traceback's parts, a JavaScript stack frame, an exception's name.
+_RUN_ON_START = lazy_bregex(
+    rb"(?<= )(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+: |[\w-]+\.(?:cpp|cu|c|h|go|py|m|mm):\d+: |time=\d{4}-|\d{4}-\d\d-\d\d[T ]\d\d:"
+    rb"|Traceback \(|File \"|at [\w.$<>]+ \(|[A-Z]\w{2,40}(?:Error|Exception): )"
+)
 _SIMPLE_ESCAPES = {b"n": b"\n", b"r": b"", b"t": b"\t", b"0": b""}
 
 
@@ -458,6 +467,25 @@ def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict
     return out, wraps, chains
 
 
+def _split_run_on(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
+    """A whole log pasted as one line (a chat box or a form field that ate the line breaks) split again before
+    each record start it holds (`llama_model_load: `, `time=`, a timestamp, a stack frame, an exception), every
+    piece keeping the user's line number. Only a long line with many record starts is split."""
+    out: list[bytes] = []
+    out_origin: list[int] = []
+    for line, number in zip(lines, origin):
+        starts = [m.start() for m in _RUN_ON_START().finditer(line)] if len(line) >= RUN_ON else []
+        if len(starts) < RUN_ON_RECORDS:
+            out.append(line)
+            out_origin.append(number)
+            continue
+        bounds = [0, *starts, len(line)]
+        pieces = [line[a:b].rstrip() for a, b in zip(bounds, bounds[1:])]
+        out.extend(pieces)
+        out_origin.extend([number] * len(pieces))
+    return out, out_origin
+
+
 def _dedent(lines: list[bytes]) -> list[bytes]:
     """The indentation every non-blank line shares removed (a paste indented as a Markdown code block, or by a
     wrapper that indents what it quotes): signatures see the lines as the program printed them."""
@@ -499,6 +527,13 @@ def unwrap(data: Buffer) -> View:
         lines = data.split(b"\n")
         numbers = list(range(1, len(lines) + 1))
         lines, numbers = _unescape_lines(lines, numbers)
+        if len(lines) > numbers[-1]:
+            origin = numbers
+    if _LONG().search(data):
+        if lines is None:
+            lines = data.split(b"\n")
+            numbers = list(range(1, len(lines) + 1))
+        lines, numbers = _split_run_on(lines, numbers)
         if len(lines) > numbers[-1]:
             origin = numbers
     if b"\x1b" in data:
