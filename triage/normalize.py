@@ -373,12 +373,37 @@ def _escape(m: re.Match[bytes]) -> bytes:
 
 def _escaped_string(line: bytes) -> bool:
     """A line holding an escaped multi-line string or quoted message: a JSON error body, a Python repr, a shell
-    argument. Ollama's own slog lines are left to `clean_line`, which reads their quoting itself."""
-    return (
-        not line.startswith(b"time=")
-        and len(_ESCAPED_BREAK().findall(line, 0, MAX_LINE * 8)) >= 2
-        and _RAW_PATH().search(line) is None
-    )
+    argument: two escapes, or one line break inside a quoted string. Ollama's own slog lines are left to
+    `clean_line`, which reads their quoting itself; a line with a single-backslash Windows path is raw text."""
+    if line.startswith(b"time=") or _RAW_PATH().search(line):
+        return False
+    found = _ESCAPED_BREAK().finditer(line, 0, MAX_LINE * 8)
+    first = next(found, None)
+    if first is None:
+        return False
+    if next(found, None) is not None:
+        return True
+    return line[first.end() - 1 : first.end()] == b"n" and _string_start(line, first.start()) >= 0
+
+
+def _string_start(line: bytes, upto: int) -> int:
+    """The offset of the opening quote of the string that is open at `upto`, reading the line from its start as
+    JSON and Python literals are read (-1 when none is): `{"error": "` and `ValueError('` open one, `can't` not."""
+    quote = 0
+    start = -1
+    i = 0
+    while i < upto:
+        c = line[i]
+        if quote:
+            if c == 0x5C:  # a backslash escapes the next character
+                i += 2
+                continue
+            if c == quote:
+                quote, start = 0, -1
+        elif c == 0x22 or (c == 0x27 and not (line[i - 1 : i].isalpha() and line[i + 1 : i + 2].isalpha())):
+            quote, start = c, i
+        i += 1
+    return start if quote else -1
 
 
 def _open_string(line: bytes) -> list[bytes]:
@@ -386,9 +411,9 @@ def _open_string(line: bytes) -> list[bytes]:
     `ValueError('`), the string's own lines unescaped, and the closing quote with what follows (`"}`, `')`) on a
     line of its own, so that the message's first and last lines are as the program printed them."""
     first = _ESCAPED_BREAK().search(line)
-    start = max(line.rfind(b'"', 0, first.start() if first else 0), line.rfind(b"'", 0, first.start() if first else 0))
+    start = _string_start(line, first.start()) if first else -1
     head, body, tail = b"", line, b""
-    if start >= 0 and line[start - 1 : start] != b"\\":
+    if start >= 0:
         head, body = line[: start + 1], line[start + 1 :]
         quote = line[start : start + 1]
         rest = body.rstrip(b" \t\r)]},;.")
@@ -467,6 +492,26 @@ def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict
     return out, wraps, chains
 
 
+def _split_wrapper(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
+    """LangChain's `... Received error <the runtime's message> (type=value_error)`: the message on a line of its
+    own (the user's line number kept), so that it starts and ends as the runtime printed it."""
+    out: list[bytes] = []
+    out_origin: list[int] = []
+    prev = b""
+    for line, number in zip(lines, origin):
+        pieces = [line]
+        wrapped = _width(line) in WRAP_WIDTHS or _width(prev) in WRAP_WIDTHS  # a hard wrap's piece: left whole
+        prev = line
+        head = -1 if wrapped else line.find(b"Received error ")
+        tail = -1 if wrapped else line.rfind(b" (type=value_error)")
+        if head >= 0 or tail >= 0:
+            cut = sorted({0, len(line), *([head + len(b"Received error ")] if head >= 0 else []), *([tail] if tail > head else [])})
+            pieces = [line[a:b] for a, b in zip(cut, cut[1:]) if line[a:b].strip()] or [line]
+        out.extend(pieces)
+        out_origin.extend([number] * len(pieces))
+    return out, out_origin
+
+
 def _split_run_on(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
     """A whole log pasted as one line (a chat box or a form field that ate the line breaks) split again before
     each record start it holds (`llama_model_load: `, `time=`, a timestamp, a stack frame, an exception), every
@@ -527,6 +572,13 @@ def unwrap(data: Buffer) -> View:
         lines = data.split(b"\n")
         numbers = list(range(1, len(lines) + 1))
         lines, numbers = _unescape_lines(lines, numbers)
+        if len(lines) > numbers[-1]:
+            origin = numbers
+    if b"Received error" in data or b"(type=value_error)" in data:
+        if lines is None:
+            lines = data.split(b"\n")
+            numbers = list(range(1, len(lines) + 1))
+        lines, numbers = _split_wrapper(lines, numbers)
         if len(lines) > numbers[-1]:
             origin = numbers
     if _LONG().search(data):
