@@ -139,3 +139,26 @@ def test_wrap_is_not_joined_onto_a_new_record() -> None:
     assert len(line) == 80
     text = f"{line}\ntime=2024-05-02T12:17:04.000Z level=INFO msg=next\n".encode()
     assert unwrap(text)[0] == text
+
+
+def test_log_pasted_on_one_line_is_split_at_its_records() -> None:
+    lines = [
+        "llama_model_loader: loaded meta data with 33 key-value pairs and 291 tensors from /models/glm.gguf",
+        "llama_model_loader: - kv   0: general.architecture str = glm4moe",
+        "llama_model_loader: - kv   1: general.name str = GLM 4.5 Air",
+        ARCH,
+        "llama_load_model_from_file: failed to load model",
+        "main: error: unable to load model",
+    ]
+    paste = " ".join(lines)
+    view = unwrap(f"before\n{paste}\nafter\n".encode())
+    assert view.origin is not None and set(view.origin[1:-1]) == {2} and view.origin[-1] == 3
+    assert ARCH.encode() in view.data.split(b"\n")
+    assert _evidence(f"before\n{paste}\nafter\n", "unknown-model-architecture") == 2
+
+
+def test_one_line_break_in_a_repr_is_opened_and_an_apostrophe_is_not_a_quote() -> None:
+    view = unwrap(f"ValueError({'[Context Shifting: Erased 106 tokens]' + chr(10) + ARCH!r})\n".encode())
+    assert view.data.split(b"\n")[:3] == [b'ValueError("', b"[Context Shifting: Erased 106 tokens]", ARCH.encode()]
+    view = unwrap(b'it can\'t load "a\\nb"\n')
+    assert view.data.split(b"\n")[0] == b'it can\'t load "'
