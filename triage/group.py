@@ -11,8 +11,6 @@ joins the shards by fingerprint id.
 from __future__ import annotations
 
 import argparse
-import gc
-import itertools
 import json
 import os
 import sys
@@ -43,7 +41,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(kb_dirs: Sequence[str]) -> None:
-    """Build the Engine and the fingerprint rules once per worker process."""
+    """Build the Engine and the fingerprint rules once per process."""
     from .engine import Engine
     from .fingerprint_rules import load_fingerprint_rules
 
@@ -58,18 +56,21 @@ def _init_worker(kb_dirs: Sequence[str]) -> None:
     _WORKER["engine"] = engine
     # the Engine loads the same rules when it fingerprints reports itself; reuse them
     _WORKER["rules"] = getattr(engine, "fingerprint_rules", None) or load_fingerprint_rules(dirs)
+    _WORKER["dirs"] = list(kb_dirs)
 
 
 def rules_tag(kb_dirs: Sequence[Path]) -> str:
     """The fingerprint rules' tag, from the Engine this process analyses with (built once, from the start-up
-    cache: loading the rules from their files means validating them, ~0.3 s of serial time)."""
+    cache: loading the rules from their files means validating them, ~0.3 s of serial time).
+    `analyse_files(..., reuse=True)` then analyses with this same Engine: one build, and the tag is the one
+    of the rules that made the fingerprints."""
     _init_worker([str(d) for d in kb_dirs])
     tag: str = _WORKER["rules"].tag
     return tag
 
 
 def _analyse_one(path: str) -> LogResult:
-    """Analyse one file in a worker; never raises (a bad file becomes a `skipped` result)."""
+    """Analyse one file; never raises (a bad file becomes a `skipped` result)."""
     from .fingerprint import fingerprint
 
     engine = _WORKER["engine"]
@@ -116,37 +117,169 @@ def _progress(items: Iterator[LogResult], total: int) -> Iterator[LogResult]:
     return iter(tqdm(items, total=total, unit="log", file=sys.stderr))
 
 
-def analyse_files(files: Sequence[str], kb_dirs: Sequence[Path] = (), jobs: int | None = None) -> Iterator[LogResult]:
-    """Results as they finish (order not kept), one worker Engine per process."""
-    dirs = [str(d) for d in kb_dirs]
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    if jobs == 1 or len(files) < 2:
-        _init_worker(dirs)
-        yield from _progress((_analyse_one(f) for f in files), len(files))
-        return
-    import multiprocessing
+def analyse_files(files: Sequence[str], kb_dirs: Sequence[Path] = (), jobs: int | None = None, *,
+                  reuse: bool = False) -> Iterator[LogResult]:
+    """Results as they finish (order not kept) from `jobs` processes: this one and jobs - 1 workers.
 
-    chunk = max(1, min(32, len(files) // (jobs * 8) or 1))
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-        # Linux: the parent builds the Engine and analyses the first logs itself, which compiles the patterns
-        # most logs need, then forks (before any progress-bar thread exists): every worker starts with it all
-        # imported, loaded and compiled instead of paying for that once per worker.
+    `reuse`: analyse with the Engine `rules_tag` built for the same KB dirs (one build per run)."""
+    dirs = [str(d) for d in kb_dirs]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
+    if not (reuse and _WORKER.get("dirs") == dirs and "engine" in _WORKER):
         _init_worker(dirs)
-        warm = min(WARM_LOGS, len(files) // (2 * jobs))
-        head = [_analyse_one(f) for f in files[:warm]]
+    work = _Jobs(list(files), jobs, dirs)  # the workers start here, before any progress-bar thread exists
+    yield from _progress(work.results(), len(files))
+
+
+# ---------------------------------------------------------------- the processes
+# This process is one of the `jobs`: it analyses files like each worker does, and between its own batches
+# takes in the workers' results. Every process claims its next batch from a shared counter, batches
+# shrinking towards the end (guided scheduling), so a slow core or a neighbour's load evens out and the last
+# process finishes at most about one log after the others. `-j 1` runs this same loop with no worker: the
+# single-core baseline does the same work, with no pool around it. No thread in this process, one pipe
+# message per batch, and a worker that dies costs only its unreported files (listed as skipped), not a hang.
+MAX_BATCH = 32  # logs per claim at most: 32 typical logs are ~50 ms, small against a run, big against a claim
+
+
+def _claim(counter: Any, lock: Any, total: int, jobs: int) -> tuple[int, int]:
+    """The next batch [start, end) of file indexes; start == total when every file is claimed."""
+    with lock:
+        start = counter.value
+        end = min(total, start + max(1, min(MAX_BATCH, (total - start) // (4 * jobs))))
+        counter.value = end
+    return start, end
+
+
+def _worker(files: list[str], counter: Any, lock: Any, jobs: int, conn: Any, build: tuple[str, ...] | None) -> None:
+    """A worker process: claim a batch, analyse it, send (start, results); exit when nothing is left."""
+    if build is not None:  # spawned: a fresh interpreter builds its own Engine (forked: inherited)
+        _init_worker(build)
+    total = len(files)
+    try:
+        while True:
+            start, end = _claim(counter, lock, total, jobs)
+            if start >= total:
+                return
+            conn.send((start, [_analyse_one(f) for f in files[start:end]]))
+    except (BrokenPipeError, KeyboardInterrupt):  # the parent is gone or the user pressed ^C: just end
+        return
+    finally:
+        conn.close()
+
+
+class _Jobs:
+    """This process and jobs - 1 workers over one file list (see the comment above)."""
+
+    def __init__(self, files: list[str], jobs: int, dirs: list[str]) -> None:
+        self.files, self.jobs = files, jobs
+        self.head: list[LogResult] = []
+        self.done = bytearray(len(files))  # 1 once a file's result is in
+        self.workers: list[Any] = []
+        self.conns: list[Any] = []
+        if jobs < 2:
+            self.counter: Any = _Counter()
+            self.lock: Any = _NoLock()
+            return
+        import multiprocessing
+
+        fork = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+        ctx: Any = multiprocessing.get_context("fork" if fork else "spawn")  # fork is unsafe on macOS, absent on Windows
+        warm = min(WARM_LOGS, len(files) // (2 * jobs)) if fork else 0
+        # Linux: analyse the first logs before forking, which compiles the patterns most logs need: every
+        # worker starts with it all imported, loaded and compiled instead of paying for that once per worker
+        self.head = [_analyse_one(f) for f in files[:warm]]
+        self.counter, self.lock = ctx.RawValue("q", warm), ctx.Lock()
+        import gc
+
         gc.freeze()  # in the workers no GC pass touches (and so copies) the Engine's pages
         try:
-            pool = multiprocessing.get_context("fork").Pool(min(jobs, len(files) - warm))  # forks here
+            for _ in range(jobs - 1):
+                read, write = ctx.Pipe(duplex=False)
+                _widen(write)
+                proc = ctx.Process(target=_worker, daemon=True,
+                                   args=(files, self.counter, self.lock, jobs, write, None if fork else tuple(dirs)))
+                proc.start()
+                write.close()  # this process only reads; the worker's end closing is how its end shows
+                self.workers.append(proc)
+                self.conns.append(read)
         finally:
             gc.unfreeze()  # the caller's own objects stay collectable
-        with pool:
-            rest = pool.imap_unordered(_analyse_one, files[warm:], chunksize=chunk)
-            yield from _progress(itertools.chain(head, rest), len(files))
-        return
-    # elsewhere spawn (fork is unsafe on macOS, absent on Windows): each worker builds its Engine once
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(min(jobs, len(files)), initializer=_init_worker, initargs=(dirs,)) as pool:
-        yield from _progress(pool.imap_unordered(_analyse_one, files, chunksize=chunk), len(files))
+
+    def results(self) -> Iterator[LogResult]:
+        """Every file's result once, as they finish."""
+        files, total = self.files, len(self.files)
+        try:
+            yield from self.head
+            self.done[: len(self.head)] = b"\1" * len(self.head)
+            while True:
+                yield from self._take(block=False)
+                start, end = _claim(self.counter, self.lock, total, self.jobs)
+                if start >= total:
+                    break
+                for f in files[start:end]:
+                    yield _analyse_one(f)
+                self.done[start:end] = b"\1" * (end - start)
+            while self.conns:
+                yield from self._take(block=True)
+            for proc in self.workers:
+                proc.join()
+            yield from self._lost()
+        finally:
+            for proc in self.workers:  # an early end (^C, the consumer stopped): no worker outlives the run
+                if proc.is_alive():
+                    proc.terminate()
+
+    def _take(self, *, block: bool) -> Iterator[LogResult]:
+        """The workers' results that have arrived (block: wait for at least one message or end)."""
+        if not self.conns:
+            return
+        from multiprocessing.connection import wait
+
+        ready: list[Any] = wait(self.conns, None if block else 0)
+        for conn in ready:
+            try:
+                start, batch = conn.recv()
+            except (EOFError, OSError):  # the worker ended (normally or not): its pipe is closed
+                self.conns.remove(conn)
+                conn.close()
+                continue
+            self.done[start : start + len(batch)] = b"\1" * len(batch)
+            yield from batch
+
+    def _lost(self) -> Iterator[LogResult]:
+        """A skipped result for each file a worker claimed and never reported (it was killed: memory, ^C)."""
+        if self.done.count(0) == 0:
+            return
+        codes = sorted({p.exitcode for p in self.workers if p.exitcode})
+        why = f"the worker process analysing it ended early (exit code {', '.join(map(str, codes)) or '?'})"
+        for i in (i for i, d in enumerate(self.done) if not d):
+            path = self.files[i]
+            yield {"file": path, "skipped": f"{why}; analyse it alone with 'triage {path}'"}
+
+
+class _Counter:
+    """The shared counter's stand-in when no worker shares it."""
+
+    def __init__(self, value: int = 0) -> None:
+        self.value = value
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _widen(conn: Any) -> None:
+    """Linux: a 1 MiB pipe (64 KiB by default), so a worker does not wait while this process analyses a
+    slow log before it next reads. Elsewhere, or refused: the default."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 # ---------------------------------------------------------------- files
@@ -400,7 +533,7 @@ def _run(args: argparse.Namespace) -> int:
         files = _shard(collect_files(args.paths, args.glob or DEFAULT_PATTERNS), args.shard)
         if not files:
             raise UsageError("no log files found (looked for " + ", ".join(args.glob or DEFAULT_PATTERNS) + ")")
-        doc = build_groups(analyse_files(files, args.kb_dir, args.jobs), tag)
+        doc = build_groups(analyse_files(files, args.kb_dir, args.jobs, reuse=True), tag)
         for s in doc["skipped"]:
             print(f"triage group: skipped {s['file']}: {s['reason']}", file=sys.stderr)
     if args.format == "json":

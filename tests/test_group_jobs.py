@@ -1,0 +1,107 @@
+"""`triage group`'s processes: this one analyses too, batches are claimed from a shared counter, every file
+is reported exactly once, and a worker that dies costs its unreported files (listed as skipped), not a hang."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from triage import group
+
+CORPUS = sorted((Path(__file__).resolve().parent / "corpus").glob("*.log"))
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers are Linux-only")
+
+
+@pytest.mark.parametrize(("total", "jobs"), [(1, 1), (7, 2), (100, 2), (10_000, 2), (999, 8)])
+def test_batches_cover_every_file_once_and_shrink_to_one(total: int, jobs: int) -> None:
+    counter, lock = group._Counter(), group._NoLock()
+    batches = []
+    while True:
+        start, end = group._claim(counter, lock, total, jobs)
+        if start >= total:
+            break
+        batches.append((start, end))
+    assert [b[0] for b in batches] == [0] + [b[1] for b in batches[:-1]] and batches[-1][1] == total
+    sizes = [end - start for start, end in batches]
+    assert max(sizes) <= group.MAX_BATCH and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    assert group._claim(counter, lock, total, jobs) == (total, total)  # nothing left: every process stops
+
+
+def _files(n: int) -> list[str]:
+    return [str(CORPUS[i % len(CORPUS)]) for i in range(n)]
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_every_file_once_whatever_the_jobs(jobs: int) -> None:
+    files = sorted({str(p) for p in CORPUS[:30]})
+    results = list(group.analyse_files(files, (), jobs))
+    assert sorted(r["file"] for r in results) == files
+    single = sorted(group.analyse_files(files, (), 1), key=lambda r: r["file"])
+    assert sorted(results, key=lambda r: r["file"]) == single
+
+
+@linux_only
+def test_workers_do_part_of_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """-j 2 really runs in two processes (the same file list, each batch in one of them)."""
+    parent = os.getpid()
+    real = group._analyse_one
+
+    def tagged(path: str) -> group.LogResult:
+        if os.getpid() == parent:
+            time.sleep(0.01)  # a slow parent: the worker surely claims batches
+        return {**real(path), "pid": os.getpid()}
+
+    monkeypatch.setattr(group, "_analyse_one", tagged)
+    results = list(group.analyse_files(_files(60), (), 2))
+    assert len(results) == 60
+    pids = {r["pid"] for r in results}
+    assert parent in pids and len(pids) == 2
+
+
+@linux_only
+def test_a_dead_worker_costs_its_files_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    parent = os.getpid()
+    real = group._analyse_one
+
+    def fragile(path: str) -> group.LogResult:
+        if os.getpid() != parent:
+            os._exit(9)  # killed mid-batch (out of memory, a crash in native code)
+        time.sleep(0.01)
+        return real(path)
+
+    monkeypatch.setattr(group, "_analyse_one", fragile)
+    files = [f"{p}" for p in sorted({str(p) for p in CORPUS[:40]})]
+    results = list(group.analyse_files(files, (), 2))
+    assert sorted(r["file"] for r in results) == files  # each file once: analysed here, or reported lost
+    lost = [r for r in results if "ended early" in r.get("skipped", "")]
+    assert lost, "the worker claimed a batch before it died"
+    assert all("exit code 9" in r["skipped"] and f"'triage {r['file']}'" in r["skipped"] for r in lost)
+    doc = group.build_groups(results, "tag")
+    assert {s["file"] for s in doc["skipped"]} == {r["file"] for r in lost}
+
+
+def test_one_engine_build_per_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The tag and the analysis come from the same Engine: `triage group` builds it once."""
+    builds = []
+    real = group._init_worker
+
+    def counting(dirs: list[str]) -> None:
+        builds.append(list(dirs))
+        real(dirs)
+
+    monkeypatch.setattr(group, "_init_worker", counting)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for p in CORPUS[:3]:
+        (logs / p.name).write_bytes(p.read_bytes())
+    assert group.group_main(["--format", "json", "-j", "1", str(logs)]) == 0
+    assert len(builds) == 1
+    capsys.readouterr()
+    builds.clear()
+    list(group.analyse_files([str(p) for p in CORPUS[:2]], (), 1))  # a library call builds its own
+    assert len(builds) == 1
