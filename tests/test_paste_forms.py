@@ -162,3 +162,23 @@ def test_one_line_break_in_a_repr_is_opened_and_an_apostrophe_is_not_a_quote() -
     assert view.data.split(b"\n")[:3] == [b'ValueError("', b"[Context Shifting: Erased 106 tokens]", ARCH.encode()]
     view = unwrap(b'it can\'t load "a\\nb"\n')
     assert view.data.split(b"\n")[0] == b'it can\'t load "'
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        b"x " + b"\\" * 1_000_000 + b"n end\n",
+        b'{"error": "' + b'\\"a' * 300_000 + b'"}\n',
+        b"a" * 1_000_000 + b' "x\\ny"\n',
+        b" ".join([b"llama_model_load: x"] * 50_000) + b"\n",
+        b"&quot;" * 200_000 + b"\n",
+        b"".join(b"%079d\n" % i for i in range(12_000)) + b"".join(b"%080d\n" % i for i in range(12_000)),
+        b"Received error x (type=value_error)\n" * 30_000,
+    ],
+    ids=["backslash-run", "escaped-quotes", "late-escape", "run-on", "entities", "wrap-widths", "langchain"],
+)
+def test_hostile_pastes_stay_fast(paste: bytes) -> None:
+    """The paste-wide rewrites are C-speed searches plus per-line work bounded by the line count."""
+    t0 = time.perf_counter()
+    shared_engine().analyse(paste)
+    assert time.perf_counter() - t0 < 5

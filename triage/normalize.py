@@ -386,9 +386,14 @@ def _escaped_string(line: bytes) -> bool:
     return line[first.end() - 1 : first.end()] == b"n" and _string_start(line, first.start()) >= 0
 
 
+STRING_SCAN = 64 * 1024  # bytes of a line read for the opening quote of its escaped string
+
+
 def _string_start(line: bytes, upto: int) -> int:
     """The offset of the opening quote of the string that is open at `upto`, reading the line from its start as
     JSON and Python literals are read (-1 when none is): `{"error": "` and `ValueError('` open one, `can't` not."""
+    if upto > STRING_SCAN:
+        return -1  # a string opened that far into a line is no error wrapper's; and the scan is Python, bytewise
     quote = 0
     start = -1
     i = 0
