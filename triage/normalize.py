@@ -1,9 +1,12 @@
 """Normalised, line-addressable view of a decoded log.
 
 Lines are cleaned lazily (ANSI colours, CR, Markdown fences and quotes,
-journald/syslog and docker-compose prefixes, Ollama's slog wrapper), one at a
-time, so a 200 MB log costs only the lines a keyword points at. Each cleaned
-line keeps its 1-based line number in the input as given.
+journald/syslog, docker-compose and timestamp prefixes, Ollama's slog wrapper),
+one at a time, so a 200 MB log costs only the lines a keyword points at. A paste
+(not a big file) is first rewritten as a whole by `unwrap`, before the keyword
+prefilter reads it: colour codes and HTML entities, escaped JSON/repr strings,
+LangChain's wrapper, run-on lines, indentation and terminal hard wraps. Each
+cleaned line keeps its 1-based line number in the input as given.
 """
 
 from __future__ import annotations
