@@ -110,7 +110,7 @@ def test_a_memory_mapped_big_log_gets_the_same_report(tmp_path: Path, engine: En
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the forked pool is Linux-only")
 def test_forked_pool_reports_every_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The parent analyses the first logs itself, the forked workers the rest: each file exactly once."""
+    """The parent analyses the first logs before forking, then shares the rest with the worker: each file once."""
     monkeypatch.setattr(group, "WARM_LOGS", 3)
     files = [str(p) for p in CORPUS[:24]]
     pooled = sorted(group.analyse_files(files, (), 2), key=lambda r: r["file"])

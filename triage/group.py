@@ -1,8 +1,9 @@
 """`triage group DIR...`: fingerprint every log and show the groups, largest first.
 
 How a maintainer reads a tracker export or a folder of logs. Logs are
-analysed in a process pool (each worker builds its Engine once) and results
-are streamed, so memory stays flat on large exports. An export too large for
+analysed by this process and `-j N` - 1 workers (forked with its Engine on
+Linux, each building its own from the cache elsewhere) and results are
+streamed, so memory stays flat on large exports. An export too large for
 one machine is split with `--shard K/N` (every N-th file, deterministic), each
 shard writes `--format json`, and `triage group --merge a.json b.json ...`
 joins the shards by fingerprint id.
