@@ -108,8 +108,10 @@ def clean_line(text: str) -> str:
             break
     if text.startswith("time=") and (m := _SLOG().match(text)):
         msg = m.group("msg")
-        if msg.startswith('"'):
+        if len(msg) >= 2 and msg.startswith('"') and msg.endswith('"'):
             msg = _SLOG_ESC().sub(_unescape, msg[1:-1])
+        elif msg.startswith('"'):  # a paste cut inside the quoted message: no closing quote to drop
+            msg = _SLOG_ESC().sub(_unescape, msg[1:])
         text = msg + m.group("rest")
     elif text[:1] in " `~\t" and ("```" in text or "~~~" in text) and _FENCE().match(text):
         return ""  # a Markdown fence, also behind a quote or a container's prefix
