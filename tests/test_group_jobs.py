@@ -105,3 +105,24 @@ def test_one_engine_build_per_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     builds.clear()
     list(group.analyse_files([str(p) for p in CORPUS[:2]], (), 1))  # a library call builds its own
     assert len(builds) == 1
+
+
+def test_spawned_workers_build_their_own_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows spawn: each worker loads the Engine itself; the results are the same."""
+    import multiprocessing
+
+    files = sorted({str(p) for p in CORPUS[:12]})
+    single = sorted(group.analyse_files(files, (), 1), key=lambda r: r["file"])
+    here: list[str] = []
+    real = group._analyse_one
+
+    def slow(path: str) -> group.LogResult:  # this process only: a spawned worker imports the real one
+        here.append(path)
+        time.sleep(0.2)
+        return real(path)
+
+    monkeypatch.setattr(group, "_analyse_one", slow)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    spawned = sorted(group.analyse_files(files, (), 2), key=lambda r: r["file"])
+    assert spawned == single
+    assert 0 < len(here) < len(files), "the spawned worker analysed part of the files"
