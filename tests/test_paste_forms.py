@@ -164,6 +164,21 @@ def test_one_line_break_in_a_repr_is_opened_and_an_apostrophe_is_not_a_quote() -
     assert view.data.split(b"\n")[0] == b'it can\'t load "'
 
 
+def test_relative_windows_path_with_backslash_n_stays_one_line() -> None:
+    line = b"OSError: It looks like the config file at 'models\\nous-capybara-34b.Q3_K_M.gguf' is not a valid JSON file.\n"
+    assert unwrap(line).data == line  # `models\nous-...` is a folder and a file, not an escaped line break
+
+
+def test_langchain_wrapper_with_a_message_is_not_read_as_an_empty_error() -> None:
+    paste = (
+        "llama_load_model_from_file: failed to load model\n"
+        "  Could not load Llama model from path: C:\\ggml-model-q4_0.bin. Received error [WinError -529697949] "
+        "Windows Error 0xe06d7363 (type=value_error)\n"
+    )
+    assert "bad-magic-legacy-format" not in _ids(paste)  # the empty-error signature must see the message
+    assert "bad-magic-legacy-format" in _ids(paste.replace("[WinError -529697949] Windows Error 0xe06d7363", " "))
+
+
 @pytest.mark.parametrize(
     "paste",
     [

@@ -25,7 +25,7 @@ from .engine import Engine
 from .errors import DataError
 from .load import KnowledgeBase, Signature, builtin_dir
 from .match import build_index, scan
-from .normalize import clean_line, normalize
+from .normalize import clean_line, prepare
 
 __all__ = [
     "adversarial_inputs",
@@ -631,7 +631,7 @@ def _engine_of(target: KnowledgeBase | Engine) -> Engine:
 def _example_hits(target: KnowledgeBase | Engine, sig: Signature, text: str) -> bool:
     """Does this signature alone accept the example (a whole log snippet)?"""
     try:
-        log = normalize(decode(text.encode("utf-8")))
+        log = prepare(decode(text.encode("utf-8")))
     except Exception:  # noqa: BLE001 - an empty example is simply not a hit
         return False
     engine = _engine_of(target)

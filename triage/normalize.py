@@ -340,6 +340,9 @@ _ESCAPED_BREAK = lazy_bregex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
 _ESCAPE = lazy_bregex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
 # A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`).
 _RAW_PATH = lazy_bregex(rb"(?<![\w\\])[A-Za-z]:\\(?![\\\nn\"])")
+# A relative Windows path with single backslashes (`models\nous-hermes.gguf`, `bin\rocm\x`): its one `\n` is
+# a folder name, not an escaped line break.
+_PATH_TOKEN = lazy_bregex(rb"[\w.-]\\[\w.-]+(?:\.[A-Za-z0-9]{1,12}\b|\\[\w.-])")
 # A line as wide as a terminal (80, 100, 120, 132 or 160 bytes) followed by more text: a paste may hold a hard wrap.
 _WRAPPED = lazy_bregex(rb"(?m)^(?:[^\n]{80}|[^\n]{100}|[^\n]{120}|[^\n]{132}|[^\n]{160})\r?\n[^\n]")
 _RECORD_START = lazy_bregex(
@@ -388,7 +391,11 @@ def _escaped_string(line: bytes) -> bool:
         return False
     if next(found, None) is not None:
         return True
-    return line[first.end() - 1 : first.end()] == b"n" and _string_start(line, first.start()) >= 0
+    return (
+        line[first.end() - 1 : first.end()] == b"n"
+        and _string_start(line, first.start()) >= 0
+        and _PATH_TOKEN().search(line) is None
+    )
 
 
 STRING_SCAN = 64 * 1024  # bytes of a line read for the opening quote of its escaped string
@@ -517,6 +524,9 @@ def _split_wrapper(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], 
         if head >= 0 or tail >= 0:
             cut = sorted({0, len(line), *([head + len(b"Received error ")] if head >= 0 else []), *([tail] if tail > head else [])})
             pieces = [line[a:b] for a, b in zip(cut, cut[1:]) if line[a:b].strip()] or [line]
+            if head >= 0 and len(pieces) > 1 and pieces[1].strip() and not pieces[1].startswith(b" (type="):
+                # the wrapper keeps its message too: `Received error ` alone would read as an empty error
+                pieces[0] += pieces[1]
         out.extend(pieces)
         out_origin.extend([number] * len(pieces))
     return out, out_origin
