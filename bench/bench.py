@@ -296,6 +296,8 @@ def bench_group(tmp: Path, count: int, repeat: int) -> None:
     print(f"   {size / 1e6:.0f} MB: -j 1 {times[1]:5.1f} s ({count / times[1]:4.0f} logs/s)   -j 2 {times[2]:5.1f} s "
           f"({count / times[2]:4.0f} logs/s)   speed-up {speedup:4.2f}x (goal >= 1.8x: {verdict(speedup >= 1.8)}; "
           f"-j 2 < 60 s: {verdict(times[2] < 60)})   cores here: {os.cpu_count()}")
+    pairs = ", ".join(f"{a[0] / b[0]:.2f}x" for a, b in zip(runs[1], runs[2]))
+    print(f"   each round's -j 1 / -j 2 (the runs back to back): {pairs}")
     if all(b[1] is not None for b in best.values()):
         print(f"   other processes kept {best[1][1]:.2f} cores busy during the best -j 1 run, {best[2][1]:.2f} during "
               f"the best -j 2 (all runs: -j 1 {_loads(runs[1])}; -j 2 {_loads(runs[2])}); "
