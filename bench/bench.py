@@ -10,7 +10,8 @@
              at 1, 2, 8 and 50 MB: seconds and MB/s (must stay linear or better; any 1 MB input <= 1 s);
 4. redact:   whole-log redaction (`triage.redact.redact_log`) MB/s at 1, 8 and 50 MB;
 5. group:    `triage group` over 10,000 logs made by repeating tests/corpus and tests/logs with varied
-             numbers and paths, on `-j 1` and `-j 2`;
+             numbers and paths, on `-j 1` and `-j 2` (best of --repeat rounds each, with each round's ratio
+             and how busy other processes kept the machine);
 6. sigs:     1000 generated signatures vs the built-in set, in-process, on the same 1 MB log;
 7. corpus:   in-process median and p99 per log over tests/corpus and tests/logs.
 
@@ -287,7 +288,9 @@ def bench_group(tmp: Path, count: int, repeat: int) -> None:
     size = make_group_corpus(corpus, count)
     subprocess.run(triage_cmd() + [str(TYPICAL)], stdout=subprocess.DEVNULL, check=False)  # a warm cache for both
     runs: dict[int, list[tuple[float, float | None]]] = {1: [], 2: []}
-    for _ in range(max(1, repeat // 2)):  # alternated, best of each: neighbours on a shared machine only add time
+    # --repeat rounds (the runs per figure, as for the others), each -j 1 then -j 2 back to back; the best of
+    # each side: neighbours on a shared machine, and the VM's host, only ever add time
+    for _ in range(max(1, repeat)):
         for jobs in (1, 2):
             runs[jobs].append(wall_and_neighbours(triage_cmd() + ["group", "--format", "json", "-j", str(jobs), str(corpus)]))
     best = {jobs: min(t) for jobs, t in runs.items()}
