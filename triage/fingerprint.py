@@ -5,6 +5,9 @@ Like Socorro's signatures and Sentry's grouping, the rules are data
 (`fingerprints/*.toml`) and versioned: the id starts with the rules' version.
 Every regex runs with a timeout on a line cut to MAX_LINE characters, so a
 hostile log costs linear time; a search that times out counts as no match.
+A rule runs only on a line that holds one of the literals every match of its
+pattern contains (computed when the rules load, see literals.py): a timed
+search costs two clock system calls, and most rules cannot match most lines.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from .fingerprint_rules import FingerprintRules, Kind, Rewrite
+from .literals import haystack, may_match
 from .model import Fingerprint, KeyLine, Match
 from .sha import sha256
 
@@ -64,18 +68,37 @@ def _search(pattern: regex.Pattern[str], text: str) -> regex.Match[str] | None:
         return None
 
 
+def _apply(rules: Sequence[Rewrite], line: str, strip: bool) -> str:
+    """Each rule in turn, skipping the ones whose required literal the line lacks (they cannot match)."""
+    hay = haystack(line)
+    for rule in rules:
+        if not may_match(rule.need, hay):
+            new = line.lstrip() if strip else line
+        else:
+            new = _sub(rule, line)
+            if strip:
+                new = new.lstrip()
+        if new != line:
+            line = new
+            hay = haystack(line)
+    return line
+
+
 def normalise(text: str, rules: FingerprintRules) -> str:
     """Strip wrapper prefixes and parameterise what varies between reporters."""
     line = " ".join(text.replace("\r", "").split("\n"))[:MAX_LINE].strip()
     for _ in range(_MAX_PREFIXES):
         before = line
-        for prefix in rules.prefixes:
-            line = _sub(prefix, line).lstrip()
+        line = _apply(rules.prefixes, line, True)
         if line == before:
             break
-    for rewrite in rules.rewrites:
-        line = _sub(rewrite, line)
+    line = _apply(rules.rewrites, line, False)
     return line.strip()
+
+
+def _generic(line: str, hay: str, rules: FingerprintRules) -> bool:
+    """Whether a generic pattern matches the line (`hay`: its haystack)."""
+    return any(may_match(need, hay) and _search(pattern, line) for (_, pattern), need in zip(rules.generic, rules.generic_need))
 
 
 def _fill(template: str, found: regex.Match[str], line: str, rules: FingerprintRules) -> str:
@@ -96,10 +119,11 @@ def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Can
     line = normalise(raw, rules)
     if len(line) < 4:
         return None
-    generic = any(_search(pattern, line) for _, pattern in rules.generic)
+    hay = haystack(line)
+    generic = _generic(line, hay, rules)
     best: tuple[Kind, regex.Match[str]] | None = None
     for kind in rules.kinds:
-        found = _search(kind.pattern, line)
+        found = _search(kind.pattern, line) if may_match(kind.need, hay) else None
         if found and (best is None or kind.priority > best[0].priority):
             best = (kind, found)
     if best is None:
@@ -108,7 +132,7 @@ def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Can
     text = _fill(kind.text, found, line, rules)
     key = _fill(kind.key, found, line, rules) if kind.key else text
     # the kind's own part decides: "runner terminated: GGML_ASSERT(...)" is about the assert
-    generic = kind.generic or any(_search(pattern, text) for _, pattern in rules.generic)
+    generic = kind.generic or _generic(text, haystack(text), rules)
     return Candidate(number, text, key.lower(), kind.id, kind.priority, generic, kind.companions)
 
 

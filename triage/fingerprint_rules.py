@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from . import rx
 from .errors import DataError, DataErrors
+from .literals import required_literals
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,11 +29,13 @@ PLACEHOLDER = r"\{(\w+)\}"  # a {name} in a kind's text or key
 DANGLING = r"(?: in|:)\s{0,8}$"  # what a template part whose group is empty leaves behind
 
 class Rewrite:
-    __slots__ = ("id", "pattern", "plan", "replace")
+    __slots__ = ("id", "need", "pattern", "plan", "replace")
 
     def __init__(self, spec: RewriteSpec) -> None:
         self.id = spec.id
         self.pattern = rx.compile(spec.regex, _FLAGS)
+        # literals every match contains (None: unknown): fingerprint runs the rule only on a line holding one
+        self.need = required_literals(spec.regex)
         self.replace = spec.replace
         # A template with backreferences (`\1: \2`), parsed once here into literals and group numbers: regex
         # parses a template in its Python layer, which a run whose patterns come precompiled never imports.
@@ -54,11 +57,12 @@ def template_plan(pattern: regex.Pattern[str], template: str) -> tuple[str | int
 
 
 class Kind:
-    __slots__ = ("companions", "generic", "id", "key", "pattern", "priority", "text")
+    __slots__ = ("companions", "generic", "id", "key", "need", "pattern", "priority", "text")
 
     def __init__(self, spec: KindSpec) -> None:
         self.id = spec.id
         self.pattern = rx.compile(spec.regex, _FLAGS)
+        self.need = required_literals(spec.regex)  # as Rewrite.need
         self.priority = spec.priority
         self.text = spec.text
         self.key = spec.key
@@ -69,9 +73,10 @@ class Kind:
 class FingerprintRules:
     """Compiled rules plus the version tag every fingerprint id starts with, and the two patterns that fill
     a kind's template (compiled here so they reach a process precompiled, with the rules, from the start-up
-    cache)."""
+    cache). `generic_need[i]`: the required literals of `generic[i]`'s pattern, as Rewrite.need."""
 
-    __slots__ = ("dangling", "generic", "kinds", "max_text", "place", "prefixes", "rewrites", "tag", "tests")
+    __slots__ = ("dangling", "generic", "generic_need", "kinds", "max_text", "place", "prefixes", "rewrites", "tag",
+                 "tests")
 
     def __init__(
         self,
@@ -88,6 +93,7 @@ class FingerprintRules:
         self.rewrites = rewrites
         self.kinds = kinds
         self.generic = generic
+        self.generic_need: list[tuple[str, ...] | None] = [required_literals(p.pattern) for _, p in generic]
         self.max_text = max_text
         self.tests = tests or []
         self.place: regex.Pattern[str] = rx.compile(PLACEHOLDER)

@@ -5,16 +5,28 @@ line, which on a long line full of near-misses costs milliseconds. If a pattern
 can only match where one of a few literals occurs, a lower-cased `in` test
 rules the line out first. The analysis is conservative: it returns None (no
 shortcut) for anything it does not understand, and only ASCII literals are used,
-so lower-casing agrees with the regex's case-insensitive matching.
+so lower-casing agrees with the regex's case-insensitive matching (`haystack` makes a
+line's text to test them against, exactly: see its note).
+
+The pattern is parsed by Python's `re` parser, for the `regex` module. Where the two read
+the same text differently, the result would be wrong, so those patterns get None: a
+POSIX class (`[[:alpha:]]`, a set to `re`) and a `{...}` that is not a repeat count
+(a literal to `re`, a fuzzy-matching constraint to `regex`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["required_literals"]
+__all__ = ["haystack", "may_match", "required_literals"]
 
 MIN_LITERAL = 3
+# Characters outside ASCII that the `regex` module's case-insensitive matching (simple case folding) takes
+# for an ASCII letter, where str.lower() does not give that letter alone: U+0130 lowers to "i" plus a combining
+# dot (two characters), U+017F stays itself. tests/test_fingerprint_gate.py checks every code point.
+_FOLD = {0x130: "i", 0x17F: "s"}
+_POSIX_CLASS = r"\[:\^?[A-Za-z]{1,20}:\]"  # `regex` reads `[[:alpha:]]` as a class, `re` as a set and a "]"
 
 
 def required_literals(pattern: str) -> tuple[str, ...] | None:
@@ -25,12 +37,51 @@ def required_literals(pattern: str) -> tuple[str, ...] | None:
         parser: Any = importlib.import_module("re._parser")  # Python 3.11+ (no type stubs)
     except ImportError:  # pragma: no cover - Python 3.10
         parser = importlib.import_module("sre_parse")
+    if ("[:" in pattern and re.search(_POSIX_CLASS, pattern)) or _odd_brace(pattern):
+        return None
     try:
         parsed = parser.parse(pattern)
     except Exception:  # noqa: BLE001 - syntax only the regex module knows: no shortcut
         return None
     found = _sequence(list(parsed), parser)
     return tuple(sorted(found)) if found else None
+
+
+def _odd_brace(pattern: str) -> bool:
+    """Whether an unescaped `{` opens anything but a repeat count (`{3}`, `{2,}`, `{,4}`, `{1,5}`)."""
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            end = pattern.find("}", i)
+            body = pattern[i + 1:end] if end > i else "x"
+            count = body.replace(",", "", 1)
+            if not count.isdigit():
+                return True
+        i += 1
+    return False
+
+
+def haystack(text: str) -> str:
+    """`text` to test required literals against: lower-cased one character for one character, with the two
+    characters that case-insensitive `regex` matching takes for an ASCII letter mapped to that letter, so
+    a literal occurs in it wherever the pattern can match `text` (whether or not it ignores case)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD).lower()
+
+
+def may_match(need: tuple[str, ...] | None, hay: str) -> bool:
+    """False only when the pattern whose `required_literals` are `need` cannot match the line of `hay`."""
+    if need is None:
+        return True
+    for literal in need:
+        if literal in hay:
+            return True
+    return False
 
 
 def _sequence(items: list[Any], p: Any) -> set[str] | None:
