@@ -22,10 +22,11 @@ from typing import Any
 __all__ = ["haystack", "may_match", "required_literals"]
 
 MIN_LITERAL = 3
-# Characters outside ASCII that the `regex` module's case-insensitive matching (simple case folding) takes
-# for an ASCII letter, where str.lower() does not give that letter alone: U+0130 lowers to "i" plus a combining
-# dot (two characters), U+017F stays itself. tests/test_fingerprint_gate.py checks every code point.
-_FOLD = {0x130: "i", 0x17F: "s"}
+# Characters outside ASCII that the `regex` module's case-insensitive matching takes for an ASCII letter of a
+# pattern, where str.lower() does not give that letter alone: U+0130 (matches "i") lowers to "i" plus a combining
+# dot, U+0131 (matches "I") and U+017F (matches "s") stay themselves. tests/test_fingerprint_gate.py checks
+# every code point against every ASCII character.
+_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s"}
 _POSIX_CLASS = r"\[:\^?[A-Za-z]{1,20}:\]"  # `regex` reads `[[:alpha:]]` as a class, `re` as a set and a "]"
 
 

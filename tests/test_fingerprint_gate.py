@@ -1,0 +1,176 @@
+"""The literal gate in fingerprinting (issue 16): it skips only searches that cannot match.
+
+Every rule runs only on a line holding one of the literals every match of its pattern contains.
+These tests check the two halves of that promise: the gate never turns away a line its pattern
+matches (per rule, on real and varied lines, and on every code point for case folding), and a
+rule whose literal is absent is really not run (calls counted).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import regex
+
+import triage.fingerprint as fpmod
+from triage.engine import Engine
+from triage.fingerprint import MAX_LINE, fingerprint, normalise
+from triage.fingerprint_rules import load_fingerprint_rules, rules_from_specs
+from triage.fingerprint_schema import RulesFile
+from triage.literals import haystack, may_match, required_literals
+from triage.model import KeyLine
+
+TESTS = Path(__file__).resolve().parent
+RULES = load_fingerprint_rules()
+
+
+def _all_rules() -> Iterator[tuple[str, regex.Pattern[str], tuple[str, ...] | None]]:
+    for rule in RULES.prefixes + RULES.rewrites:
+        yield rule.id, rule.pattern, rule.need
+    for kind in RULES.kinds:
+        yield kind.id, kind.pattern, kind.need
+    for (gid, pattern), need in zip(RULES.generic, RULES.generic_need):
+        yield gid, pattern, need
+
+
+def _variants(line: str) -> list[str]:
+    """The line, and the same line in forms case-insensitive matching treats alike."""
+    return [line, line.upper(), line.replace("s", "\u017f"), line.replace("i", "\u0130"), line.replace("k", "\u212a"),
+            line.title()]
+
+
+def _lines() -> list[str]:
+    """Error-ish lines from the test corpora, cut as fingerprinting cuts them, plus each line normalised."""
+    out: list[str] = []
+    words = ("error", "fail", "assert", "abort", "fault", "exception", "cannot", "unable", "terminated", "unsupported",
+             "not found", "invalid", "killed", "exit")
+    for folder in ("corpus", "grouping", "holdout"):
+        for path in sorted((TESTS / folder).rglob("*.log")):
+            for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                low = raw.lower()
+                if any(w in low for w in words):
+                    line = raw[:MAX_LINE].strip()
+                    out.append(line)
+                    out.append(normalise(line, RULES))
+    return sorted(set(out))
+
+
+LINES = _lines()
+
+
+def test_every_rule_has_lines_to_check_and_most_rules_a_literal() -> None:
+    assert len(LINES) > 300
+    rules = list(_all_rules())
+    gated = [rid for rid, _, need in rules if need]
+    assert len(gated) >= len(rules) // 2, "the gate should cover most rules"
+
+
+@pytest.mark.parametrize(("rid", "pattern", "need"), [r for r in _all_rules() if r[2]], ids=lambda v: str(v)[:30])
+def test_gate_never_turns_away_a_line_its_rule_matches(rid: str, pattern: regex.Pattern[str],
+                                                       need: tuple[str, ...]) -> None:
+    for line in LINES:
+        for text in _variants(line):
+            if pattern.search(text, timeout=1.0):
+                assert may_match(need, haystack(text)), f"rule {rid}: gate refused {text!r} (needs {need})"
+    # synthetic lines built from the literals themselves, in every case form: a hit must pass the gate
+    for literal in need:
+        for text in _variants(f"x {literal} y"):
+            if pattern.search(text, timeout=1.0):
+                assert may_match(need, haystack(text))
+
+
+def test_haystack_folds_every_character_case_insensitive_regex_takes_for_ascii() -> None:
+    """Exactness of the gate over all of Unicode: wherever `regex` (as the rules compile it) matches an
+    ASCII character c of a pattern, either case, against a code point x ignoring case, haystack(x) is
+    exactly c lower-cased, one character for one (so literals of several characters line up too)."""
+    points = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF)
+    hay = haystack(points)
+    assert len(hay) == len(points), "some character lower-cases to several"
+    folded = 0
+    for c in map(chr, range(0x80)):
+        for m in regex.finditer(regex.escape(c), points, regex.IGNORECASE | regex.VERSION0):
+            assert hay[m.start()] == c.lower(), f"U+{ord(m.group()):04X} matches {c!r}"
+            folded += ord(m.group()) >= 0x80
+    assert folded >= 4, "no non-ASCII case partner found: regex changed, recheck the fold table"
+
+
+def test_gate_on_and_off_agree_on_whole_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.build(cache_dir=None)
+    paths = sorted((TESTS / "corpus").glob("*.log")) + sorted((TESTS / "grouping").rglob("*.log"))
+    blobs = [p.read_bytes() for p in paths]
+    on = [engine.analyse(b).fingerprint for b in blobs]
+    monkeypatch.setattr(fpmod, "may_match", lambda need, hay: True)
+    off = [engine.analyse(b).fingerprint for b in blobs]
+    assert sum(f is not None for f in on) > 50
+    assert on == off
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real_search, real_sub = fpmod._search, fpmod._sub
+
+    def search(pattern: regex.Pattern[str], text: str) -> Any:
+        seen.append(pattern.pattern)
+        return real_search(pattern, text)
+
+    def sub(rule: Any, text: str) -> str:
+        seen.append(rule.pattern.pattern)
+        return real_sub(rule, text)
+
+    monkeypatch.setattr(fpmod, "_search", search)
+    monkeypatch.setattr(fpmod, "_sub", sub)
+    return seen
+
+
+def _rules_with(kind_regex: str, rewrite_regex: str) -> Any:
+    spec = RulesFile.model_validate({
+        "version": 1,
+        "rewrite": [{"id": "zz", "regex": rewrite_regex, "replace": "<zz>", "description": "test"}],
+        "kind": [{"id": "quux", "regex": kind_regex, "priority": 80, "description": "test"}],
+    })
+    return rules_from_specs([("test.toml", spec, b"")])
+
+
+def test_a_rule_whose_literal_is_absent_is_not_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = _rules_with(r"(?:quuxfrob|zorkblat)\d failed", r"zebra\d+")
+    kind = rules.kinds[0]
+    assert kind.need == ("quuxfrob", "zorkblat")
+    assert rules.rewrites[0].need == ("zebra",)
+    seen = _counting(monkeypatch)
+    key = fingerprint([KeyLine(1, "error: something else failed", 90)], [], rules)
+    assert key is not None and kind.pattern.pattern not in seen and rules.rewrites[0].pattern.pattern not in seen
+    seen.clear()
+    found = fingerprint([KeyLine(1, "error: QUUXFROB1 failed at ZEBRA42", 90)], [], rules)
+    assert kind.pattern.pattern in seen and rules.rewrites[0].pattern.pattern in seen
+    assert found is not None and "<zz>" in found.text
+
+
+def test_gate_cuts_the_searches_on_real_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most rules cannot match most lines: with the gate, far fewer searches run (and results are the same)."""
+    lines = [KeyLine(i + 1, text, 90) for i, text in enumerate(LINES[:300])]
+    seen = _counting(monkeypatch)
+    gated = fingerprint(lines, [], RULES)
+    with_gate = len(seen)
+    seen.clear()
+    monkeypatch.setattr(fpmod, "may_match", lambda need, hay: True)
+    ungated = fingerprint(lines, [], RULES)
+    assert gated == ungated
+    assert with_gate < len(seen) * 0.6, (with_gate, len(seen))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"[[:alpha:]]abc", None),  # a POSIX class to regex, a set and a "]" to re
+        (r"(?:foo){e<=1}bar", None),  # fuzzy matching to regex, literal text to re
+        (r"ab{,}cde", None),
+        (r"unsupported op[: ]{1,3}x", ("unsupported op",)),
+        (r"foo\d{1,3}barbaz", ("barbaz",)),
+        (r"\{abc\}", ("{abc}",)),
+    ],
+)
+def test_required_literals_give_up_where_re_and_regex_read_a_pattern_differently(
+        pattern: str, expected: tuple[str, ...] | None) -> None:
+    assert required_literals(pattern) == expected
