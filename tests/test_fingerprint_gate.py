@@ -15,11 +15,12 @@ import pytest
 import regex
 
 import triage.fingerprint as fpmod
+from triage import keylines
 from triage.engine import Engine
 from triage.fingerprint import MAX_LINE, fingerprint, normalise
 from triage.fingerprint_rules import load_fingerprint_rules, rules_from_specs
 from triage.fingerprint_schema import RulesFile
-from triage.literals import haystack, may_match, required_literals
+from triage.literals import haystack, may_match, minimal, required_literals
 from triage.model import KeyLine
 
 TESTS = Path(__file__).resolve().parent
@@ -174,3 +175,32 @@ def test_gate_cuts_the_searches_on_real_lines(monkeypatch: pytest.MonkeyPatch) -
 def test_required_literals_give_up_where_re_and_regex_read_a_pattern_differently(
         pattern: str, expected: tuple[str, ...] | None) -> None:
     assert required_literals(pattern) == expected
+
+
+# keylines: the same gate on its plain-line path, with the literals written out in the module
+
+
+@pytest.mark.parametrize("name", sorted(keylines.KEYLINE_LITERALS))
+def test_keyline_literals_are_exactly_the_computed_ones(name: str) -> None:
+    assert keylines.KEYLINE_LITERALS[name] == minimal(required_literals(keylines.KEYLINE_PATTERNS[name]))
+
+
+def test_minimal_keeps_the_requirement() -> None:
+    full = ("abort", "aborted", "error", "error:", "segv")
+    assert minimal(full) == ("abort", "error", "segv")
+    for hay in ("was aborted", "error: x", "sigsegv", "nothing", "err"):
+        assert any(lit in hay for lit in full) == may_match(minimal(full), hay)
+    assert minimal(None) is None
+
+
+def test_keyline_scores_agree_with_and_without_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.build(cache_dir=None)
+    texts = [line[: keylines.SCORE_CHARS] for line in LINES] + [
+        "llama runner process has terminated: exit status 2", "Segmentation fault (core dumped)",
+        "Traceback (most recent call last):", "error: 0", "GGML_ASSERT(x) failed", "ValueError: bad thing",
+        "RuntimeError: Failed to load model from file: x.gguf", "[GIN] 2024/01/01 | 200 | error",
+    ]
+    gated = [keylines.score_line(t, engine.patterns) for t in texts]
+    monkeypatch.setattr(keylines, "may_match", lambda need, hay: True)
+    assert gated == [keylines.score_line(t, engine.patterns) for t in texts]
+    assert {0, 20, 60, 90} <= set(gated)

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Callable
 
 from . import rx
+from .literals import may_match
 from .model import KeyLine
 from .normalize import lazy_regex
 
@@ -86,6 +87,34 @@ KEYLINE_PATTERNS: dict[str, str] = {"key": _KEY, "not_key": _NOT_KEY, "specific"
 RE_FLAGS = re.IGNORECASE
 REGEX_FLAGS = rx.IGNORECASE | rx.VERSION0
 
+# Literals every match of a pattern contains (one of them), lower-case: `minimal(required_literals(pattern))`
+# from literals.py, written out because working them out costs ~8 ms of every start (tests/test_fingerprint_gate.py
+# checks they are still exactly that). On a plain line (see below) a pattern whose literals are all absent is not
+# searched: it cannot match. "key" has none here: nearly every line it sees holds one of its words.
+KEYLINE_LITERALS: dict[str, tuple[str, ...]] = {
+    "not_key": (
+        "--noavx2", "= unknown", "[gin]", "error", "failsafe", "ggml_cuda_force", "issue", "level=",
+        "not compiled with gpu offload support", "set gpu layers manually", "unable to detect vram",
+    ),
+    "specific": (
+        "address already in use", "bad magic", "could not find module", "ggml_abort", "ggml_assert", "glibc",
+        "illegal instruction", "invalid device function", "invalid magic", "invalid opcode", "missing tensor",
+        "model architecture", "no kernel image", "not within the file bounds",
+        "only one usage of each socket address", "out of memory", "pre-tokenizer", "requires more system memory",
+        "rror", "timed out waiting", "undefined symbol", "unsupported op", "wrong number of tensors", "wrong shape",
+        "xception",
+    ),
+    "wrapper": (
+        "' object has no attribute '", "(exit code: ", ": failed to create llama_context", "abort", "abrt",
+        "assert self.", "assertionerror", "could not respond to message", "cuda error", "double free or corruption",
+        "error loading model.", "error loading model: failed to start the model", "error: 500 internal server error",
+        "failed to execute script", "failed to load model", "free(): invalid pointer", "illegal hardware instruction",
+        "load the model", "no longer running", "raise ", "segmentation fault", "segv",
+        "signal arrived during cgo execution", "terminated", "the above exception was the direct cause",
+        "traceback (most recent call last):", "unable to load model",
+    ),
+}
+
 
 _RE = {name: lazy_regex(source, RE_FLAGS) for name, source in KEYLINE_PATTERNS.items()}
 
@@ -99,8 +128,11 @@ def _finder(patterns: Patterns | None, text: str) -> Callable[[str], bool]:
     """`name -> does that pattern match text`, with the precompiled patterns where they give the same answer."""
     if patterns is not None and _plain(text):
         store = patterns
+        hay = text.lower()  # ASCII: each literal occurs in it wherever the pattern can match, ignoring case
 
         def fast(name: str) -> bool:
+            if not may_match(KEYLINE_LITERALS.get(name), hay):
+                return False
             return store.get(KEYLINE_PATTERNS[name], REGEX_FLAGS).search(text) is not None
 
         return fast

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["haystack", "may_match", "required_literals"]
+__all__ = ["haystack", "may_match", "minimal", "required_literals"]
 
 MIN_LITERAL = 3
 # Characters outside ASCII that the `regex` module's case-insensitive matching takes for an ASCII letter of a
@@ -46,6 +46,13 @@ def required_literals(pattern: str) -> tuple[str, ...] | None:
         return None
     found = _sequence(list(parsed), parser)
     return tuple(sorted(found)) if found else None
+
+
+def minimal(literals: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The same requirement with fewer tests: a literal that contains another of the set adds nothing."""
+    if literals is None:
+        return None
+    return tuple(sorted(a for a in literals if not any(b != a and b in a for b in literals)))
 
 
 def _odd_brace(pattern: str) -> bool:
