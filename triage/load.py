@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 REGEX_FLAGS = rx.VERSION1 | rx.IGNORECASE | rx.MULTILINE
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
-from .literals import required_literals
+from .literals import haystack, required_literals
 from .load import REGEX_FLAGS, Patterns, Signature
 from .model import Hit
 from .normalize import MAX_LINE, Buffer, Log, normalize
@@ -221,7 +221,7 @@ class _Work:
             return False
         lower = self.lowered.get(text)
         if lower is None:
-            lower = text.lower()
+            lower = haystack(text)
             if len(text) <= 65536:  # lines and windows, not the whole-log text of `anywhere` conditions
                 self.lowered[text] = lower
         return not any(lit in lower for lit in needed)
