@@ -77,8 +77,8 @@ def haystack(text: str) -> str:
     """`text` to test required literals against: lower-cased one character for one character, with the two
     characters that case-insensitive `regex` matching takes for an ASCII letter mapped to that letter, so
     a literal occurs in it wherever the pattern can match `text` (whether or not it ignores case)."""
-    if text.isascii():
-        return text.lower()
+    if text.isascii() or not ("\u0130" in text or "\u0131" in text or "\u017f" in text):
+        return text.lower()  # three C-speed scans: str.translate is slow on long non-ASCII windows
     return text.translate(_FOLD).lower()
 
 
