@@ -14,29 +14,19 @@ from __future__ import annotations
 import mmap
 import re
 from functools import cache
-from typing import Callable, NamedTuple, NewType, Union
+from typing import AnyStr, Callable, NamedTuple, NewType, Union
 
 __all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "View", "normalize", "prepare", "unwrap"]
 
 MAX_LINE = 8192  # longer lines are cut for matching; real error lines are short
 
 
-def lazy_regex(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+def lazy_regex(pattern: AnyStr, flags: int = 0) -> Callable[[], re.Pattern[AnyStr]]:
     """A regex compiled on first use: most logs never need most of these, and compiling every one at import
-    was a measurable part of start-up."""
+    was a measurable part of start-up. Bytes patterns serve the paste-wide rewrites in `unwrap`."""
 
     @cache
-    def compiled() -> re.Pattern[str]:
-        return re.compile(pattern, flags)
-
-    return compiled
-
-
-def lazy_bregex(pattern: bytes, flags: int = 0) -> Callable[[], re.Pattern[bytes]]:
-    """`lazy_regex` for a pattern over bytes (the paste-wide rewrites in `unwrap` work on the raw bytes)."""
-
-    @cache
-    def compiled() -> re.Pattern[bytes]:
+    def compiled() -> re.Pattern[AnyStr]:
         return re.compile(pattern, flags)
 
     return compiled
@@ -333,28 +323,28 @@ PASTE_LIMIT = 4 * 1024 * 1024
 WRAP_WIDTHS = frozenset((80, 100, 120, 132, 160))
 MAX_WRAP_CHAIN = 16  # pieces of one wrapped line rejoined at most
 
-_ANSI_B = lazy_bregex(rb"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
-_ENTITY_B = lazy_bregex(rb"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_ANSI_B = lazy_regex(rb"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
+_ENTITY_B = lazy_regex(rb"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 # An escaped string's line break or quote: `\n`, `\"`, `\'` after an even number of backslashes.
-_ESCAPED_BREAK = lazy_bregex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
-_ESCAPE = lazy_bregex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
+_ESCAPED_BREAK = lazy_regex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
+_ESCAPE = lazy_regex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
 # A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`).
-_RAW_PATH = lazy_bregex(rb"(?<![\w\\])[A-Za-z]:\\(?![\\\nn\"])")
+_RAW_PATH = lazy_regex(rb"(?<![\w\\])[A-Za-z]:\\(?![\\\nn\"])")
 # A relative Windows path with single backslashes (`models\nous-hermes.gguf`, `bin\rocm\x`): its one `\n` is
 # a folder name, not an escaped line break.
-_PATH_TOKEN = lazy_bregex(rb"[\w.-]\\[\w.-]+(?:\.[A-Za-z0-9]{1,12}\b|\\[\w.-])")
+_PATH_TOKEN = lazy_regex(rb"[\w.-]\\[\w.-]+(?:\.[A-Za-z0-9]{1,12}\b|\\[\w.-])")
 # A line as wide as a terminal (80, 100, 120, 132 or 160 bytes) followed by more text: a paste may hold a hard wrap.
-_WRAPPED = lazy_bregex(rb"(?m)^(?:[^\n]{80}|[^\n]{100}|[^\n]{120}|[^\n]{132}|[^\n]{160})\r?\n[^\n]")
-_RECORD_START = lazy_bregex(
+_WRAPPED = lazy_regex(rb"(?m)^(?:[^\n]{80}|[^\n]{100}|[^\n]{120}|[^\n]{132}|[^\n]{160})\r?\n[^\n]")
+_RECORD_START = lazy_regex(
     rb"(?:time=|\[?\d{4}[-/]\d\d[-/]\d\d[T ]|[A-Z][a-z]{2} +\d{1,2} \d\d:|[\w.-]{1,40} +\| "
     rb"|(?:[A-Za-z]\w{0,40}[_.][\w.-]{0,40}|[A-Z]\w{0,40}(?:Error|Exception)|(?i:error|warning|info|debug|fatal|note|panic)): )"
 )
 RUN_ON = 400  # a line at least this long ...
 RUN_ON_RECORDS = 3  # ... holding at least this many record starts is a log that lost its line breaks
-_LONG = lazy_bregex(rb"(?m)^[^\n]{400}")
+_LONG = lazy_regex(rb"(?m)^[^\n]{400}")
 # Where a record begins inside a run-on line: after a space, a logger's `function_name: ` / `file.cpp:12: `, an
 # Ollama `time=`, an ISO timestamp, a Python traceback's parts, a JavaScript stack frame, an exception's name.
-_RUN_ON_START = lazy_bregex(
+_RUN_ON_START = lazy_regex(
     rb"(?<= )(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+: |[\w-]+\.(?:cpp|cu|c|h|go|py|m|mm):\d+: |time=\d{4}-|\d{4}-\d\d-\d\d[T ]\d\d:"
     rb"|Traceback \(|File \"|at [\w.$<>]+ \(|[A-Z]\w{2,40}(?:Error|Exception): )"
 )
