@@ -48,7 +48,8 @@ _STAMP = lazy_regex(
     r"^\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?: ?(?:Z|UTC|[+-]\d\d:?\d\d))?\]?[ \t]+(?=\S)"
 )
 _SLOG = lazy_regex(r'^time=\S+ level=(?P<level>[A-Z]+)(?: source=\S+)? msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)$')
-_ENTITY = lazy_regex(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_ENTITY_SOURCE = r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});"
+_ENTITY = lazy_regex(_ENTITY_SOURCE)
 _SLOG_ESC = lazy_regex(r'\\(["\\nt])')
 
 NormalizedLog = NewType("NormalizedLog", "Log")
@@ -111,7 +112,7 @@ def clean_line(text: str) -> str:
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lower", "_n_lines", "_newlines", "_text", "chains", "data", "origin", "wraps")
+    __slots__ = ("_lower", "_n_lines", "_newlines", "_pieces", "_text", "chains", "data", "origin", "wraps")
 
     def __init__(
         self,
@@ -130,6 +131,7 @@ class Log:
         # When the paste was unwrapped into more lines than the user gave (see `unwrap`): the user's 1-based line
         # number for each line of `data`, so every number the engine reports is a line of the input as given.
         self.origin = origin
+        self._pieces: dict[int, str] = {}  # piece_text, once per rejoined line (every signature on it asks)
         self._lower: bytes | None = None
         self._n_lines: int | None = None
         self._newlines: int | None = None
@@ -203,7 +205,10 @@ class Log:
         n = self.wraps.get(start)
         if n is None:
             return None
-        return clean_line(self.data[start : start + n].decode("utf-8", errors="replace"))
+        piece = self._pieces.get(start)
+        if piece is None:
+            piece = self._pieces[start] = clean_line(self.data[start : start + n].decode("utf-8", errors="replace"))
+        return piece
 
     def wrap_cut(self, start: int) -> int | None:
         """For a rejoined line: where its own piece ends in the cleaned text (None for any other line)."""
@@ -324,7 +329,7 @@ WRAP_WIDTHS = frozenset((80, 100, 120, 132, 160))
 MAX_WRAP_CHAIN = 16  # pieces of one wrapped line rejoined at most
 
 _ANSI_B = lazy_regex(rb"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
-_ENTITY_B = lazy_regex(rb"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_ENTITY_B = lazy_regex(_ENTITY_SOURCE.encode())
 # An escaped string's line break or quote: `\n`, `\"`, `\'` after an even number of backslashes.
 _ESCAPED_BREAK = lazy_regex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
 _ESCAPE = lazy_regex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
@@ -430,19 +435,29 @@ def _open_string(line: bytes) -> list[bytes]:
     return ([head] if head.strip() else []) + pieces + ([tail] if tail else [])
 
 
-def _unescape_lines(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
-    """Each escaped-string line split at its escaped line breaks, every piece keeping the user's line number."""
+def _expand(
+    lines: list[bytes], origin: list[int], pieces_of: Callable[[bytes, bytes], list[bytes] | None]
+) -> tuple[list[bytes], list[int]]:
+    """Each line replaced by its pieces (`pieces_of(line, previous line)`, None: the line as it is), every piece
+    keeping the user's line number."""
     out: list[bytes] = []
     out_origin: list[int] = []
+    prev = b""
     for line, number in zip(lines, origin):
-        if b"\\" in line and _escaped_string(line):
-            pieces = _open_string(line)
-            out.extend(pieces)
-            out_origin.extend([number] * len(pieces))
-        else:
+        pieces = pieces_of(line, prev)
+        prev = line
+        if pieces is None:
             out.append(line)
             out_origin.append(number)
+        else:
+            out.extend(pieces)
+            out_origin.extend([number] * len(pieces))
     return out, out_origin
+
+
+def _escaped_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
+    """An escaped-string line split at its escaped line breaks."""
+    return _open_string(line) if b"\\" in line and _escaped_string(line) else None
 
 
 def _width(line: bytes) -> int:
@@ -499,46 +514,32 @@ def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict
     return out, wraps, chains
 
 
-def _split_wrapper(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
+def _wrapper_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
     """LangChain's `... Received error <the runtime's message> (type=value_error)`: the message on a line of its
-    own (the user's line number kept), so that it starts and ends as the runtime printed it."""
-    out: list[bytes] = []
-    out_origin: list[int] = []
-    prev = b""
-    for line, number in zip(lines, origin):
-        pieces = [line]
-        wrapped = _width(line) in WRAP_WIDTHS or _width(prev) in WRAP_WIDTHS  # a hard wrap's piece: left whole
-        prev = line
-        head = -1 if wrapped else line.find(b"Received error ")
-        tail = -1 if wrapped else line.rfind(b" (type=value_error)")
-        if head >= 0 or tail >= 0:
-            cut = sorted({0, len(line), *([head + len(b"Received error ")] if head >= 0 else []), *([tail] if tail > head else [])})
-            pieces = [line[a:b] for a, b in zip(cut, cut[1:]) if line[a:b].strip()] or [line]
-            if head >= 0 and len(pieces) > 1 and pieces[1].strip() and not pieces[1].startswith(b" (type="):
-                # the wrapper keeps its message too: `Received error ` alone would read as an empty error
-                pieces[0] += pieces[1]
-        out.extend(pieces)
-        out_origin.extend([number] * len(pieces))
-    return out, out_origin
+    own, so that it starts and ends as the runtime printed it."""
+    if _width(line) in WRAP_WIDTHS or _width(prev) in WRAP_WIDTHS:  # a hard wrap's piece: left whole
+        return None
+    head = line.find(b"Received error ")
+    tail = line.rfind(b" (type=value_error)")
+    if head < 0 and tail < 0:
+        return None
+    cut = sorted({0, len(line), *([head + len(b"Received error ")] if head >= 0 else []), *([tail] if tail > head else [])})
+    pieces = [line[a:b] for a, b in zip(cut, cut[1:]) if line[a:b].strip()] or [line]
+    if head >= 0 and len(pieces) > 1 and pieces[1].strip() and not pieces[1].startswith(b" (type="):
+        # the wrapper keeps its message too: `Received error ` alone would read as an empty error
+        pieces[0] += pieces[1]
+    return pieces
 
 
-def _split_run_on(lines: list[bytes], origin: list[int]) -> tuple[list[bytes], list[int]]:
+def _run_on_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
     """A whole log pasted as one line (a chat box or a form field that ate the line breaks) split again before
-    each record start it holds (`llama_model_load: `, `time=`, a timestamp, a stack frame, an exception), every
-    piece keeping the user's line number. Only a long line with many record starts is split."""
-    out: list[bytes] = []
-    out_origin: list[int] = []
-    for line, number in zip(lines, origin):
-        starts = [m.start() for m in _RUN_ON_START().finditer(line)] if len(line) >= RUN_ON else []
-        if len(starts) < RUN_ON_RECORDS:
-            out.append(line)
-            out_origin.append(number)
-            continue
-        bounds = [0, *starts, len(line)]
-        pieces = [line[a:b].rstrip() for a, b in zip(bounds, bounds[1:])]
-        out.extend(pieces)
-        out_origin.extend([number] * len(pieces))
-    return out, out_origin
+    each record start it holds (`llama_model_load: `, `time=`, a timestamp, a stack frame, an exception). Only a
+    long line with many record starts is split."""
+    starts = [m.start() for m in _RUN_ON_START().finditer(line)] if len(line) >= RUN_ON else []
+    if len(starts) < RUN_ON_RECORDS:
+        return None
+    bounds = [0, *starts, len(line)]
+    return [line[a:b].rstrip() for a, b in zip(bounds, bounds[1:])]
 
 
 def _dedent(lines: list[bytes]) -> list[bytes]:
@@ -578,24 +579,18 @@ def unwrap(data: Buffer) -> View:
         data = _ENTITY_B().sub(_entity, data)
     origin: list[int] | None = None
     lines: list[bytes] | None = None
+    splits: list[Callable[[bytes, bytes], list[bytes] | None]] = []  # the steps that split a line into several
     if b"\\" in data and _ESCAPED_BREAK().search(data):
-        lines = data.split(b"\n")
-        numbers = list(range(1, len(lines) + 1))
-        lines, numbers = _unescape_lines(lines, numbers)
-        if len(lines) > numbers[-1]:
-            origin = numbers
+        splits.append(_escaped_pieces)
     if b"Received error" in data or b"(type=value_error)" in data:
-        if lines is None:
-            lines = data.split(b"\n")
-            numbers = list(range(1, len(lines) + 1))
-        lines, numbers = _split_wrapper(lines, numbers)
-        if len(lines) > numbers[-1]:
-            origin = numbers
+        splits.append(_wrapper_pieces)
     if _LONG().search(data):
+        splits.append(_run_on_pieces)
+    for step in splits:
         if lines is None:
             lines = data.split(b"\n")
             numbers = list(range(1, len(lines) + 1))
-        lines, numbers = _split_run_on(lines, numbers)
+        lines, numbers = _expand(lines, numbers, step)
         if len(lines) > numbers[-1]:
             origin = numbers
     if b"\x1b" in data:
