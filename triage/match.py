@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
-from .literals import haystack, required_literals
+from .literals import haystack, may_match, required_literals
 from .load import REGEX_FLAGS, Patterns, Signature
 from .model import Hit
 from .normalize import MAX_LINE, Buffer, Log, normalize
@@ -224,7 +224,7 @@ class _Work:
             lower = haystack(text)
             if len(text) <= 65536:  # lines and windows, not the whole-log text of `anywhere` conditions
                 self.lowered[text] = lower
-        return not any(lit in lower for lit in needed)
+        return not may_match(needed, lower)
 
 
 def _search(
