@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,7 +20,7 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fo
 
 @pytest.mark.parametrize(("total", "jobs"), [(1, 1), (7, 2), (100, 2), (10_000, 2), (999, 8)])
 def test_batches_cover_every_file_once_and_shrink_to_one(total: int, jobs: int) -> None:
-    counter, lock = group._Counter(), group._NoLock()
+    counter, lock = SimpleNamespace(value=0), nullcontext()
     batches = []
     while True:
         start, end = group._claim(counter, lock, total, jobs)

@@ -16,7 +16,9 @@ import json
 import os
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import DataErrors, InputError
@@ -176,9 +178,9 @@ class _Jobs:
         self.done = bytearray(len(files))  # 1 once a file's result is in
         self.workers: list[Any] = []
         self.conns: list[Any] = []
-        if jobs < 2:
-            self.counter: Any = _Counter()
-            self.lock: Any = _NoLock()
+        if jobs < 2:  # no worker shares them
+            self.counter: Any = SimpleNamespace(value=0)
+            self.lock: Any = nullcontext()
             return
         import multiprocessing
 
@@ -255,21 +257,6 @@ class _Jobs:
         for i in (i for i, d in enumerate(self.done) if not d):
             path = self.files[i]
             yield {"file": path, "skipped": f"{why}; analyse it alone with 'triage {path}'"}
-
-
-class _Counter:
-    """The shared counter's stand-in when no worker shares it."""
-
-    def __init__(self, value: int = 0) -> None:
-        self.value = value
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _widen(conn: Any) -> None:
