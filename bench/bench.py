@@ -70,6 +70,14 @@ def hyperfine(hf: str, cmds: list[list[str]], runs: int, warmup: int, env: dict[
         return results
 
 
+def run_once(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    """Wall seconds of one run of a command, its input and output discarded."""
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                   env=env)
+    return time.perf_counter() - t0
+
+
 def wall(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
     """Median wall time of a command, in seconds (output discarded). With `hyperfine` installed
     (`apt-get install hyperfine`) it does the timing: no shell, warm-up runs, no Python parent in the way."""
@@ -78,13 +86,7 @@ def wall(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> floa
         result = hyperfine(hf, [cmd], runs=repeat, warmup=2, env=env)[0]
         CPU_SECONDS[shlex.join(cmd)] = float(result["user"]) + float(result["system"])
         return float(result["median"])
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False, env=env)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(run_once(cmd, env) for _ in range(repeat))
 
 
 def wall_pair(a: list[str], b: list[str], repeat: int) -> tuple[float, float]:
@@ -105,9 +107,7 @@ def wall_pair(a: list[str], b: list[str], repeat: int) -> tuple[float, float]:
         return statistics.median(times[0]), statistics.median(times[1])
     for _ in range(repeat):
         for side, cmd in enumerate((a, b)):
-            t0 = time.perf_counter()
-            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-            times[side].append(time.perf_counter() - t0)
+            times[side].append(run_once(cmd))
     return statistics.median(times[0]), statistics.median(times[1])
 
 
@@ -272,9 +272,7 @@ def wall_and_neighbours(cmd: list[str]) -> tuple[float, float | None]:
     import resource
 
     before, own0 = _busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    elapsed = time.perf_counter() - t0
+    elapsed = run_once(cmd)
     after, own1 = _busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
     if before is None or after is None:
         return elapsed, None
