@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,17 @@ ROOT = TESTS.parent
 
 
 _ENGINE: list[Engine] = []
+
+
+def fixture_expectations() -> list[tuple[Path, str, dict[str, Any]]]:
+    """(folder, log file name, expectation) for every fixture of tests/corpus and tests/logs, in a stable order."""
+    out = []
+    for expected in sorted([TESTS / "corpus" / "expected.json", *(TESTS / "logs").rglob("expected.json")]):
+        if not expected.is_file():
+            continue
+        for name, spec in json.loads(expected.read_text(encoding="utf-8")).items():
+            out.append((expected.parent, name, spec))
+    return out
 
 
 def shared_engine() -> Engine:

@@ -7,22 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import analyse, shared_engine as default_kb
+from conftest import analyse, fixture_expectations, shared_engine as default_kb
 
 TESTS = Path(__file__).resolve().parent
 
 
-def _cases() -> list[tuple[Path, str, dict[str, object]]]:
-    out = []
-    for expected in sorted([TESTS / "corpus" / "expected.json", *(TESTS / "logs").rglob("expected.json")]):
-        if not expected.is_file():
-            continue
-        for name, spec in json.loads(expected.read_text(encoding="utf-8")).items():
-            out.append((expected.parent, name, spec))
-    return out
-
-
-_CASES = _cases()
+_CASES = fixture_expectations()
 
 
 @pytest.mark.parametrize(("directory", "name", "spec"), _CASES, ids=[f"{c[0].name}/{c[1]}" for c in _CASES])
