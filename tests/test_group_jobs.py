@@ -1,14 +1,12 @@
-"""`triage group`'s processes: this one analyses too, batches are claimed from a shared counter, every file
-is reported exactly once, and a worker that dies costs its unreported files (listed as skipped), not a hang."""
+"""`triage group`'s processes (triage.jobs): this one analyses too, every file is reported exactly once, and a
+worker that dies costs the batch it was analysing (listed as skipped), not a hang."""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -16,21 +14,6 @@ from triage import group
 
 CORPUS = sorted((Path(__file__).resolve().parent / "corpus").glob("*.log"))
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers are Linux-only")
-
-
-@pytest.mark.parametrize(("total", "jobs"), [(1, 1), (7, 2), (100, 2), (10_000, 2), (999, 8)])
-def test_batches_cover_every_file_once_and_shrink_to_one(total: int, jobs: int) -> None:
-    counter, lock = SimpleNamespace(value=0), nullcontext()
-    batches = []
-    while True:
-        start, end = group._claim(counter, lock, total, jobs)
-        if start >= total:
-            break
-        batches.append((start, end))
-    assert [b[0] for b in batches] == [0] + [b[1] for b in batches[:-1]] and batches[-1][1] == total
-    sizes = [end - start for start, end in batches]
-    assert max(sizes) <= group.MAX_BATCH and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
-    assert group._claim(counter, lock, total, jobs) == (total, total)  # nothing left: every process stops
 
 
 def _files(n: int) -> list[str]:

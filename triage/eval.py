@@ -6,9 +6,9 @@ whose subdirectories are corpora is scored as their union. An entry may carry
 not find yet. It counts as a miss in recall, like any other, and is listed
 apart with its reason, so an expectation is never emptied to match the output.
 
-Many logs are scored on all cores (a process pool whose workers each hold one
-Engine), results are consumed as they arrive in a fixed order, so the figures
-are identical to the serial path.
+Many logs are scored on all cores (triage.jobs: this process and workers
+that each hold one Engine); results are consumed in a fixed order, so the
+figures are identical to the serial path.
 """
 
 from __future__ import annotations
@@ -146,7 +146,6 @@ def _no_corpus_message(directory: Path) -> str:
 # ---------------------------------------------------------------------------
 
 _WORKER: dict[str, Any] = {}
-_INHERITED: dict[str, Any] = {}
 
 
 def as_engine(target: Engine | KnowledgeBase) -> Engine:
@@ -187,48 +186,41 @@ def _warm_up(engine: Engine, sample: Path) -> None:
         pass
 
 
-def _init_worker(kb_dirs: list[str] | None, cache_dir: str | None) -> None:
-    engine = _INHERITED.get("engine")
-    if engine is None:  # spawned, not forked: build the Engine once from the same data
-        engine = Engine.build([Path(d) for d in kb_dirs or []], Path(cache_dir) if cache_dir else None)
-    _WORKER["engine"] = engine
+def _init_worker(kb_dirs: list[str], cache_dir: str | None) -> None:
+    """A spawned worker: build the Engine once from the same data (a forked one inherits this process's)."""
+    _WORKER["engine"] = Engine.build([Path(d) for d in kb_dirs], Path(cache_dir) if cache_dir else None)
 
 
 def _work(job: tuple[str, bool]) -> Outcome:
     return _run_one(_WORKER["engine"], Path(job[0]), job[1])
 
 
+def _lost(job: tuple[str, bool], why: str) -> Outcome:
+    """A log a worker process took and never reported (it was killed): unreadable, with the reason."""
+    return Outcome([], [], [], [], {}, {}, 0.0, why, None)
+
+
 def _outcomes(engine: Engine, jobs: list[tuple[Path, bool]], workers: int, kb_dirs: Sequence[Path] | None) -> Iterator[Outcome]:
-    """Outcomes in job order, from a pool when it pays."""
+    """Outcomes in job order, on `workers` processes (triage.jobs) when there are enough logs to pay."""
+    from .jobs import Task, in_order, run
+
     if workers <= 1 or len(jobs) < PARALLEL_MIN_CASES:
-        for path, keep in jobs:
-            yield _run_one(engine, path, keep)
-        return
-    import multiprocessing
+        workers = 1
+    else:
+        _warm_up(engine, jobs[0][0])
+    setup: str | None = None  # without the extra KB directories a fresh process cannot rebuild this KB
+    args: tuple[Any, ...] = ()
+    if kb_dirs is not None:
+        from .load import default_cache_dir
 
-    from .load import default_cache_dir
-
-    _warm_up(engine, jobs[0][0])
-    methods = multiprocessing.get_all_start_methods()
-    if sys.platform == "darwin":
-        methods = [m for m in methods if m != "fork"]  # fork is unsafe with macOS system libraries
-    if "fork" in methods:
-        ctx: Any = multiprocessing.get_context("fork")
-        _INHERITED["engine"] = engine  # the forked workers share this very Engine
-    elif kb_dirs is not None:
-        ctx = multiprocessing.get_context("spawn")
-    else:  # the extra KB directories are unknown, so a fresh process could not rebuild this KB
-        for path, keep in jobs:
-            yield _run_one(engine, path, keep)
-        return
-    cache = default_cache_dir()
-    args = ([str(d) for d in kb_dirs or []], str(cache) if cache else None)
+        cache = default_cache_dir()
+        setup, args = "_init_worker", ([str(d) for d in kb_dirs], str(cache) if cache else None)
+    _WORKER["engine"] = engine  # this process analyses with it, and forked workers inherit it
     try:
-        with ctx.Pool(workers, initializer=_init_worker, initargs=args) as pool:
-            chunk = max(1, min(32, len(jobs) // (workers * 8)))
-            yield from pool.imap(_work, [(str(p), keep) for p, keep in jobs], chunksize=chunk)
+        task = Task(__name__, "_work", "_lost", setup=setup, setup_args=args)
+        yield from in_order(run(task, [(str(p), keep) for p, keep in jobs], workers))
     finally:
-        _INHERITED.pop("engine", None)
+        _WORKER.pop("engine", None)
 
 
 def _progress(total: int) -> Any:

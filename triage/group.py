@@ -1,9 +1,9 @@
 """`triage group DIR...`: fingerprint every log and show the groups, largest first.
 
 How a maintainer reads a tracker export or a folder of logs. Logs are
-analysed by this process and `-j N` - 1 workers (forked with its Engine on
-Linux, each building its own from the cache elsewhere) and results are
-streamed, so memory stays flat on large exports. An export too large for
+analysed by this process and `-j N` - 1 workers (triage.jobs: forked with
+its Engine where fork is safe, each building its own from the cache on macOS
+and Windows) and results are streamed, so memory stays flat on large exports. An export too large for
 one machine is split with `--shard K/N` (every N-th file, deterministic), each
 shard writes `--format json`, and `triage group --merge a.json b.json ...`
 joins the shards by fingerprint id.
@@ -16,9 +16,7 @@ import json
 import os
 import sys
 from collections import Counter
-from contextlib import nullcontext
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import DataErrors, InputError
@@ -29,7 +27,7 @@ SCHEMA = 1
 KIND = "triage-groups"
 DEFAULT_PATTERNS = ("*.log", "*.txt")
 MAX_BYTES = 20 * 1024 * 1024  # larger files are skipped with a note, as the CLI refuses them
-WARM_LOGS = 8  # on Linux the parent analyses this many logs itself before forking the workers (serial time: few)
+WARM_LOGS = 8  # with forked workers the parent analyses this many logs itself before forking the workers (serial time: few)
 
 
 class UsageError(Exception):
@@ -122,152 +120,25 @@ def _progress(items: Iterator[LogResult], total: int) -> Iterator[LogResult]:
 
 def analyse_files(files: Sequence[str], kb_dirs: Sequence[Path] = (), jobs: int | None = None, *,
                   reuse: bool = False) -> Iterator[LogResult]:
-    """Results as they finish (order not kept) from `jobs` processes: this one and jobs - 1 workers.
+    """Results as they finish (order not kept) from `jobs` processes: this one and jobs - 1 workers
+    (triage.jobs: forked with this Engine, or spawned and building their own from the cache).
 
     `reuse`: analyse with the Engine `rules_tag` built for the same KB dirs (one build per run)."""
+    from .jobs import Task, results, run
+
     dirs = [str(d) for d in kb_dirs]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
+    jobs = jobs or os.cpu_count() or 1
     if not (reuse and _WORKER.get("dirs") == dirs and "engine" in _WORKER):
         _init_worker(dirs)
-    work = _Jobs(list(files), jobs, dirs)  # the workers start here, before any progress-bar thread exists
-    yield from _progress(work.results(), len(files))
+    task = Task(__name__, "_analyse_one", "_lost_one", setup="_init_worker", setup_args=(tuple(dirs),))
+    pairs = run(task, files, jobs, warm=WARM_LOGS)  # the workers start here, before any progress-bar thread exists
+    yield from _progress(results(pairs), len(files))
 
 
-# ---------------------------------------------------------------- the processes
-# This process is one of the `jobs`: it analyses files like each worker does, and between its own batches
-# takes in the workers' results. Every process claims its next batch from a shared counter, batches
-# shrinking towards the end (guided scheduling), so a slow core or a neighbour's load evens out and the last
-# process finishes at most about one log after the others. `-j 1` runs this same loop with no worker: the
-# single-core baseline does the same work, with no pool around it. No thread in this process, one pipe
-# message per batch, and a worker that dies costs only its unreported files (listed as skipped), not a hang.
-MAX_BATCH = 32  # logs per claim at most: 32 typical logs are ~50 ms, small against a run, big against a claim
-
-
-def _claim(counter: Any, lock: Any, total: int, jobs: int) -> tuple[int, int]:
-    """The next batch [start, end) of file indexes; start == total when every file is claimed."""
-    with lock:
-        start = counter.value
-        end = min(total, start + max(1, min(MAX_BATCH, (total - start) // (4 * jobs))))
-        counter.value = end
-    return start, end
-
-
-def _worker(files: list[str], counter: Any, lock: Any, jobs: int, conn: Any, build: tuple[str, ...] | None) -> None:
-    """A worker process: claim a batch, analyse it, send (start, results); exit when nothing is left."""
-    if build is not None:  # spawned: a fresh interpreter builds its own Engine (forked: inherited)
-        _init_worker(build)
-    total = len(files)
-    try:
-        while True:
-            start, end = _claim(counter, lock, total, jobs)
-            if start >= total:
-                return
-            conn.send((start, [_analyse_one(f) for f in files[start:end]]))
-    except (BrokenPipeError, KeyboardInterrupt):  # the parent is gone or the user pressed ^C: just end
-        return
-    finally:
-        conn.close()
-
-
-class _Jobs:
-    """This process and jobs - 1 workers over one file list (see the comment above)."""
-
-    def __init__(self, files: list[str], jobs: int, dirs: list[str]) -> None:
-        self.files, self.jobs = files, jobs
-        self.head: list[LogResult] = []
-        self.done = bytearray(len(files))  # 1 once a file's result is in
-        self.workers: list[Any] = []
-        self.conns: list[Any] = []
-        if jobs < 2:  # no worker shares them
-            self.counter: Any = SimpleNamespace(value=0)
-            self.lock: Any = nullcontext()
-            return
-        import multiprocessing
-
-        fork = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-        ctx: Any = multiprocessing.get_context("fork" if fork else "spawn")  # fork is unsafe on macOS, absent on Windows
-        warm = min(WARM_LOGS, len(files) // (2 * jobs)) if fork else 0
-        # Linux: analyse the first logs before forking, which compiles the patterns most logs need: every
-        # worker starts with it all imported, loaded and compiled instead of paying for that once per worker
-        self.head = [_analyse_one(f) for f in files[:warm]]
-        self.counter, self.lock = ctx.RawValue("q", warm), ctx.Lock()
-        import gc
-
-        gc.freeze()  # in the workers no GC pass touches (and so copies) the Engine's pages
-        try:
-            for _ in range(jobs - 1):
-                read, write = ctx.Pipe(duplex=False)
-                _widen(write)
-                proc = ctx.Process(target=_worker, daemon=True,
-                                   args=(files, self.counter, self.lock, jobs, write, None if fork else tuple(dirs)))
-                proc.start()
-                write.close()  # this process only reads; the worker's end closing is how its end shows
-                self.workers.append(proc)
-                self.conns.append(read)
-        finally:
-            gc.unfreeze()  # the caller's own objects stay collectable
-
-    def results(self) -> Iterator[LogResult]:
-        """Every file's result once, as they finish."""
-        files, total = self.files, len(self.files)
-        try:
-            yield from self.head
-            self.done[: len(self.head)] = b"\1" * len(self.head)
-            while True:
-                yield from self._take(block=False)
-                start, end = _claim(self.counter, self.lock, total, self.jobs)
-                if start >= total:
-                    break
-                for f in files[start:end]:
-                    yield _analyse_one(f)
-                self.done[start:end] = b"\1" * (end - start)
-            while self.conns:
-                yield from self._take(block=True)
-            for proc in self.workers:
-                proc.join()
-            yield from self._lost()
-        finally:
-            for proc in self.workers:  # an early end (^C, the consumer stopped): no worker outlives the run
-                if proc.is_alive():
-                    proc.terminate()
-
-    def _take(self, *, block: bool) -> Iterator[LogResult]:
-        """The workers' results that have arrived (block: wait for at least one message or end)."""
-        if not self.conns:
-            return
-        from multiprocessing.connection import wait
-
-        ready: list[Any] = wait(self.conns, None if block else 0)
-        for conn in ready:
-            try:
-                start, batch = conn.recv()
-            except (EOFError, OSError):  # the worker ended (normally or not): its pipe is closed
-                self.conns.remove(conn)
-                conn.close()
-                continue
-            self.done[start : start + len(batch)] = b"\1" * len(batch)
-            yield from batch
-
-    def _lost(self) -> Iterator[LogResult]:
-        """A skipped result for each file a worker claimed and never reported (it was killed: memory, ^C)."""
-        if self.done.count(0) == 0:
-            return
-        codes = sorted({p.exitcode for p in self.workers if p.exitcode})
-        why = f"the worker process analysing it ended early (exit code {', '.join(map(str, codes)) or '?'})"
-        for i in (i for i, d in enumerate(self.done) if not d):
-            path = self.files[i]
-            yield {"file": path, "skipped": f"{why}; analyse it alone with 'triage {path}'"}
-
-
-def _widen(conn: Any) -> None:
-    """Linux: a 1 MiB pipe (64 KiB by default), so a worker does not wait while this process analyses a
-    slow log before it next reads. Elsewhere, or refused: the default."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError, ValueError):
-        pass
+def _lost_one(path: str, why: str) -> LogResult:
+    """A file a worker process took and never reported (it was killed: memory, ^C): skipped, and how to
+    analyse it alone."""
+    return {"file": path, "skipped": f"{why}; analyse it alone with 'triage {path}'"}
 
 
 # ---------------------------------------------------------------- files
