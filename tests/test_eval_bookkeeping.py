@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import fixture_expectations
 import triage.eval as ev
 from triage.errors import InputError
 from triage.eval import evaluate, format_eval
@@ -15,6 +18,7 @@ from triage.load import load_kb
 
 TESTS = Path(__file__).resolve().parent
 KB = load_kb()
+_FIXTURES = fixture_expectations()
 
 
 def _corpus(tmp_path: Path, cases: dict[str, tuple[str, dict[str, object]]]) -> Path:
@@ -27,8 +31,8 @@ def _corpus(tmp_path: Path, cases: dict[str, tuple[str, dict[str, object]]]) -> 
 
 
 def _first_log(folder: str) -> str:
-    expected = json.loads((TESTS / "logs" / folder / "expected.json").read_text(encoding="utf-8"))
-    name = next(n for n, s in sorted(expected.items()) if folder in s.get("expect", []))
+    """The first (by name) fixture of tests/logs/<folder> that expects the id the folder is named after."""
+    name = min(n for d, n, s in _FIXTURES if d == TESTS / "logs" / folder and folder in s.get("expect", []))
     return f"logs/{folder}/{name}"
 
 
@@ -154,3 +158,22 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr("sys.stderr", io.StringIO())
     assert ev._progress(10) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers are Linux-only")
+def test_a_dead_worker_costs_its_logs_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-batch (out of memory, a crash in native code): its logs are listed as unreadable."""
+    parent, real = os.getpid(), ev._work
+
+    def fragile(job: tuple[str, bool]) -> ev.Outcome:
+        if os.getpid() != parent:
+            os._exit(9)
+        return real(job)
+
+    monkeypatch.setattr(ev, "PARALLEL_MIN_CASES", 2)
+    monkeypatch.setattr(ev, "_work", fragile)
+    folder = TESTS / "logs" / "port-already-in-use"
+    serial = evaluate(folder, KB, jobs=1)
+    parallel = evaluate(folder, KB, jobs=2)
+    lost = [u for u in parallel.unreadable if "ended early (exit code 9)" in u]
+    assert lost and parallel.cases + len(lost) == serial.cases

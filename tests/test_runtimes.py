@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TESTS, shared_engine
+from conftest import ROOT, TESTS, fixture_expectations, shared_engine
 from triage.engine import Engine
 from triage.render import report_dict
 
@@ -41,18 +41,24 @@ def _runtime(product_column: str) -> str | None:
 def _positive_fixtures() -> list[tuple[Path, str, str]]:
     """(log, expected kb id, true runtime id) for every positive fixture whose runtime SOURCES.tsv names."""
     out = []
-    for folder in [TESTS / "corpus", *sorted((TESTS / "logs").iterdir())]:
-        sources, expected = folder / "SOURCES.tsv", folder / "expected.json"
-        if not sources.is_file() or not expected.is_file():
-            continue
-        spec = json.loads(expected.read_text(encoding="utf-8"))
-        with sources.open(encoding="utf-8") as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                runtime = _runtime(row.get("product") or "")
-                expect = (spec.get(row.get("file") or "") or {}).get("expect") or []
-                if runtime and expect and (folder / row["file"]).is_file():
-                    out.append((folder / row["file"], expect[0], runtime))
+    runtimes: dict[Path, dict[str, str]] = {}
+    for folder, name, spec in fixture_expectations():
+        if folder not in runtimes:
+            runtimes[folder] = _runtimes_by_file(folder)
+        runtime, expect = runtimes[folder].get(name), spec.get("expect") or []
+        if runtime and expect and (folder / name).is_file():
+            out.append((folder / name, expect[0], runtime))
     return out
+
+
+def _runtimes_by_file(folder: Path) -> dict[str, str]:
+    """Log file name -> runtime id, from the folder's SOURCES.tsv (none without one)."""
+    sources = folder / "SOURCES.tsv"
+    if not sources.is_file():
+        return {}
+    with sources.open(encoding="utf-8") as fh:
+        rows = [(row.get("file") or "", _runtime(row.get("product") or "")) for row in csv.DictReader(fh, delimiter="\t")]
+    return {name: runtime for name, runtime in rows if name and runtime}
 
 
 def test_eleven_runtimes_are_data() -> None:
