@@ -61,8 +61,9 @@ def batch_end(start: int, total: int, jobs: int) -> int:
 def run(task: Task, items: Sequence[Any], jobs: int, *, warm: int = 0) -> Iterator[tuple[int, Any]]:
     """(index, result) for every item once, as they finish. `warm`: with forked workers, this process first
     analyses that many items itself (at most a 2 * jobs-th of them), so every worker starts with what they
-    loaded and compiled instead of paying for it once per worker."""
-    return _Run(task, list(items), jobs, warm).results()
+    loaded and compiled instead of paying for it once per worker. Nothing starts before the first result is
+    asked for, and no worker outlives the iteration (an early end terminates them)."""
+    yield from _Run(task, list(items), jobs, warm).results()
 
 
 def results(pairs: Iterator[tuple[int, Any]]) -> Iterator[Any]:
@@ -135,7 +136,8 @@ class _Run:
         self.next = 0  # the start of the next batch to hand out
         self.redo: deque[tuple[int, int]] = deque()  # batches a dead worker held but had not started
         self.lost: list[tuple[int, int, str]] = []  # (start, end, why)
-        self.workers: list[_Worker] = []
+        self.workers: list[_Worker] = []  # the ones whose results pipe is open
+        self.procs: list[Any] = []  # every worker process started
         self.head: list[tuple[int, Any]] = []
         if self.jobs > 1:
             self._start(warm)
@@ -163,12 +165,13 @@ class _Run:
         gc.freeze()  # in forked workers no GC pass touches (and so copies) the pages of what they inherit
         try:
             for k, (order_read, order_write, out_read, out_write) in enumerate(pipes):
-                strays = [c for j, p in enumerate(pipes) if j != k for c in p] + [order_write, out_read] if fork else []
+                strays = ([c for j, p in enumerate(pipes) if j != k for c in p] + [order_write, out_read]) if fork else []
                 proc = ctx.Process(target=_worker, daemon=True,
                                    args=(self.task, self.items, order_read, out_write, not fork, strays))
                 proc.start()
                 order_read.close()  # the worker's ends: closed here, so its end shows as end of file
                 out_write.close()
+                self.procs.append(proc)
                 self.workers.append(_Worker(proc, order_write, out_read))
         finally:
             gc.unfreeze()  # the caller's own objects stay collectable
@@ -215,9 +218,9 @@ class _Run:
                 yield from self._take(block=True)
             yield from self._lost()
         finally:
-            for worker in self.workers:  # an early end (^C, the consumer stopped): no worker outlives the run
-                if worker.proc.is_alive():
-                    worker.proc.terminate()
+            for proc in self.procs:  # an early end (^C, the consumer stopped): no worker outlives the run
+                if proc.is_alive():
+                    proc.terminate()
 
     def _own(self, start: int, end: int) -> Iterator[tuple[int, Any]]:
         """Analyse a batch here, looking at the workers' pipes every POLL_SECONDS."""
@@ -255,18 +258,14 @@ class _Run:
         """A worker's pipe closed: the batch it was analysing is lost, the ones it had not started are redone."""
         self.workers.remove(worker)
         worker.out.close()
-        if not worker.held:
-            worker.orders.close()
-            worker.proc.join()
-            return
+        worker.orders.close()
         worker.proc.join(timeout=5)
-        code = worker.proc.exitcode
-        if worker.ready:
+        if worker.held and worker.ready:  # not ready: it died building its state, before taking any batch
             start, end = worker.held.popleft()
-            self.lost.append((start, end, f"the worker process analysing it ended early (exit code {code or '?'})"))
+            why = f"the worker process analysing it ended early (exit code {worker.proc.exitcode or '?'})"
+            self.lost.append((start, end, why))
         self.redo.extend(worker.held)
         worker.held.clear()
-        worker.orders.close()
 
     def _lost(self) -> Iterator[tuple[int, Any]]:
         lost = self.task.function(self.task.lost)
