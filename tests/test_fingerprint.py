@@ -76,6 +76,18 @@ def test_normalise(raw: str, expected: str) -> None:
         "SIGSEGV: segmentation violation",
         'GGML_ASSERT: C:\\Users\\jeff\\git\\ollama\\llm\\llama.cpp\\ggml-cuda.cu:244: !"CUDA error"',
         "llama_model_load: error loading model: llama_model_loader: failed to load model from /models/x.gguf",
+        # the Go runtime's crash header and frame locations (ollama#11491, #15059): the frame below names the crash
+        "fatal error: fault",
+        "Exception 0xc0000005 0x8 0x7ffb4994cb12 0x7ffb4994cb12",
+        "unexpected fault address 0x3ae000000",
+        "[signal 0xc0000005 code=0x0 addr=0x3ae000000 pc=0x7ff6bf7d7180]",
+        "goroutine 24 gp=0xc000003a40 m=10 mp=0xc000700008 [running]:",
+        "\tC:/hostedtoolcache/windows/go/1.24.0/x64/src/runtime/panic.go:1096 +0x4d fp=0xc0000490d0 sp=0xc0000490a0 pc=0x7ff621a761ed",
+        # Ollama's status line, LM Studio's pop-up heading, LocalAI's dead gRPC backend
+        'time=2025-07-01T20:41:24.587+08:00 level=INFO source=server.go:632 msg="waiting for server to become available" status="llm server error"',
+        "Failed to send message",
+        "Failed to regenerate message",
+        "[llama-cpp] Fails: failed to load model with internal loader: could not load model: rpc error: code = Unavailable desc = error reading from server: EOF",
     ],
 )
 def test_generic_lines_are_not_specific(line: str) -> None:
@@ -120,6 +132,9 @@ SAME = [
      "Processing Prompt [BLAS] (1024 / 2380 tokens)ggml/src/ggml-vulkan/ggml-vulkan.cpp:4367: GGML_ASSERT(nei0 * nei1 <= 3072) failed"),
     ("GGML_ASSERT: D:\\a\\llama.cpp\\llama.cpp\\ggml\\src\\ggml.c:13968: n_dims <= ne0",  # old format
      "/llama.cpp/ggml/src/ggml.c:14012: GGML_ASSERT(n_dims <= ne0) failed"),  # new format, same condition
+    # LM Studio wraps one template-parser message two ways (lmstudio-bug-tracker#660, #535)
+    ("Failed to parse Jinja template: Parser Error: Expected closing statement token. OpenSquareBracket !== CloseStatement.",
+     'Error rendering prompt with jinja template: "Error: Parser Error: Expected closing statement token. OpenSquareBracket !== CloseStatement.'),
 ]
 
 DIFFERENT = [
@@ -137,6 +152,9 @@ DIFFERENT = [
     # MLX engine vs GGUF loader, same model family
     ("Error when loading model: ValueError: Model type mistral3 not supported.",
      "error loading model: error loading model architecture: unknown model architecture: 'mistral3'"),
+    # LM Studio's template engine: a parser error vs a template's own raise (lmstudio-bug-tracker#660 vs #842)
+    ("Failed to parse Jinja template: Parser Error: Expected closing statement token. OpenSquareBracket !== CloseStatement.",
+     'Error rendering prompt with jinja template: "Cannot pass both content and thinking in an assistant message with tool calls!".'),
 ]
 
 
@@ -170,13 +188,142 @@ def test_cuda_error_takes_its_function_from_the_evidence() -> None:
     assert a.text == "CUDA error: an illegal memory access was encountered [in ggml_backend_cuda_synchronize]"
 
 
+# Ollama's Go crash dumps (tests/grouping/round15): the header is the same for every crash, the first frame of
+# Ollama's own code under it names the crash. Frames are read from the lines below the failure lines only.
+MLX_15253 = """PS C:\\WINDOWS\\system32> ollama --version
+Exception 0xc0000005 0x8 0xffffffffffffffff 0xffffffffffffffff
+PC=0xffffffffffffffff
+signal arrived during external code execution
+
+runtime.cgocall(0x7ff6bf89c860, 0xc000045da0)
+        runtime/cgocall.go:167 +0x3e fp=0xc000045d78 sp=0xc000045d10 pc=0x7ff6be79243e
+github.com/ollama/ollama/x/imagegen/mlx._Cfunc_mlx_random_key(0xc0000802e0, 0x19d4de7e62f)
+        _cgo_gotypes.go:1978 +0x50 fp=0xc000045da0 sp=0xc000045d78 pc=0x7ff6bee0ea50"""
+MLX_15059 = """Exception 0xc0000005 0x8 0x7fff05cecb12 0x7fff05cecb12
+PC=0x7fff05cecb12
+signal arrived during external code execution
+
+runtime.cgocall(...)
+github.com/ollama/ollama/x/imagegen/mlx._Cfunc_mlx_random_key(...)
+github.com/ollama/ollama/x/imagegen/mlx.RandomKey(...)"""
+LOADALL_11255 = """Exception 0xc0000005 0x0 0x0 0x7fffb8f22f58
+PC=0x7fffb8f22f58
+signal arrived during external code execution
+
+runtime.cgocall(0x7ff6979bc470, 0xc0005075a0)
+        C:/hostedtoolcache/windows/go/1.24.0/x64/src/runtime/cgocall.go:167 +0x3e fp=0xc000507578 sp=0xc000507510 pc=0x7ff696cd2dbe
+github.com/ollama/ollama/ml/backend/ggml/ggml/src._Cfunc_ggml_backend_load_all_from_path(0x19605379220)
+        _cgo_gotypes.go:199 +0x45 fp=0xc0005075a0 sp=0xc000507578 pc=0x7ff697095c05"""
+GOSTRING_11491 = """fatal error: fault
+[signal 0xc0000005 code=0x0 addr=0x3ae000000 pc=0x7ff6bf7d7180]
+
+goroutine 24 gp=0xc000003a40 m=10 mp=0xc000700008 [running]:
+runtime.throw({0x7ff6c0a277d7?, 0x0?})
+\tC:/hostedtoolcache/windows/go/1.24.0/x64/src/runtime/panic.go:1096 +0x4d fp=0xc0000490d0 sp=0xc0000490a0 pc=0x7ff6bf8461ed
+indexbytebody()
+github.com/ollama/ollama/ml/backend/ggml._Cfunc_GoString(...)
+\t_cgo_gotypes.go:299
+github.com/ollama/ollama/ml/backend/ggml.New({0xc000136000, 0x5e}, {0x6, 0x0, 0x31, {0x0, 0x0, 0x0}, 0x0})"""
+GOSTRING_11721 = """goroutine 51 gp=0xc0006068c0 m=12 mp=0xc000600808 [running]:
+runtime.throw({0x7ff791b19c06?, 0x0?})
+\tC:/hostedtoolcache/windows/go/1.24.0/x64/src/runtime/panic.go:1096 +0x4d fp=0xc0000470c8 sp=0xc000047098 pc=0x7ff7909261ed
+runtime.sigpanic()
+github.com/ollama/ollama/ml/backend/ggml._Cfunc_GoString(...)
+\t_cgo_gotypes.go:307
+github.com/ollama/ollama/ml/backend/ggml.New({0xc0000381c0, 0x63}, {0x8, 0x0, 0x3f, {0x0, 0x0, 0x0}, 0x0})"""
+PS_13754 = """panic: runtime error: slice bounds out of range [:12] with length 0
+
+goroutine 1 [running]:
+github.com/ollama/ollama/cmd.ListRunningHandler(0x140004a8c08, {0x10672b560, 0x0, 0x105876ff9?})
+\t/Users/runner/work/ollama/ollama/cmd/cmd.go:802 +0x568
+github.com/spf13/cobra.(*Command).execute(0x140004a8c08, {0x10672b560, 0x0, 0x0})"""
+LS_PODMAN_2678 = """panic: runtime error: slice bounds out of range [:12] with length 0
+
+goroutine 1 [running]:
+github.com/ollama/ollama/cmd.ListHandler(0xc000246308, {0x7ff6f3f7f7a0, 0x0, 0x7ff6f343a048?})
+        C:/a/ollama/ollama/cmd/cmd.go:456 +0x4ec"""
+
+
+def dump(text: str, failure: int = 1):  # type: ignore[no-untyped-def]
+    """The fingerprint of a pasted dump whose failure line is `failure`, with the lines under it, as the engine
+    passes them."""
+    lines = text.splitlines()
+    below = [(n, line) for n, line in enumerate(lines, 1) if n > failure]
+    return fingerprint([KeyLine(failure, lines[failure - 1], 60)], [], RULES, below)
+
+
+def test_go_dump_header_alone_is_generic() -> None:
+    alone = fingerprint([KeyLine(1, "Exception 0xc0000005 0x8 0x7fff05cecb12 0x7fff05cecb12", 60)], [], RULES)
+    assert alone is not None and not alone.specific
+
+
+@pytest.mark.parametrize(
+    ("a", "line_a", "b", "text"),
+    [
+        (MLX_15253, 2, MLX_15059, "mlx._Cfunc_mlx_random_key()"),  # ollama#15253 and #15059: one MLX init crash
+        (GOSTRING_11491, 1, GOSTRING_11721, "ggml.New()"),  # ollama#11491 and #11721: one unclean upgrade
+    ],
+)
+def test_go_dumps_of_one_crash_share_their_first_own_frame(a: str, line_a: int, b: str, text: str) -> None:
+    fa, fb = dump(a, line_a), dump(b)
+    assert fa is not None and fb is not None and fa.specific and fb.specific
+    assert fa.id == fb.id and fa.text == text
+
+
+def test_go_dumps_with_one_header_and_different_frames_differ() -> None:
+    """ollama#15059 (MLX init) and #11255 (backend loading): the same Windows exception header."""
+    mlx, loadall = dump(MLX_15059), dump(LOADALL_11255)
+    assert mlx is not None and loadall is not None and mlx.specific and loadall.specific
+    assert mlx.id != loadall.id and loadall.text == "src._Cfunc_ggml_backend_load_all_from_path()"
+
+
+def test_go_panic_takes_the_function_that_panicked() -> None:
+    """`ollama ps` (ollama#13754) and `ollama ls` against Podman AI Lab (#2678) print one panic message."""
+    ps, ls = dump(PS_13754), dump(LS_PODMAN_2678)
+    assert ps is not None and ls is not None and ps.id != ls.id
+    assert ps.text == "panic: runtime error: slice bounds out of range [:<n>] with length <n> [cmd.ListRunningHandler()]"
+    assert ps.lines == (1, 4)
+
+
+def test_only_frames_are_read_from_below() -> None:
+    """A line under the failure line that is not a stack frame never becomes the fingerprint, and a frame needs
+    Go's arguments: a Python traceback's code line, a C backtrace line and a source listing are not frames."""
+    below = [(2, "llama_model_load: error loading model: something else entirely"),
+             (3, "    self.init_model()"),
+             (4, "/build/bin/libggml-cuda.so.0(_Z24ggml_cuda_flash_attn_extR25ggml_backend_cuda_contextP11ggml_tensor+0x1ab3)[0x7fa006e26d13]"),
+             (5, "llama.py(289):         self.verbose = verbose"),
+             (6, "torch._C._cuda_init()")]
+    result = fingerprint([KeyLine(1, "fatal error: fault", 90)], [], RULES, below)
+    assert result is not None and not result.specific and result.lines == (1,)
+
+
+def test_a_failure_line_beats_a_frame() -> None:
+    """The frame names the crash only when every error line is a wrapper (a Metal assertion over a Go dump)."""
+    below = [(2, "github.com/ollama/ollama/llama._Cfunc_llama_init_from_model(0x600003b9c000, {0x800, 0x200})")]
+    key = [KeyLine(1, "-[MTLComputePipelineDescriptorInternal setComputeFunction:withType:]:722: failed assertion", 90)]
+    result = fingerprint(key, [], RULES, below)
+    assert result is not None and result.lines == (1,)
+
+
+def test_lines_below_are_bounded() -> None:
+    """At most MAX_BELOW lines are read: a frame further down a huge paste is not looked at."""
+    below = [(n, "github.com/x/y/z.F" + "(" * 300 + "{") for n in range(2, 20_000)]
+    below[10_000] = (10_002, "github.com/ollama/ollama/cmd.ListHandler(0xc000246308, {0x7ff6f3f7f7a0, 0x0})")
+    start = time.perf_counter()
+    result = fingerprint([KeyLine(1, "fatal error: fault", 90)], [], RULES, below)
+    assert time.perf_counter() - start < 5
+    assert result is not None and not result.specific
+    near = fingerprint([KeyLine(1, "fatal error: fault", 90)], [], RULES, [below[10_000]])
+    assert near is not None and near.specific and near.text == "cmd.ListHandler()"
+
+
 # Pinned: the id must not change across runs, Python versions or platforms. A rules change that changes
 # grouping bumps `version` in fingerprints/rules.toml, and these pins with it.
 PINNED = [
-    ("Error: llama runner process has terminated: GGML_ASSERT(tensor->op == GGML_OP_UNARY) failed", "v5-8a87e6588984"),
-    ("ggml-alloc.c:819: GGML_ASSERT(talloc->buffer_id >= 0) failed", "v5-78cd858045ba"),
-    ("error loading model: error loading model architecture: unknown model architecture: 'gemma4'", "v5-3f372e0022f2"),
-    ("Error: llama runner process has terminated: exit status 0xc0000409", "v5-c2a527b3bada"),
+    ("Error: llama runner process has terminated: GGML_ASSERT(tensor->op == GGML_OP_UNARY) failed", "v6-2ea8a3d4c89e"),
+    ("ggml-alloc.c:819: GGML_ASSERT(talloc->buffer_id >= 0) failed", "v6-f53034ef0c19"),
+    ("error loading model: error loading model architecture: unknown model architecture: 'gemma4'", "v6-693a969ad70c"),
+    ("Error: llama runner process has terminated: exit status 0xc0000409", "v6-84a6a248b9b3"),
 ]
 
 

@@ -1,6 +1,9 @@
 """Crash fingerprints: one stable id per failure, so reports of one bug group.
 
-Pure: the report's key lines and top match's evidence in, a Fingerprint out.
+Pure: the report's key lines, top match's evidence and (for crash dumps) the
+lines just below the failure lines in, a Fingerprint out. A line from below
+counts only as a stack frame (a `frame` kind): Ollama's Go dumps say which
+function crashed only there (Sentry groups a stack by its top in-app frame).
 Like Socorro's signatures and Sentry's grouping, the rules are data
 (`fingerprints/*.toml`) and versioned: the id starts with the rules' version.
 Every regex runs with a timeout on a line cut to MAX_LINE characters, so a
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Candidate", "candidates", "fingerprint", "normalise"]
 
 MAX_LINE = 600
+MAX_BELOW = 200  # lines below failure lines read for frames: a dump's own frames come first
 TIMEOUT = 0.2  # seconds per search; generous for a 600-character line
 _MAX_PREFIXES = 8
 
@@ -136,8 +140,10 @@ def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Can
     return Candidate(number, text, key.lower(), kind.id, kind.priority, generic, kind.companions)
 
 
-def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: FingerprintRules) -> list[Candidate]:
-    """Every usable failure line, best first: the top match's evidence and the key lines."""
+def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: FingerprintRules,
+               below: Sequence[tuple[int, str]] = ()) -> list[Candidate]:
+    """Every usable failure line, best first: the top match's evidence and the key lines, plus the stack
+    frames among `below` (numbered lines under the failure lines; any other line there is ignored)."""
     raw: dict[int, tuple[str, int]] = {}
     if matches:
         for evidence in matches[0].evidence:
@@ -146,6 +152,13 @@ def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: Fi
         raw.setdefault(key.line, (key.text, key.score))
     proof = {e.line for e in matches[0].evidence} if matches else set()
     found = [c._replace(evidence=n in proof) for n, (text, score) in sorted(raw.items()) if (c := _classify(n, text, score, rules))]
+    frames = {kind.id for kind in rules.kinds if kind.frame}
+    if frames and below:
+        seen = set(raw)
+        for n, text in below[:MAX_BELOW]:
+            if n not in seen and (c := _classify(n, text, 0, rules)) is not None and c.kind in frames:
+                found.append(c)
+            seen.add(n)
     # Among equally ranked lines, the ones that proved the KB match describe the failure best.
     found.sort(key=lambda c: (c.generic, -c.priority, not c.evidence, c.line))
     return found
@@ -155,9 +168,13 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def fingerprint(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: FingerprintRules) -> Fingerprint | None:
-    """The fingerprint of one report, or None when the log has no failure line."""
-    found = candidates(key_lines, matches, rules)
+def fingerprint(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: FingerprintRules,
+                below: Sequence[tuple[int, str]] = ()) -> Fingerprint | None:
+    """The fingerprint of one report, or None when the log has no failure line.
+
+    `below`: (line number, text) of the lines just under the top failure lines, where a crash dump lists
+    its stack frames; without it a dump is fingerprinted by its failure lines alone."""
+    found = candidates(key_lines, matches, rules, below)
     if not found:
         return None
     primary = found[0]

@@ -57,7 +57,7 @@ def template_plan(pattern: regex.Pattern[str], template: str) -> tuple[str | int
 
 
 class Kind:
-    __slots__ = ("companions", "generic", "id", "key", "need", "pattern", "priority", "text")
+    __slots__ = ("companions", "frame", "generic", "id", "key", "need", "pattern", "priority", "text")
 
     def __init__(self, spec: KindSpec) -> None:
         self.id = spec.id
@@ -68,6 +68,7 @@ class Kind:
         self.key = spec.key
         self.companions = tuple(spec.companions)
         self.generic = spec.generic
+        self.frame = spec.frame
 
 
 class FingerprintRules:

@@ -79,6 +79,7 @@ class KindSpec(_Rule):
     key: str = ""  # template of what is hashed; empty: the text (lets one bug's wordings share a key)
     companions: list[str] = Field(default_factory=list)  # kinds whose first line joins this one
     generic: bool = False  # a wrapper or follow-on that alone never identifies a bug
+    frame: bool = False  # a stack frame: also read from the lines just below a failure line (a crash dump)
 
 
 class GenericSpec(_Rule):
