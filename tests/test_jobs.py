@@ -165,3 +165,11 @@ def test_workers_end_when_this_process_is_killed(tmp_path: Path) -> None:
     finally:
         for pid in filter(_running, pids):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_group_on_one_job_imports_no_process_machinery() -> None:
+    """`-j 1` is the plain loop: no multiprocessing, and no dataclasses (it imports inspect, ~1 MiB)."""
+    from conftest import TESTS, imported_by_cli_run
+
+    argv = ["group", "-j", "1", "--format", "json", str(TESTS / "logs" / "cuda-oom")]
+    assert imported_by_cli_run(argv, ("multiprocessing", "dataclasses", "inspect")) == []

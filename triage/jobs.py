@@ -21,8 +21,7 @@ import importlib
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 __all__ = ["MAX_BATCH", "Task", "batch_end", "in_order", "results", "run"]
 
@@ -31,8 +30,7 @@ AHEAD = 2  # batches a worker holds (the one it analyses and the next), so it ne
 POLL_SECONDS = 0.005  # while analysing its own batch, this process looks at the workers' pipes this often
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(NamedTuple):
     """What every process runs, as names in `module` (a spawned interpreter imports them).
 
     analyse(item) -> result, never raising for a bad input (an exception ends the run, as it would serially);
@@ -44,7 +42,7 @@ class Task:
     analyse: str
     lost: str
     setup: str | None = None
-    setup_args: tuple[Any, ...] = field(default_factory=tuple)
+    setup_args: tuple[Any, ...] = ()
 
     def function(self, name: str) -> Callable[..., Any]:
         """The module's attribute now (a test's monkeypatch in this process, and in a forked one, is seen)."""
@@ -117,13 +115,17 @@ def _picklable(exc: Exception) -> Exception:
 
 
 # ---------------------------------------------------------------- this process
-@dataclass
 class _Worker:
-    proc: Any
-    orders: Any  # this process writes (start, end) or None
-    out: Any  # this process reads None (ready) or (start, results)
-    held: deque[tuple[int, int]] = field(default_factory=deque)  # batches handed out, not reported yet
-    ready: bool = False  # it has built its state: the first held batch is the one it is analysing
+    """A worker process as this process sees it (plain class: dataclasses would import inspect at start-up)."""
+
+    __slots__ = ("proc", "orders", "out", "held", "ready")
+
+    def __init__(self, proc: Any, orders: Any, out: Any) -> None:
+        self.proc = proc
+        self.orders = orders  # this process writes (start, end) or None
+        self.out = out  # this process reads None (ready) or (start, results)
+        self.held: deque[tuple[int, int]] = deque()  # batches handed out, not reported yet
+        self.ready = False  # it has built its state: the first held batch is the one it is analysing
 
 
 class _Run:
