@@ -18,7 +18,8 @@ import triage.fingerprint as fpmod
 from triage import keylines
 from triage.engine import Engine
 from triage.fingerprint import MAX_LINE, fingerprint, normalise
-from triage.fingerprint_rules import load_fingerprint_rules, rules_from_specs
+from triage.fingerprint_rules import char_gate, frame_screens, gate_passes, load_fingerprint_rules, rules_from_specs, \
+    screened_out
 from triage.fingerprint_schema import RulesFile
 from triage.literals import haystack, may_match, minimal, required_literals
 from triage.model import KeyLine
@@ -204,3 +205,124 @@ def test_keyline_scores_agree_with_and_without_the_gate(monkeypatch: pytest.Monk
     monkeypatch.setattr(keylines, "may_match", lambda need, hay: True)
     assert gated == [keylines.score_line(t, engine.patterns) for t in texts]
     assert {0, 20, 60, 90} <= set(gated)
+
+
+# The character gate: for a rule with no required literal, classes of characters its matches need (the first
+# one of a ^ pattern, the last one of a $ pattern, a digit for a number, ':' for a drive letter).
+
+TRICKY = [
+    "\u0663\u0660:\u0661\u0662:\u0660\u0660 E error",  # Arabic-Indic digits: \\d takes them
+    "2024-01-02T03:04:05 error", "[2024-01-02 03:04:05] error", "12:34:56.789 E x", "0.01.234.567 E x",
+    "E llama: x", "\u0130 thing", "error at end\u3000", "error at end\x1c", "end with dot.", "ends\n",
+    "C:\\Users\\x\\y.gguf", "/home/u/a.c:12:3 fault", "0xDEADBEEF and deadbeef1234", "10.0.0.1:8080 and [::1]:80",
+    "Q4_K_M bf16 f32 iq2_xxs mxfp4 tq1_0", "a  b\tc", "svc-1   | GGML_ASSERT(x) failed",
+    "github.com/a/b.F(0x1, {0x2})", "runtime.cgocall()", "x.py:3: y", "\u212a\u017f\u0131 kelvin",
+]
+
+
+def _char_gated() -> Iterator[tuple[str, regex.Pattern[str], Any]]:
+    for rule in RULES.prefixes + RULES.rewrites:
+        if rule.gate is not None:
+            yield rule.id, rule.pattern, rule.gate
+    for kind in RULES.kinds:
+        if kind.gate is not None:
+            yield kind.id, kind.pattern, kind.gate
+    for (gid, pattern), gate in zip(RULES.generic, RULES.generic_gate):
+        if gate is not None:
+            yield gid, pattern, gate
+
+
+def test_most_literal_less_rules_get_a_character_gate() -> None:
+    no_literal = [rid for rid, _, need in _all_rules() if need is None]
+    gated = [rid for rid, _, _ in _char_gated()]
+    assert set(gated) <= set(no_literal)
+    assert len(gated) >= len(no_literal) - 2, sorted(set(no_literal) - set(gated))
+
+
+@pytest.mark.parametrize(("rid", "pattern", "gate"), list(_char_gated()), ids=lambda v: str(v)[:30])
+def test_character_gate_never_turns_away_a_line_its_rule_matches(rid: str, pattern: regex.Pattern[str],
+                                                                 gate: Any) -> None:
+    for line in LINES + TRICKY:
+        for text in _variants(line) + [text[::-1] for text in _variants(line)[:1]]:
+            if pattern.search(text, timeout=1.0):
+                assert gate_passes(gate, text), f"rule {rid}: character gate refused {text!r}"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "can_match"),
+    [
+        (r"^\d{1,2}:\d\d", "error 12:34", False),  # the first character must be a digit
+        (r"^\d{1,2}:\d\d", "\u0661\u0662:34", True),  # any Unicode digit: a non-ASCII first character passes
+        (r"[\s.]{1,3}$", "no trailing", False),
+        (r"[\s.]{1,3}$", "trailing.", True),
+        (r"[\s.]{1,3}$", "trailing\n", True),  # $ also matches before a final newline
+        (r"-?\d{1,30}", "no digits here", False),
+        (r"-?\d{1,30}", "caf\u00e9", True),  # any non-ASCII character might be a digit
+        (r"\b[a-z]:[\\/]", "no drive", False),
+        (r"\b[a-z]:[\\/]", "C:\\x", True),
+    ],
+)
+def test_character_gate_reads_first_last_and_required_classes(pattern: str, line: str, can_match: bool) -> None:
+    gate = char_gate(pattern)
+    assert gate is not None
+    assert gate_passes(gate, line) == can_match
+    if not can_match:
+        assert not regex.search(pattern, line, regex.IGNORECASE)
+
+
+@pytest.mark.parametrize("pattern", [r"(?m)^x\d", r"[^a].", r"(?>a|b)c", r".{2}", r"[[:alpha:]]\d"])
+def test_no_character_gate_where_the_pattern_says_too_little_or_might_parse_differently(pattern: str) -> None:
+    assert char_gate(pattern) is None
+
+
+def _dump_lines() -> list[tuple[list[KeyLine], list[tuple[int, str]]]]:
+    """Each corpus log's error lines (up to three) and the lines under them, as the engine passes them."""
+    out = []
+    for folder in ("corpus", "grouping", "logs"):
+        for path in sorted((TESTS / folder).rglob("*.log")):
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            keys = [KeyLine(n, text, 60) for n, text in enumerate(lines, 1)
+                    if any(w in text.lower() for w in ("error", "fatal", "panic", "exception", "fail"))][:3]
+            below = [(n, lines[n - 1]) for k in keys for n in range(k.line + 1, min(k.line + 40, len(lines)) + 1)]
+            out.append((keys, below))
+    return out
+
+
+def test_character_gates_and_frame_screens_change_no_fingerprint() -> None:
+    """Byte-identical fingerprints with the gates and screens and without them, over every corpus log."""
+    bare = load_fingerprint_rules()
+    for rule in bare.prefixes + bare.rewrites + bare.kinds:
+        rule.gate = None
+    bare.generic_gate = [None] * len(bare.generic_gate)
+    bare.frame_screens = None
+    dumps = _dump_lines()
+    assert sum(1 for _, below in dumps if below) > 500
+    for keys, below in dumps:
+        assert fingerprint(keys, [], RULES, below) == fingerprint(keys, [], bare, below)
+
+
+def test_frame_screen_keeps_every_frame() -> None:
+    screens = RULES.frame_screens
+    assert screens, "the Go frame kind should be screened ('(' and '.' are in no replacement text)"
+    frames = {kind.id for kind in RULES.kinds if kind.frame}
+    kept = 0
+    for _, below in _dump_lines():
+        for _, raw in below:
+            line = normalise(raw, RULES)
+            if any(regex.search(kind.pattern, line) for kind in RULES.kinds if kind.id in frames):
+                assert not screened_out(screens, raw[:MAX_LINE]), raw
+                kept += 1
+    assert kept > 20
+
+
+def test_no_screen_on_a_character_a_rewrite_writes() -> None:
+    """A rewrite whose replacement writes '(' could make a frame out of a line without one: '(' is not
+    screened then, and with nothing else to screen on, no line is screened out."""
+    spec = RulesFile.model_validate({
+        "version": 1,
+        "rewrite": [{"id": "paren", "regex": "zz", "replace": "x(", "description": "writes a parenthesis"}],
+        "kind": [{"id": "frame", "regex": r"^\w{1,9}\(", "priority": 50, "frame": True, "description": "a frame"}],
+    })
+    rules = rules_from_specs([("test.toml", spec, b"")])
+    assert frame_screens(rules.kinds, rules.rewrites) is None
+    assert not screened_out(rules.frame_screens, "no parenthesis zz")

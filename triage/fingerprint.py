@@ -9,15 +9,17 @@ Like Socorro's signatures and Sentry's grouping, the rules are data
 Every regex runs with a timeout on a line cut to MAX_LINE characters, so a
 hostile log costs linear time; a search that times out counts as no match.
 A rule runs only on a line that holds one of the literals every match of its
-pattern contains (computed when the rules load, see literals.py): a timed
-search costs two clock system calls, and most rules cannot match most lines.
+pattern contains (computed when the rules load, see literals.py), or, for a
+rule with no such literal, a character its matches need (a digit for a number,
+the first character of an anchored prefix): a timed search costs two clock
+system calls, and most rules cannot match most lines.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
-from .fingerprint_rules import FingerprintRules, Kind, Rewrite
+from .fingerprint_rules import FingerprintRules, Kind, Rewrite, gate_passes, screened_out
 from .literals import haystack, may_match
 from .model import Fingerprint, KeyLine, Match
 from .sha import sha256
@@ -76,7 +78,7 @@ def _apply(rules: Sequence[Rewrite], line: str, strip: bool) -> str:
     """Each rule in turn, skipping the ones whose required literal the line lacks (they cannot match)."""
     hay = haystack(line)
     for rule in rules:
-        if not may_match(rule.need, hay):
+        if not may_match(rule.need, hay) or not gate_passes(rule.gate, line):
             new = line.lstrip() if strip else line
         else:
             new = _sub(rule, line)
@@ -102,7 +104,8 @@ def normalise(text: str, rules: FingerprintRules) -> str:
 
 def _generic(line: str, hay: str, rules: FingerprintRules) -> bool:
     """Whether a generic pattern matches the line (`hay`: its haystack)."""
-    return any(may_match(need, hay) and _search(pattern, line) for (_, pattern), need in zip(rules.generic, rules.generic_need))
+    return any(may_match(need, hay) and gate_passes(gate, line) and _search(pattern, line)
+               for (_, pattern), need, gate in zip(rules.generic, rules.generic_need, rules.generic_gate))
 
 
 def _fill(template: str, found: regex.Match[str], line: str, rules: FingerprintRules) -> str:
@@ -127,7 +130,7 @@ def _classify(number: int, raw: str, score: int, rules: FingerprintRules) -> Can
     generic = _generic(line, hay, rules)
     best: tuple[Kind, regex.Match[str]] | None = None
     for kind in rules.kinds:
-        found = _search(kind.pattern, line) if may_match(kind.need, hay) else None
+        found = _search(kind.pattern, line) if may_match(kind.need, hay) and gate_passes(kind.gate, line) else None
         if found and (best is None or kind.priority > best[0].priority):
             best = (kind, found)
     if best is None:
@@ -155,8 +158,10 @@ def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: Fi
     frames = {kind.id for kind in rules.kinds if kind.frame}
     if frames and below:
         seen = set(raw)
+        screens = rules.frame_screens
         for n, text in below[:MAX_BELOW]:
-            if n not in seen and (c := _classify(n, text, 0, rules)) is not None and c.kind in frames:
+            if n not in seen and not screened_out(screens, text[:MAX_LINE]) and \
+                    (c := _classify(n, text, 0, rules)) is not None and c.kind in frames:
                 found.append(c)
             seen.add(n)
     # Among equally ranked lines, the ones that proved the KB match describe the failure best.
