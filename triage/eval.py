@@ -210,7 +210,7 @@ def _outcomes(engine: Engine, jobs: list[tuple[Path, bool]], workers: int, kb_di
         _warm_up(engine, jobs[0][0])
     setup: str | None = None  # without the extra KB directories a fresh process cannot rebuild this KB
     args: tuple[Any, ...] = ()
-    if kb_dirs is not None:
+    if kb_dirs is not None and workers > 1:
         from .load import default_cache_dir
 
         cache = default_cache_dir()

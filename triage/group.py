@@ -2,11 +2,11 @@
 
 How a maintainer reads a tracker export or a folder of logs. Logs are
 analysed by this process and `-j N` - 1 workers (triage.jobs: forked with
-its Engine where fork is safe, each building its own from the cache on macOS
-and Windows) and results are streamed, so memory stays flat on large exports. An export too large for
-one machine is split with `--shard K/N` (every N-th file, deterministic), each
-shard writes `--format json`, and `triage group --merge a.json b.json ...`
-joins the shards by fingerprint id.
+its Engine where fork is safe, each building its own from the cache on
+macOS and Windows) and results are streamed, so memory stays flat on large
+exports. An export too large for one machine is split with `--shard K/N`
+(every N-th file, deterministic), each shard writes `--format json`, and
+`triage group --merge a.json b.json ...` joins the shards by fingerprint id.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SCHEMA = 1
 KIND = "triage-groups"
 DEFAULT_PATTERNS = ("*.log", "*.txt")
 MAX_BYTES = 20 * 1024 * 1024  # larger files are skipped with a note, as the CLI refuses them
-WARM_LOGS = 8  # with forked workers the parent analyses this many logs itself before forking the workers (serial time: few)
+WARM_LOGS = 8  # with forked workers the parent analyses this many logs itself before forking them (serial time: few)
 
 
 class UsageError(Exception):
