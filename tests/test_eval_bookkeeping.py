@@ -177,3 +177,31 @@ def test_a_dead_worker_costs_its_logs_not_a_hang(monkeypatch: pytest.MonkeyPatch
     parallel = evaluate(folder, KB, jobs=2)
     lost = [u for u in parallel.unreadable if "ended early (exit code 9)" in u]
     assert lost and parallel.cases + len(lost) == serial.cases
+
+
+def test_without_fork_workers_are_spawned_only_when_the_kb_dirs_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows: a spawned worker rebuilds the Engine from the KB dirs and the cache; without the
+    dirs (a library caller's own KB) it could not, so the run stays in this process."""
+    import multiprocessing
+
+    folder = TESTS / "logs" / "port-already-in-use"
+    serial = evaluate(folder, KB, jobs=1)
+    monkeypatch.setattr(ev, "PARALLEL_MIN_CASES", 2)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    here: list[str] = []
+    real = ev._work
+
+    def counted(job: tuple[str, bool]) -> ev.Outcome:  # this process only: a spawned worker imports the real one
+        here.append(job[0])
+        return real(job)
+
+    monkeypatch.setattr(ev, "_work", counted)
+    spawned = evaluate(folder, KB, jobs=2, kb_dirs=[])
+    assert _comparable(spawned) == _comparable(serial)
+    assert 0 < len(here) < serial.cases, "the spawned worker analysed the batches it was handed first"
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(multiprocessing, "get_context", refuse)
+    assert _comparable(evaluate(folder, KB, jobs=2)) == _comparable(serial)
