@@ -34,7 +34,7 @@ def test_each_draft_matches_every_log_of_its_group_and_no_other(drafted: Path) -
     paths = {p.name: p for p in CORPUS.rglob("*.log")}
     for draft in drafts:
         md = (drafted / "kb" / f"{draft}.md").read_text(encoding="utf-8")
-        assert "TODO" in md and "Fingerprint: `v5-" in md and "Versions seen:" in md
+        assert "TODO" in md and "Fingerprint: `v6-" in md and "Versions seen:" in md
         members = md.split("Logs (", 1)[1].split(": ", 1)[1].strip().split(", ")
         for log in members:
             hit = {m.kb_id for m in engine.analyse(paths[log].read_bytes()).matches}

@@ -15,7 +15,7 @@ from .facts import extract_facts
 from .keylines import rank_keylines
 from .match import resolve_hits, scan
 from .model import KeyLine, Report
-from .normalize import Buffer, prepare
+from .normalize import Buffer, NormalizedLog, prepare
 from .rank import rank
 from .redact import redact_report
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["run"]
 
 MAX_KEYLINE_CANDIDATES = 4000
+FRAME_SOURCES = 3  # top key lines whose following lines the fingerprint reads for stack frames
+FRAME_LINES = 40  # lines read under each: a Go crash dump names its first own frame within ~20 lines
 
 
 def _decode(raw: bytes | str | mmap.mmap) -> Buffer:
@@ -36,6 +38,21 @@ def _decode(raw: bytes | str | mmap.mmap) -> Buffer:
     if isinstance(raw, bytes):
         return decode(raw)
     return decode_mapped(raw)
+
+
+def _below(log: NormalizedLog, keylines: list[KeyLine], starts: list[int],
+           numbers: dict[int, int]) -> list[tuple[int, str]]:
+    """(line number, text) of the lines under the top key lines, where a crash dump lists its stack frames."""
+    start_of = {numbers[s]: s for s in starts if s in numbers}
+    out: list[tuple[int, str]] = []
+    for key in keylines[:FRAME_SOURCES]:
+        start = start_of.get(key.line)
+        if start is None:
+            continue
+        below = log.neighbours(start, 0, FRAME_LINES)[1]
+        lines = log.line_numbers(below)
+        out.extend((lines[s], log.text_at(s)) for s in below)
+    return out
 
 
 def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, timing: bool = False) -> Report:
@@ -82,7 +99,7 @@ def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, ti
         completeness=completeness,
         followup=followup_request(completeness, facts, kb),
         line_count=log.n_lines,
-        fingerprint=engine.fingerprint(keylines, matches),
+        fingerprint=engine.fingerprint(keylines, matches, _below(log, keylines, keyline_starts, numbers)),
         diagnostics=diagnostics,
     )
     return redact_report(report) if redact else report

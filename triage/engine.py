@@ -82,10 +82,13 @@ class Engine:
             self._suggest = build_suggestion_index(self.kb)
         return self._suggest
 
-    def fingerprint(self, key_lines: Sequence[KeyLine], matches: Sequence[Match]) -> Fingerprint | None:
-        """The failure's fingerprint, or None without fingerprint rules or an error line."""
+    def fingerprint(self, key_lines: Sequence[KeyLine], matches: Sequence[Match],
+                    below: Sequence[tuple[int, str]] = ()) -> Fingerprint | None:
+        """The failure's fingerprint, or None without fingerprint rules or an error line.
+
+        `below`: numbered lines under the top key lines, read for a crash dump's stack frames."""
         if self.fingerprint_rules is None:
             return None
         from .fingerprint import fingerprint
 
-        return fingerprint(key_lines, matches, self.fingerprint_rules)
+        return fingerprint(key_lines, matches, self.fingerprint_rules, below)
