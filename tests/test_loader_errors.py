@@ -111,3 +111,29 @@ def test_a_variant_is_linked_from_its_signatures_only(tmp_path: Path) -> None:
     linked = GOOD_SIG.replace('description = "d"', 'variant = "old-way"\ndescription = "d"')
     kb = load_kb([_kb(tmp_path / "c", entry=orphan, sig=linked)], builtin=False, use_cache=False)
     assert kb.entries["demo-crash"].variants[0].signatures == ("demo-sig",)
+
+
+RUSSIAN_SIG = """[[signature]]
+id = "demo-sig"
+description = "d"
+keywords = ["KEYWORD"]
+regex = '''Недопустимая инструкция(?P<port>)'''
+[signature.examples]
+match = ["Недопустимая инструкция (стек памяти сброшен на диск)"]
+no_match = ["Illegal instruction"]
+"""
+
+
+@pytest.mark.parametrize(("keyword", "found"), [("Недопустимая инструкция", True), ("едопустимая инструкция", True),
+                                                 ("недопустимая инструкция", False)])
+def test_keywords_fold_ascii_only_like_the_prefilter(tmp_path: Path, keyword: str, found: bool) -> None:
+    """The log is scanned as bytes.lower(): a capital Cyrillic letter stays capital, so a keyword must keep it
+    (or start after it), and kb check folds examples the same way instead of calling a dead keyword fine."""
+    from triage.engine import Engine
+    from triage.kbtool import check_kb
+
+    engine = Engine.build([_kb(tmp_path, sig=RUSSIAN_SIG.replace("KEYWORD", keyword))], builtin=False)
+    report = engine.analyse("$ ./llama-cli -m model.gguf\nНедопустимая инструкция (стек памяти сброшен на диск)\n")
+    assert ("demo-crash" in {m.kb_id for m in report.matches}) is found
+    errors, _ = check_kb(engine, timing=False, fixtures=[])
+    assert any("contains none of the signature's keywords" in str(e) for e in errors) is not found

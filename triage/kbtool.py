@@ -351,7 +351,7 @@ def emitter_problem(sig: Signature, project: str, file: str, fmt: str) -> str | 
     candidates = [*from_examples, [h.samples[0] for h in holes]]
     base = next((c for c in candidates if _line_matches(sig, _render(pieces, c))), candidates[-1])
     line = _render(pieces, base)
-    if sig.keywords and not any(kw in line.lower().encode("utf-8") for kw in sig.keywords):
+    if sig.keywords and not any(kw in line.encode("utf-8").lower() for kw in sig.keywords):
         return f"the printed line holds none of the signature's keywords: {line[:160]!r}"
     if not _line_matches(sig, line):
         shown = "" if from_examples else " (and no match example fits this format to show the values the regex pins)"
@@ -668,7 +668,7 @@ def check_kb(
         if not sig.keywords:
             warnings.append(f"{sig.path}: {where}: prefilter = false, so this signature runs on every line (slow)")
         for i, example in enumerate(sig.examples_match):
-            low = example.lower().encode("utf-8")
+            low = example.encode("utf-8").lower()
             if sig.keywords and not any(kw in low for kw in sig.keywords):
                 errors.append(DataError(sig.path, f"{where}.examples.match[{i}]", "contains none of the signature's keywords"))
             if not _example_hits(engine, sig, example):

@@ -126,7 +126,7 @@ def _compile_signature(
         kb_id=sig.kb or default_kb,
         variant=sig.variant,
         description=sig.description,
-        keywords=tuple(kw.lower().encode("utf-8") for kw in sig.keywords) if sig.prefilter else (),
+        keywords=tuple(kw.encode("utf-8").lower() for kw in sig.keywords) if sig.prefilter else (),
         regexes_src=regexes,
         unless_src=many("unless", sig.unless),
         near_src=many("near", sig.near),
@@ -242,7 +242,7 @@ def _load_product(path: Path, errors: list[DataError]) -> Product | None:
                 continue
             if is_version and not any(g.startswith(_VERSION_GROUPS) for g in pattern.groupindex):
                 errors.append(DataError(shown, f"{field}[{i}].regex", "a version pattern needs a group named version... or build..."))
-            markers.append(Marker(tuple(k.lower().encode("utf-8") for k in m.keywords), m.regex, m.weight, m.raw, is_version))
+            markers.append(Marker(tuple(k.encode("utf-8").lower() for k in m.keywords), m.regex, m.weight, m.raw, is_version))
     if not spec.hidden and spec.logs is None:
         errors.append(DataError(shown, "logs.followup", "a runtime needs its follow-up text (where its logs are, how to get a verbose one)"))
     if len(errors) != before:
