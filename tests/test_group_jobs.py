@@ -37,7 +37,7 @@ def test_workers_do_part_of_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def tagged(path: str) -> group.LogResult:
         if os.getpid() == parent:
-            time.sleep(0.01)  # a slow parent: the worker surely claims batches
+            time.sleep(0.01)  # a slow parent: the worker surely analyses batches
         return {**real(path), "pid": os.getpid()}
 
     monkeypatch.setattr(group, "_analyse_one", tagged)
@@ -63,7 +63,7 @@ def test_a_dead_worker_costs_its_files_not_a_hang(monkeypatch: pytest.MonkeyPatc
     results = list(group.analyse_files(files, (), 2))
     assert sorted(r["file"] for r in results) == files  # each file once: analysed here, or reported lost
     lost = [r for r in results if "ended early" in r.get("skipped", "")]
-    assert lost, "the worker claimed a batch before it died"
+    assert lost, "the worker was handed a batch before it died"
     assert all("exit code 9" in r["skipped"] and f"'triage {r['file']}'" in r["skipped"] for r in lost)
     doc = group.build_groups(results, "tag")
     assert {s["file"] for s in doc["skipped"]} == {r["file"] for r in lost}
