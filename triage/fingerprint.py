@@ -78,12 +78,9 @@ def _apply(rules: Sequence[Rewrite], line: str, strip: bool) -> str:
     """Each rule in turn, skipping the ones whose required literal the line lacks (they cannot match)."""
     hay = haystack(line)
     for rule in rules:
-        if not may_match(rule.need, hay) or not gate_passes(rule.gate, line):
-            new = line.lstrip() if strip else line
-        else:
-            new = _sub(rule, line)
-            if strip:
-                new = new.lstrip()
+        new = _sub(rule, line) if may_match(rule.need, hay) and gate_passes(rule.gate, line) else line
+        if strip:
+            new = new.lstrip()
         if new != line:
             line = new
             hay = haystack(line)
@@ -155,7 +152,7 @@ def candidates(key_lines: Sequence[KeyLine], matches: Sequence[Match], rules: Fi
         raw.setdefault(key.line, (key.text, key.score))
     proof = {e.line for e in matches[0].evidence} if matches else set()
     found = [c._replace(evidence=n in proof) for n, (text, score) in sorted(raw.items()) if (c := _classify(n, text, score, rules))]
-    frames = {kind.id for kind in rules.kinds if kind.frame}
+    frames = rules.frame_kinds
     if frames and below:
         seen = set(raw)
         screens = rules.frame_screens

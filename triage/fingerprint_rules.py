@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from . import rx
 from .errors import DataError, DataErrors
-from .literals import _POSIX_CLASS, _odd_brace, haystack, may_match, required_literals  # the guard as literals.py
+from .literals import haystack, may_match, parse, required_literals
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -171,21 +171,13 @@ def char_gate(pattern: str) -> Gate | None:
     and up to three narrow classes every match holds a character of (a digit for a number, ':' for a drive
     letter, '(' and '.' for a Go frame). None when the pattern says too little, or when the parse might
     disagree with `regex`'s (inline flags, as in required_literals)."""
-    import importlib
-
-    try:
-        parser: Any = importlib.import_module("re._parser")  # Python 3.11+ (no type stubs)
-    except ImportError:  # pragma: no cover - Python 3.10
-        parser = importlib.import_module("sre_parse")
     plain = pattern
     for group in ("(?:", "(?=", "(?!", "(?<", "(?P<"):
         plain = plain.replace(group, "")
-    if ("[:" in pattern and re.search(_POSIX_CLASS, pattern)) or _odd_brace(pattern) or "(?" in plain:
-        return None  # inline flags (a multi-line ^), atomic groups and other syntax: no gate
-    try:
-        items = list(parser.parse(pattern))
-    except Exception:  # noqa: BLE001 - syntax only the regex module knows: no gate
+    parsed = None if "(?" in plain else parse(pattern)  # inline flags (a multi-line ^), atomic groups: no gate
+    if parsed is None:
         return None
+    items = parsed[1]
     first = last = None
     if items and str(items[0][0]) == "AT" and str(items[0][1]) in ("AT_BEGINNING", "AT_BEGINNING_STRING"):
         chars, empty = _edge(items[1:], last=False)
@@ -264,7 +256,7 @@ class FingerprintRules:
     a kind's template (compiled here so they reach a process precompiled, with the rules, from the start-up
     cache). `generic_need[i]`: the required literals of `generic[i]`'s pattern, as Rewrite.need."""
 
-    __slots__ = ("dangling", "frame_screens", "generic", "generic_gate", "generic_need", "kinds", "max_text", "place",
+    __slots__ = ("dangling", "frame_kinds", "frame_screens", "generic", "generic_gate", "generic_need", "kinds", "max_text", "place",
                  "prefixes", "rewrites", "tag", "tests")
 
     def __init__(
@@ -287,6 +279,7 @@ class FingerprintRules:
                                                 for (_, p), need in zip(generic, self.generic_need)]
         self.max_text = max_text
         self.tests = tests or []
+        self.frame_kinds = frozenset(kind.id for kind in kinds if kind.frame)
         self.frame_screens = frame_screens(kinds, prefixes + rewrites)
         self.place: regex.Pattern[str] = rx.compile(PLACEHOLDER)
         self.dangling: regex.Pattern[str] = rx.compile(DANGLING)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["haystack", "may_match", "minimal", "required_literals"]
+__all__ = ["haystack", "may_match", "minimal", "parse", "required_literals"]
 
 MIN_LITERAL = 3
 # Characters outside ASCII that the `regex` module's case-insensitive matching takes for an ASCII letter of a
@@ -30,8 +30,9 @@ _FOLD = {0x130: "i", 0x131: "i", 0x17F: "s"}
 _POSIX_CLASS = r"\[:\^?[A-Za-z]{1,20}:\]"  # `regex` reads `[[:alpha:]]` as a class, `re` as a set and a "]"
 
 
-def required_literals(pattern: str) -> tuple[str, ...] | None:
-    """Lower-case literals at least one of which every match contains, or None when unknown."""
+def parse(pattern: str) -> tuple[Any, list[Any]] | None:
+    """(the parser module, the parsed items) of `pattern` read by Python's `re` parser, or None where that
+    reading may differ from the `regex` module's (see the module note) or the syntax is `regex`'s alone."""
     import importlib
 
     try:
@@ -41,10 +42,17 @@ def required_literals(pattern: str) -> tuple[str, ...] | None:
     if ("[:" in pattern and re.search(_POSIX_CLASS, pattern)) or _odd_brace(pattern):
         return None
     try:
-        parsed = parser.parse(pattern)
+        return parser, list(parser.parse(pattern))
     except Exception:  # noqa: BLE001 - syntax only the regex module knows: no shortcut
         return None
-    found = _sequence(list(parsed), parser)
+
+
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Lower-case literals at least one of which every match contains, or None when unknown."""
+    parsed = parse(pattern)
+    if parsed is None:
+        return None
+    found = _sequence(parsed[1], parsed[0])
     return tuple(sorted(found)) if found else None
 
 
