@@ -347,7 +347,7 @@ def emitter_problem(sig: Signature, project: str, file: str, fmt: str) -> str | 
     """
     pieces = parse_format(fmt, emitter_style(file))
     holes = [p for p in pieces if isinstance(p, Hole)]
-    from_examples = _example_values(pieces, sig.examples_match)
+    from_examples = _example_values(pieces, sig.examples_match + sig.examples_match_ungated)
     candidates = [*from_examples, [h.samples[0] for h in holes]]
     base = next((c for c in candidates if _line_matches(sig, _render(pieces, c))), candidates[-1])
     line = _render(pieces, base)
@@ -518,7 +518,7 @@ def pattern_attacks(src: str, keywords: Sequence[str] = ()) -> list[str]:
 def adversarial_inputs(sig: Signature) -> list[str]:
     """Strings that make backtracking regexes blow up: long runs of the
     characters their patterns and examples use, with the tail broken."""
-    seeds = [ex[:200] for ex in sig.examples_match] + [kw.decode("utf-8", "replace") for kw in sig.keywords]
+    seeds = [ex[:200] for ex in sig.examples_match + sig.examples_match_ungated] + [kw.decode("utf-8", "replace") for kw in sig.keywords]
     out = ["a" * HOSTILE_LEN, " " * HOSTILE_LEN, "0" * HOSTILE_LEN, ":" * HOSTILE_LEN, "\\" * 10000 + "x", "/" * 10000 + "x"]
     for seed in seeds:
         if seed:
@@ -543,8 +543,9 @@ def _time_search(pattern: regex.Pattern[str], text: str, limit: float, runs: int
     return best
 
 
-_TIMED_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
-_FIELD_NAME = {"regexes": "regex"}
+_TIMED_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere", "ungated_unless_near",
+                 "ungated_unless_anywhere")
+_FIELD_NAME = {"regexes": "regex", "ungated_unless_near": "ungated.unless_near", "ungated_unless_anywhere": "ungated.unless_anywhere"}
 
 
 def _slow_patterns(sig: Signature, errors: list[DataError]) -> None:
@@ -631,18 +632,43 @@ def _engine_of(target: KnowledgeBase | Engine) -> Engine:
 
 
 def _example_hits(target: KnowledgeBase | Engine, sig: Signature, text: str) -> bool:
-    """Does this signature alone accept the example (a whole log snippet)?"""
+    """Does this signature alone accept the example (a whole log snippet), in either reading?"""
+    return bool(_example_readings(target, sig, text))
+
+
+def _example_readings(target: KnowledgeBase | Engine, sig: Signature, text: str) -> set[str]:
+    """The readings ("gated", "ungated") in which this signature alone accepts the example."""
     try:
         log = prepare(decode(text.encode("utf-8")))
     except Exception:  # noqa: BLE001 - an empty example is simply not a hit
-        return False
+        return set()
     engine = _engine_of(target)
     run: Any = scan
     if "index" in inspect.signature(scan).parameters:
         result = run(log, engine.kb.signatures, getattr(engine, "index"), only={sig.id})
     else:  # the scan before the Engine held the index
         result = run(log, engine.kb, only={sig.id})
-    return any(getattr(h, "signature") in (sig.id, sig) for h in result.hits)
+    return {"ungated" if getattr(h, "ungated", False) else "gated" for h in result.hits if getattr(h, "signature") in (sig.id, sig)}
+
+
+def _check_examples(engine: Engine, sig: Signature, where: str, errors: list[DataError]) -> None:
+    """Each `match` example is accepted by the gated reading, each `match_ungated` one by the ungated reading,
+    and no `no_match` one by either."""
+    for field, examples, reading in (("match", sig.examples_match, "gated"),
+                                     ("match_ungated", sig.examples_match_ungated, "ungated")):
+        for i, example in enumerate(examples):
+            low = example.encode("utf-8").lower()
+            if sig.keywords and not any(kw in low for kw in sig.keywords):
+                errors.append(DataError(sig.path, f"{where}.examples.{field}[{i}]", "contains none of the signature's keywords"))
+            found = _example_readings(engine, sig, example)
+            if reading not in found:
+                how = f" (only in the {next(iter(found))} reading)" if found else ""
+                errors.append(DataError(sig.path, f"{where}.examples.{field}[{i}]", f"does not match{how}: {example[:120]!r}"))
+    for i, example in enumerate(sig.examples_no_match):
+        found = _example_readings(engine, sig, example)
+        if found:
+            how = " (in the ungated reading)" if found == {"ungated"} else ""
+            errors.append(DataError(sig.path, f"{where}.examples.no_match[{i}]", f"matches but must not{how}: {example[:120]!r}"))
 
 
 def check_kb(
@@ -669,15 +695,7 @@ def check_kb(
         where = f"signature[{sig.index}]"
         if not sig.keywords:
             warnings.append(f"{sig.path}: {where}: prefilter = false, so this signature runs on every line (slow)")
-        for i, example in enumerate(sig.examples_match):
-            low = example.encode("utf-8").lower()
-            if sig.keywords and not any(kw in low for kw in sig.keywords):
-                errors.append(DataError(sig.path, f"{where}.examples.match[{i}]", "contains none of the signature's keywords"))
-            if not _example_hits(engine, sig, example):
-                errors.append(DataError(sig.path, f"{where}.examples.match[{i}]", f"does not match: {example[:120]!r}"))
-        for i, example in enumerate(sig.examples_no_match):
-            if _example_hits(engine, sig, example):
-                errors.append(DataError(sig.path, f"{where}.examples.no_match[{i}]", f"matches but must not: {example[:120]!r}"))
+        _check_examples(engine, sig, where, errors)
         _check_emitters(sig, errors, warnings, EMITTER_ERRORS if strict_emitters is None else strict_emitters)
         if timing:
             _slow_patterns(sig, errors)
@@ -723,7 +741,8 @@ def show_entry(kb: KnowledgeBase, kb_id: str) -> str | None:
         out.append("")
     out.append("Signatures:")
     for sig in kb.signatures_for(entry.id):
-        out.append(f"  {sig.id} (weight {sig.weight}{', generic' if sig.generic else ''}): {sig.description}")
+        ungated = f", {sig.ungated_weight} without its {' and '.join(sig.ungated_waive)} gate" if sig.ungated_weight is not None else ""
+        out.append(f"  {sig.id} (weight {sig.weight}{ungated}{', generic' if sig.generic else ''}): {sig.description}")
     out.append("")
     out.append(entry.body)
     out.append("")

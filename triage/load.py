@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, NamedTuple, Sequence, Union
 
 from . import cachefile, rx
 from .datadir import builtin_dir, builtin_root
@@ -41,9 +41,10 @@ __all__ = [
 ]
 
 REGEX_FLAGS = rx.VERSION1 | rx.IGNORECASE | rx.MULTILINE
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7  # 7: signatures carry an `ungated` reading
 
-_PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere")
+_PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere", "ungated_unless_near",
+                   "ungated_unless_anywhere")
 
 
 class Signature:
@@ -51,9 +52,10 @@ class Signature:
     the few signatures whose keywords occur in the log, so start-up stays fast."""
 
     __slots__ = (
-        "_compiled", "anywhere_src", "context", "description", "emitters", "examples_match", "examples_no_match", "few_fixtures", "generic",
-        "id", "index", "kb_id", "keywords", "near_src", "path", "products", "regexes_src", "unless_anywhere_src",
-        "unless_near_src", "unless_src", "variant", "weight", "window",
+        "_compiled", "anywhere_src", "context", "description", "emitters", "examples_match", "examples_match_ungated",
+        "examples_no_match", "few_fixtures", "generic", "id", "index", "kb_id", "keywords", "near_src", "path", "products",
+        "regexes_src", "ungated_unless_anywhere_src", "ungated_unless_near_src", "ungated_waive", "ungated_weight",
+        "unless_anywhere_src", "unless_near_src", "unless_src", "variant", "weight", "window",
     )
 
     id: str
@@ -74,17 +76,35 @@ class Signature:
     products: tuple[str, ...]
     emitters: tuple[tuple[str, str, str, str], ...]  # (project, file, format, commit)
     few_fixtures: str
+    # The "possible" reading when a positive gate fails (None: no such reading): its weight, the gates it
+    # does without ("near", "anywhere") and its own vetoes.
+    ungated_weight: float | None
+    ungated_waive: tuple[str, ...]
+    ungated_unless_near_src: tuple[str, ...]
+    ungated_unless_anywhere_src: tuple[str, ...]
     examples_match: tuple[str, ...]
+    examples_match_ungated: tuple[str, ...]
     examples_no_match: tuple[str, ...]
     path: str
     index: int
     _compiled: dict[str, tuple[regex.Pattern[str], ...]]
 
+    _OPTIONAL: ClassVar[dict[str, Any]] = {"ungated_weight": None, "ungated_waive": (), "ungated_unless_near_src": (),
+                                 "ungated_unless_anywhere_src": (), "examples_match_ungated": ()}
+
     def __init__(self, **fields: Any) -> None:
         self._compiled = {}
         for name in self.__slots__:
             if name != "_compiled":
-                setattr(self, name, fields[name])
+                setattr(self, name, fields[name] if name in fields or name not in self._OPTIONAL else self._OPTIONAL[name])
+
+    def weight_of(self, ungated: bool) -> float:
+        """The weight of a hit in the given reading."""
+        return self.ungated_weight if ungated and self.ungated_weight is not None else self.weight
+
+    def waives(self, gate: str) -> bool:
+        """Whether a failed `gate` ("near" or "anywhere") leaves the ungated reading instead of no hit."""
+        return self.ungated_weight is not None and gate in self.ungated_waive
 
     def record(self) -> dict[str, Any]:
         """The fields as plain data."""
@@ -131,6 +151,14 @@ class Signature:
     @property
     def unless_anywhere(self) -> tuple[regex.Pattern[str], ...]:
         return self._patterns("unless_anywhere")
+
+    @property
+    def ungated_unless_near(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("ungated_unless_near")
+
+    @property
+    def ungated_unless_anywhere(self) -> tuple[regex.Pattern[str], ...]:
+        return self._patterns("ungated_unless_anywhere")
 
     @property
     def group_names(self) -> set[str]:

@@ -175,6 +175,7 @@ class RawHit(NamedTuple):
     start: int
     groups: dict[str, str]
     after: list[int]
+    ungated: bool = False  # the signature's weaker reading: a waived gate failed
 
 
 class ScanResult(NamedTuple):
@@ -312,7 +313,7 @@ class _SigState:
     __slots__ = ("seen_text",)
 
     def __init__(self) -> None:
-        self.seen_text: dict[str, dict[str, str] | None] = {}
+        self.seen_text: dict[str, tuple[dict[str, str], bool] | None] = {}  # (groups, ungated) or no hit
 
 
 def _check_line(
@@ -322,18 +323,18 @@ def _check_line(
     lines: _Lines,
     log: Log,
     diag: Diagnostics,
-    anywhere_cache: dict[tuple[str, int, int], bool],
+    anywhere_cache: dict[tuple[str, int, int], int],
     work: _Work,
 ) -> RawHit | None:
     """A RawHit when the signature accepts the line at `start`."""
     seen_text = state.seen_text
     text = lines.get(start)
-    if text in seen_text and not sig.near_src and not sig.unless_near_src:
-        groups_cached = seen_text[text]
-        if groups_cached is None:
+    if text in seen_text and not sig.near_src and not sig.unless_near_src and not sig.ungated_unless_near_src:
+        cached = seen_text[text]
+        if cached is None:
             return None
         _, after = log.neighbours(start, 0, sig.context)
-        return RawHit(sig, start, groups_cached, after)
+        return RawHit(sig, start, cached[0], after, cached[1])
     m = None
     cut = log.wrap_cut(start) if log.wraps else None
     for pattern in sig.regexes_src:
@@ -369,38 +370,81 @@ def _check_line(
     elif start in log.chains and any(_search(p, lines.get(log.chains[start]), diag, sig.id, work) for p in sig.unless_src):
         return None  # a hard-wrapped line's continuation: its guard may sit in the line's earlier pieces
     groups = {k: v for k, v in m.groupdict().items() if v}
-    if sig.near_src or sig.unless_near_src:
+    gated = True  # False: a waived gate failed, so only the signature's ungated reading may hold
+    window_text: list[str] = []
+    if sig.near_src or sig.unless_near_src or sig.ungated_unless_near_src:
         above, below = log.neighbours(start, sig.window, sig.window)
         window_text = [lines.get(s) for s in above + below]
         if log.wraps:  # rejoined lines also as the user's lines were (a `$` in a guard, a line that only looked wrapped)
             window_text += [p for s in above + below if (p := log.piece_text(s)) is not None]
+        near_groups: dict[str, str] = {}
         for pattern in sig.near_src:
             hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id, work))), None)
             if hit is None:
-                seen_text[text] = None
-                return None
-            groups.update({k: v for k, v in hit.groupdict().items() if v and k not in groups})
+                if not sig.waives("near"):
+                    seen_text[text] = None
+                    return None
+                gated = False
+                break
+            near_groups.update({k: v for k, v in hit.groupdict().items() if v and k not in near_groups})
+        if gated:
+            groups.update({k: v for k, v in near_groups.items() if k not in groups})
         if any(_search(p, t, diag, sig.id, work) for p in sig.unless_near_src for t in window_text + [text]):
             seen_text[text] = None
             return None
     if sig.anywhere_src or sig.unless_anywhere_src:
-        region = _anywhere_region(log, start)
-        key = (sig.id, region[0], region[1])
-        cached = anywhere_cache.get(key)
-        if cached is not None:
-            ok = cached
-        else:
-            full = log.region_text(*region)
-            ok = all(_search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.anywhere_src) and not any(
-                _search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere_src
-            )
-            anywhere_cache[key] = ok
-        if not ok:
+        whole = _anywhere_state(sig, log, start, diag, work, anywhere_cache)
+        if whole == _VETOED or (whole == _GATE_MISSING and not sig.waives("anywhere")):
             seen_text[text] = None
             return None
-    seen_text[text] = groups
+        gated = gated and whole == _GATE_PASSED
+    if not gated and _ungated_vetoed(sig, log, start, text, window_text, diag, work, anywhere_cache):
+        seen_text[text] = None
+        return None
+    seen_text[text] = (groups, not gated)
     _, after = log.neighbours(start, 0, sig.context)
-    return RawHit(sig, start, groups, after)
+    return RawHit(sig, start, groups, after, not gated)
+
+
+_VETOED, _GATE_PASSED, _GATE_MISSING = 0, 1, 2
+
+
+def _anywhere_state(sig: Signature, log: Log, start: int, diag: Diagnostics, work: _Work,
+                    cache: dict[tuple[str, int, int], int]) -> int:
+    """Whole-log conditions, once per signature and region: vetoed, gate passed, or gate missing (no veto)."""
+    region = _anywhere_region(log, start)
+    key = (sig.id, region[0], region[1])
+    state = cache.get(key)
+    if state is None:
+        full = log.region_text(*region)
+        passed = all(_search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.anywhere_src)
+        if not passed and not sig.waives("anywhere"):
+            state = _GATE_MISSING  # no hit either way: the vetoes need no search
+        elif any(_search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.unless_anywhere_src):
+            state = _VETOED
+        else:
+            state = _GATE_PASSED if passed else _GATE_MISSING
+        cache[key] = state
+    return state
+
+
+def _ungated_vetoed(sig: Signature, log: Log, start: int, text: str, window_text: list[str], diag: Diagnostics,
+                    work: _Work, cache: dict[tuple[str, int, int], int]) -> bool:
+    """Whether the ungated reading's own vetoes (or its absence) rule the line out."""
+    if sig.ungated_weight is None:
+        return True
+    if any(_search(p, t, diag, sig.id, work) for p in sig.ungated_unless_near_src for t in window_text + [text]):
+        return True
+    if not sig.ungated_unless_anywhere_src:
+        return False
+    region = _anywhere_region(log, start)
+    key = (sig.id + " ungated", region[0], region[1])  # a space: never part of a kebab-case id
+    state = cache.get(key)
+    if state is None:
+        full = log.region_text(*region)
+        vetoed = any(_search(p, full, diag, sig.id, work, ANYWHERE_TIMEOUT) for p in sig.ungated_unless_anywhere_src)
+        state = cache[key] = _VETOED if vetoed else _GATE_PASSED
+    return state == _VETOED
 
 
 def _looks_cut(text: str) -> bool:
@@ -454,7 +498,7 @@ def scan(
     hits_by_kw = index.scan(log)
     lines = _Lines(log)
     diag = Diagnostics(timed=timing)
-    anywhere_cache: dict[tuple[str, int, int], bool] = {}
+    anywhere_cache: dict[tuple[str, int, int], int] = {}
     chosen: list[Signature] = []
     candidates: list[list[int]] = []
     hit_sigs = set(index.nokw_sigs)
@@ -504,6 +548,7 @@ def resolve_hits(log: Log, raw_hits: list[RawHit], numbers: dict[int, int]) -> l
             text=log.text_at(h.start),
             groups=tuple(sorted(h.groups.items())),
             context=tuple((numbers[s], log.text_at(s)) for s in h.after),
+            ungated=h.ungated,
         )
         for h in raw_hits
     ]

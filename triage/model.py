@@ -176,6 +176,7 @@ class Hit(NamedTuple):
     text: str
     groups: tuple[tuple[str, str], ...]
     context: tuple[tuple[int, str], ...] = ()
+    ungated: bool = False  # the signature's weaker reading (its gate's companion is missing): weighs less
 
 
 class Remedy(NamedTuple):

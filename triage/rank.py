@@ -82,16 +82,17 @@ def _remedies(
 
 
 def _confidence(entry: Entry, hits: list[Hit], sigs: dict[str, Signature], facts: Facts) -> float:
-    used = {h.signature for h in hits}
+    # A signature's two readings (gated, ungated) count as two signatures, as the twins they replace did.
+    used = {(h.signature, h.ungated) for h in hits}
     weights = []
-    for sid in used:
+    for sid, ungated in used:
         sig = sigs[sid]
-        weight = sig.weight
+        weight = sig.weight_of(ungated)
         if sig.products and facts.product and facts.product not in sig.products:
             weight *= 0.75
         weights.append(weight)
     conf = max(weights) + min(0.1, 0.05 * (len(used) - 1))
-    if all(sigs[s].generic for s in used):
+    if all(sigs[s].generic for s, _ in used):
         conf = min(conf, GENERIC_CAP)
     if entry.kind == "wrapper":
         conf = min(conf, WRAPPER_CAP)
@@ -116,9 +117,8 @@ def _evidence(hits: list[Hit]) -> list[Evidence]:
 
 def _pick_variant(entry: Entry, hits: list[Hit], sigs: dict[str, Signature]) -> int | None:
     best: tuple[float, int] | None = None
-    used = {h.signature for h in hits}
     for i, variant in enumerate(entry.variants):
-        score = max((sigs[s].weight for s in variant.signatures if s in used), default=0.0)
+        score = max((sigs[h.signature].weight_of(h.ungated) for h in hits if h.signature in variant.signatures), default=0.0)
         if score and (best is None or score > best[0]):
             best = (score, i)
     return None if best is None else best[1]
@@ -133,7 +133,7 @@ def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
     for kb_id, kb_hits in by_kb.items():
         entry = kb.entries[kb_id]
         # Strongest evidence first, then by position.
-        kb_hits.sort(key=lambda h: (-sigs[h.signature].weight, h.line))
+        kb_hits.sort(key=lambda h: (-sigs[h.signature].weight_of(h.ungated), h.line))
         vi = _pick_variant(entry, kb_hits, sigs)
         variant = entry.variants[vi] if vi is not None else None
         affected_specs = list(variant.affected) if variant and variant.affected is not None else list(entry.affected)

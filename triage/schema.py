@@ -23,6 +23,7 @@ __all__ = [
     "RemedySpec",
     "SignatureFile",
     "SignatureSpec",
+    "UngatedSpec",
     "VariantSpec",
 ]
 
@@ -45,6 +46,27 @@ class _Strict(BaseModel):
 class ExamplesSpec(_Strict):
     match: list[str] = Field(min_length=1)
     no_match: list[str] = Field(min_length=1)
+    match_ungated: list[str] = Field(default_factory=list)  # snippets the `ungated` reading must accept
+
+
+GATES = ("near", "anywhere")  # the positive conditions an `ungated` reading may do without
+
+
+class UngatedSpec(_Strict):
+    """The "possible" reading of a gated signature: its line without the companion its gate asks for.
+
+    One signature instead of a gated twin and an ungated twin with the same regex: the two readings cannot
+    drift apart, and evidence names one id."""
+
+    weight: float = Field(gt=0.0, le=1.0)  # below the signature's own weight (checked on the signature)
+    waive: list[Literal["near", "anywhere"]] = Field(default_factory=list)  # which gates; empty: every one it has
+    unless_near: list[str] = Field(default_factory=list)  # extra vetoes for this reading only
+    unless_anywhere: list[str] = Field(default_factory=list)
+
+    @field_validator("unless_near", "unless_anywhere", "waive", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
 
 class SignatureSpec(_Strict):
@@ -67,6 +89,7 @@ class SignatureSpec(_Strict):
     products: list[Product] = Field(default_factory=list)
     emitter: list[EmitterSpec] = Field(default_factory=list)
     few_fixtures: str = ""  # why this signature is backed by fewer than two real fixtures, when it is
+    ungated: UngatedSpec | None = None  # the weaker reading when the positive gates fail (checked in validate.py)
     examples: ExamplesSpec
 
     @field_validator("emitter", mode="before")

@@ -13,7 +13,7 @@ def _documents(kb: KnowledgeBase) -> dict[str, str]:
     for entry in kb.entries.values():
         parts = [entry.id.replace("-", " "), entry.title, entry.summary]
         parts += [s.description for s in kb.signatures_for(entry.id)]
-        parts += [ex for s in kb.signatures_for(entry.id) for ex in s.examples_match[:2]]
+        parts += [ex for s in kb.signatures_for(entry.id) for ex in s.examples_match[:2] + s.examples_match_ungated[:2]]
         docs[entry.id] = " ".join(parts)
     return docs
 
@@ -33,7 +33,7 @@ def build_suggestion_index(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
     lines: list[str] = []
     owners: list[str] = []
     for sig in kb.signatures:
-        for example in sig.examples_match:
+        for example in sig.examples_match + sig.examples_match_ungated:
             for line in example.splitlines():
                 if len(line.strip()) >= 12:
                     lines.append(line.strip()[:300])

@@ -14,10 +14,11 @@ import regex
 from pydantic import ValidationError
 
 from .errors import DataError, DataErrors
+from .gatesets import GATE_SETS_FILE, expand, parse_gate_sets, references
 from .load import REGEX_FLAGS, Affected, Entry, KnowledgeBase, Marker, Product, Signature, Variant, layout
 from .model import Remedy
 from .placeholders import names as placeholder_names
-from .schema import AffectedSpec, EntrySpec, ProductSpec, RemedySpec, SignatureFile, SignatureSpec
+from .schema import GATES, AffectedSpec, EntrySpec, ProductSpec, RemedySpec, SignatureFile, SignatureSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,14 +56,16 @@ def _pydantic_errors(path: str, exc: ValidationError) -> list[DataError]:
     return errors
 
 
-def compile_regex(pattern: str, path: str, where: str, errors: list[DataError]) -> regex.Pattern[str] | None:
+def compile_regex(pattern: str, path: str, where: str, errors: list[DataError], expanded: bool = False) -> regex.Pattern[str] | None:
+    """`expanded`: the pattern had named sets put in, so the message says the position is in the expanded text."""
     try:
         return regex.compile(pattern, REGEX_FLAGS)
     except regex.error as exc:
         pos = getattr(exc, "pos", None)
         msg = str(exc.msg) if hasattr(exc, "msg") else str(exc)
         if pos is not None:
-            msg = f"{msg} at position {pos}\n    {pattern}\n    {' ' * pos}^"
+            after = " (of the pattern with its named sets expanded)" if expanded else ""
+            msg = f"{msg} at position {pos}{after}\n    {pattern}\n    {' ' * pos}^"
         errors.append(DataError(path, where, msg))
         return None
 
@@ -81,7 +84,7 @@ def _affected(spec: AffectedSpec) -> Affected:
     return Affected(product=spec.product, versions=spec.versions, fixed_in=spec.fixed_in, note=spec.note)
 
 
-def _load_signature_file(path: Path, errors: list[DataError]) -> list[Signature]:
+def _load_signature_file(path: Path, errors: list[DataError], gate_sets: dict[str, str] | None = None) -> list[Signature]:
     shown = _display(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -98,20 +101,35 @@ def _load_signature_file(path: Path, errors: list[DataError]) -> list[Signature]
         return []
     out = []
     for i, sig in enumerate(spec.signature):
-        out.append(_compile_signature(sig, i, path.stem, shown, errors))
+        out.append(_compile_signature(sig, i, path.stem, shown, errors, gate_sets or {}))
     return [s for s in out if s is not None]
 
 
 def _compile_signature(
-    sig: SignatureSpec, index: int, default_kb: str, shown: str, errors: list[DataError]
+    sig: SignatureSpec, index: int, default_kb: str, shown: str, errors: list[DataError], gate_sets: dict[str, str] | None = None
 ) -> Signature | None:
     before = len(errors)
     where = f"signature[{index}]"
+    sets = gate_sets or {}
 
     def many(fieldname: str, patterns: list[str]) -> tuple[str, ...]:
+        """The patterns with named sets expanded (gate fields only), each compiled once to report errors."""
+        out = []
         for j, pattern in enumerate(patterns):
-            compile_regex(pattern, shown, f"{where}.{fieldname}[{j}]", errors)
-        return tuple(patterns)
+            at = f"{where}.{fieldname}[{j}]"
+            expanded = pattern
+            if fieldname in ("regex", "unless"):
+                if references(pattern):
+                    errors.append(DataError(shown, at, "named sets (\\L<name>) are for gates (near, anywhere and their vetoes) only"))
+                    continue
+            else:
+                expanded, problems = expand(pattern, sets)
+                errors.extend(DataError(shown, at, p) for p in problems)
+                if problems:
+                    continue
+            compile_regex(expanded, shown, at, errors, expanded=expanded != pattern)
+            out.append(expanded)
+        return tuple(out)
 
     regexes = many("regex", sig.regex)
     for j, pattern in enumerate(sig.regex):
@@ -140,12 +158,40 @@ def _compile_signature(
         products=tuple(sig.products),
         emitters=tuple((e.project, e.file, e.format, e.commit or "") for e in sig.emitter),
         few_fixtures=sig.few_fixtures,
+        **_ungated_fields(sig, where, shown, errors, many),
         examples_match=tuple(sig.examples.match),
+        examples_match_ungated=tuple(sig.examples.match_ungated),
         examples_no_match=tuple(sig.examples.no_match),
         path=shown,
         index=index,
     )
     return compiled if len(errors) == before else None
+
+
+def _ungated_fields(sig: SignatureSpec, where: str, shown: str, errors: list[DataError], many: Any) -> dict[str, Any]:
+    """The Signature fields of the `ungated` reading, after the checks the schema cannot make alone: a gate to
+    waive, a weight below the signature's, examples exactly when the reading exists."""
+    reading = sig.ungated
+    if reading is None:
+        if sig.examples.match_ungated:
+            errors.append(DataError(shown, f"{where}.examples.match_ungated", "there is no [signature.ungated] reading to match"))
+        return {}
+    has = [g for g in GATES if getattr(sig, g)]
+    if not has:
+        errors.append(DataError(shown, f"{where}.ungated", "the signature has no positive gate (near or anywhere) to do without"))
+    for j, gate in enumerate(reading.waive):
+        if gate not in has:
+            errors.append(DataError(shown, f"{where}.ungated.waive[{j}]", f"the signature has no {gate!r} gate to waive"))
+    if reading.weight >= sig.weight:
+        errors.append(DataError(shown, f"{where}.ungated.weight", f"{reading.weight} must be below the signature's weight {sig.weight}"))
+    if not sig.examples.match_ungated:
+        errors.append(DataError(shown, f"{where}.examples.match_ungated", "the ungated reading needs at least one example it accepts"))
+    return {
+        "ungated_weight": reading.weight,
+        "ungated_waive": tuple(reading.waive) or tuple(has),
+        "ungated_unless_near_src": many("ungated.unless_near", reading.unless_near),
+        "ungated_unless_anywhere_src": many("ungated.unless_anywhere", reading.unless_anywhere),
+    }
 
 
 def split_front_matter(text: str) -> tuple[str, str] | None:
@@ -292,6 +338,7 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
     entries: dict[str, Entry] = {}
     products: dict[str, Product] = {}
     tables: dict[str, dict[str, str]] = {}
+    gate_sets: dict[str, str] = {}  # named alternations: a directory's sets serve its own and later signatures
     followup_default = ""
     for directory in dirs:
         if not directory.is_dir():
@@ -306,6 +353,11 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
             if product is not None:
                 products[product.id] = product
         for path in sorted(lay.tables.glob("*.toml")) if lay.tables.is_dir() else []:
+            if path.name == GATE_SETS_FILE:  # named gate alternations, not a lookup table: see gatesets.py
+                raw_sets = _read_toml(path, errors)
+                if raw_sets is not None:
+                    gate_sets.update(parse_gate_sets(raw_sets, _display(path), errors))
+                continue
             table = _load_table(path, errors)
             if table is not None:
                 tables[path.stem] = table
@@ -329,7 +381,7 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
         for path in sorted(sig_dir.glob("*.toml")) if sig_dir.is_dir() else []:
             if path.name.startswith(("_", ".")):
                 continue
-            new_sigs.extend(_load_signature_file(path, errors))
+            new_sigs.extend(_load_signature_file(path, errors, gate_sets))
         # A --kb-dir entry with a built-in id replaces it, signatures included,
         # unless that directory brings no signatures of its own for the id.
         for kb_id in replaced_kbs:
