@@ -25,8 +25,8 @@ LOGS = sorted((TESTS / "corpus").glob("*.log"))[::25]
 
 
 def _kb_sources(engine: Engine) -> set[str]:
-    fields = ("regexes_src", "unless_src", "near_src", "unless_near_src", "anywhere_src", "unless_anywhere_src")
-    return {p for s in engine.kb.signatures for f in fields for p in getattr(s, f)} | {r.source for r in engine.fact_rules}
+    """Every signature pattern (ungated readings' vetoes included) and fact-rule pattern."""
+    return {p for s in engine.kb.signatures for p in s.sources()} | {r.source for r in engine.fact_rules}
 
 
 def test_warm_engine_compiles_no_kb_pattern(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

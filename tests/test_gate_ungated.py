@@ -1,0 +1,304 @@
+"""One signature, two readings (issue 14): `[signature.ungated]` is the weaker answer when the signature's positive
+gate (`near`, `anywhere`) fails; named gate sets (`\\L<name>`, tables/gate-sets.toml) are expanded at load time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from triage.engine import Engine
+from triage.errors import DataErrors
+from triage.kbtool import check_kb
+from triage.load import load_kb
+
+ENTRY = '''+++
+id = "demo-crash"
+title = "Demo crash"
+summary = "A demo."
+root_cause = "Because."
+references = ["https://github.com/o/r/issues/1"]
+remedies = ["Fix it."]
++++
+Body.
+'''
+
+# Gated on a ggml-family word anywhere; without one, a "possible" answer unless a torch traceback is there.
+ANYWHERE_SIG = """[[signature]]
+id = "demo-gpu-fault"
+description = "d"
+keywords = ["gpu fault"]
+regex = '''GPU fault at (?P<addr>0x[0-9a-f]+)'''
+unless = ['''RuntimeError''']
+anywhere = ['''\\L<demo-family>|demo-server''']
+unless_anywhere = ['''nvidia-smi has failed''']
+weight = 0.9
+[signature.ungated]
+weight = 0.55
+unless_anywhere = ['''Traceback \\(most recent call last\\)''']
+[signature.examples]
+match = ['''ggml_init: ok
+GPU fault at 0x10''']
+match_ungated = ['''GPU fault at 0x10''']
+no_match = ['''RuntimeError: GPU fault at 0x10''']
+"""
+
+# Gated on a companion line nearby; `waive` keeps the anywhere gate for both readings.
+NEAR_SIG = """[[signature]]
+id = "demo-lost"
+description = "d"
+keywords = ["device lost"]
+regex = '''device lost on (?P<dev>dev\\d)'''
+near = ['''runner terminated''']
+anywhere = ['''demo-app''']
+window = 2
+weight = 0.8
+[signature.ungated]
+weight = 0.5
+waive = ["near"]
+unless_near = ['''recovered''']
+[signature.examples]
+match = ['''demo-app
+device lost on dev0
+runner terminated''']
+match_ungated = ['''demo-app
+device lost on dev0''']
+no_match = ['''device lost on dev0
+runner terminated''']
+"""
+
+SETS = """description = "demo sets"
+[set.demo-family]
+description = "words of the demo runtimes"
+patterns = ['ggml', 'llama', 'koboldcpp']
+"""
+
+
+def _kb(tmp: Path, sig: str = ANYWHERE_SIG, sets: str | None = SETS) -> Path:
+    for sub in ("kb", "signatures", "tables"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+    (tmp / "kb" / "demo-crash.md").write_text(ENTRY, encoding="utf-8")
+    (tmp / "signatures" / "demo-crash.toml").write_text(sig, encoding="utf-8")
+    if sets is not None:
+        (tmp / "tables" / "gate-sets.toml").write_text(sets, encoding="utf-8")
+    return tmp
+
+
+def _engine(tmp: Path, sig: str = ANYWHERE_SIG, sets: str | None = SETS) -> Engine:
+    return Engine(load_kb([_kb(tmp, sig, sets)], builtin=False, use_cache=False))
+
+
+def _errors(tmp: Path, sig: str = ANYWHERE_SIG, sets: str | None = SETS) -> list[str]:
+    with pytest.raises(DataErrors) as info:
+        load_kb([_kb(tmp, sig, sets)], builtin=False, use_cache=False)
+    return [str(e) for e in info.value.errors]
+
+
+def _answer(engine: Engine, log: str) -> tuple[float, str, list[str]] | None:
+    """(confidence, certainty, evidence signature ids) of the demo entry, or None when it is not named."""
+    for m in engine.analyse(log).matches:
+        if m.kb_id == "demo-crash":
+            return m.confidence, m.certainty, [e.signature for e in m.evidence]
+    return None
+
+
+# --- the two readings ---------------------------------------------------------------------------------------
+
+
+def test_gate_present_answers_at_the_signature_weight(tmp_path: Path) -> None:
+    answer = _answer(_engine(tmp_path), "llama_model_load: loading\nGPU fault at 0x10\n")
+    assert answer == (0.9, "confident", ["demo-gpu-fault"])
+
+
+def test_gate_absent_answers_at_the_ungated_weight_under_the_same_id(tmp_path: Path) -> None:
+    answer = _answer(_engine(tmp_path), "some app\nGPU fault at 0x10\n")
+    assert answer == (0.55, "possible", ["demo-gpu-fault"])
+
+
+def test_ungated_veto_holds_only_for_the_ungated_reading(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    traceback = "Traceback (most recent call last):\nGPU fault at 0x10\n"
+    assert _answer(engine, traceback) is None
+    assert _answer(engine, "ggml: hi\n" + traceback) == (0.9, "confident", ["demo-gpu-fault"])
+
+
+def test_signature_vetoes_hold_for_both_readings(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    assert _answer(engine, "nvidia-smi has failed\nGPU fault at 0x10\n") is None
+    assert _answer(engine, "ggml\nnvidia-smi has failed\nGPU fault at 0x10\n") is None
+    assert _answer(engine, "RuntimeError: GPU fault at 0x10\n") is None
+
+
+def test_without_an_ungated_table_a_failed_gate_is_no_hit(tmp_path: Path) -> None:
+    sig = ANYWHERE_SIG.split("[signature.ungated]")[0] + "[signature.examples]" + ANYWHERE_SIG.split("[signature.examples]")[1]
+    sig = sig.replace("match_ungated = ['''GPU fault at 0x10''']\n", "")
+    engine = _engine(tmp_path, sig)
+    assert _answer(engine, "some app\nGPU fault at 0x10\n") is None
+    assert _answer(engine, "ggml\nGPU fault at 0x10\n") == (0.9, "confident", ["demo-gpu-fault"])
+
+
+def test_waived_near_gate_and_kept_anywhere_gate(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, NEAR_SIG)
+    assert _answer(engine, "demo-app\ndevice lost on dev0\nrunner terminated\n") == (0.8, "confident", ["demo-lost"])
+    assert _answer(engine, "demo-app\ndevice lost on dev0\nbye\n") == (0.5, "possible", ["demo-lost"])
+    # the kept gate: without "demo-app" neither reading holds
+    assert _answer(engine, "device lost on dev0\nrunner terminated\n") is None
+    assert _answer(engine, "device lost on dev0\n") is None
+    # the ungated reading's own near veto, also on the anchor line itself
+    assert _answer(engine, "demo-app\ndevice lost on dev0\nrecovered\n") is None
+    assert _answer(engine, "demo-app\ndevice lost on dev0 (recovered)\n") is None
+    assert _answer(engine, "demo-app\ndevice lost on dev0\nrecovered\nrunner terminated\n") == (0.8, "confident", ["demo-lost"])
+
+
+def test_both_readings_in_one_log_count_as_two_signatures(tmp_path: Path) -> None:
+    """As the twins they replace did: the strongest weight plus 0.05 for the second reading."""
+    log = "demo-app\ndevice lost on dev0\nrunner terminated\n" + "filler\n" * 6 + "device lost on dev1\n"
+    answer = _answer(_engine(tmp_path, NEAR_SIG), log)
+    assert answer is not None and answer[0] == pytest.approx(0.85)
+    assert answer[2][:2] == ["demo-lost", "demo-lost"]
+
+
+def test_a_repeated_line_keeps_its_reading(tmp_path: Path) -> None:
+    """The per-line memo of a scan remembers the reading with the groups."""
+    answer = _answer(_engine(tmp_path), "GPU fault at 0x10\nother\nGPU fault at 0x10\n")
+    assert answer is not None and answer[:2] == (0.55, "possible")
+
+
+# --- validation ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("weight = 0.55", "weight = 0.9"), "signature[0].ungated.weight: 0.9 must be below the signature's weight 0.9"),
+        (("weight = 0.55", "weight = 1.5"), "signature[0].ungated.weight: Input should be less than or equal to 1"),
+        (("weight = 0.55", "weight = 0.55\nwaive = ['near']"), "signature[0].ungated.waive[0]: the signature has no 'near' gate to waive"),
+        (("weight = 0.55", "weight = 0.55\nwaive = ['unless']"), "signature[0].ungated.waive[0]: Input should be 'near' or 'anywhere'"),
+        (("weight = 0.55", "weight = 0.55\nwindow = 3"), "signature[0].ungated.window: Extra inputs are not permitted"),
+        (("anywhere = ['''\\L<demo-family>|demo-server''']\n", ""), "signature[0].ungated: the signature has no positive gate (near or anywhere) to do without"),
+        (("match_ungated = ['''GPU fault at 0x10''']\n", ""), "signature[0].examples.match_ungated: the ungated reading needs at least one example it accepts"),
+    ],
+)
+def test_ungated_errors_name_file_and_field(tmp_path: Path, edit: tuple[str, str], expected: str) -> None:
+    sig = ANYWHERE_SIG.replace(*edit)
+    assert sig != ANYWHERE_SIG
+    errors = _errors(tmp_path, sig)
+    assert any(e.startswith("signatures/demo-crash.toml") or "demo-crash.toml: " in e for e in errors), errors
+    assert any(expected in e for e in errors), errors
+
+
+def test_match_ungated_without_an_ungated_reading_is_an_error(tmp_path: Path) -> None:
+    sig = ANYWHERE_SIG.replace("[signature.ungated]\nweight = 0.55\nunless_anywhere = ['''Traceback \\(most recent call last\\)''']\n", "")
+    assert "[signature.ungated]" not in sig
+    errors = _errors(tmp_path, sig)
+    assert any("signature[0].examples.match_ungated: there is no [signature.ungated] reading to match" in e for e in errors), errors
+
+
+def test_kb_check_runs_each_reading_as_declared(tmp_path: Path) -> None:
+    swapped = ANYWHERE_SIG.replace("match_ungated = ['''GPU fault at 0x10''']", "match_ungated = ['''ggml\nGPU fault at 0x10''']")
+    swapped = swapped.replace("no_match = ['''RuntimeError: GPU fault at 0x10''']", "no_match = ['''GPU fault at 0x20''']")
+    kb = load_kb([_kb(tmp_path, swapped)], builtin=False, use_cache=False)
+    errors, _ = check_kb(kb, timing=False, fixtures=[])
+    text = [str(e) for e in errors]
+    assert any("signature[0].examples.match_ungated[0]: does not match (only in the gated reading)" in e for e in text), text
+    assert any("signature[0].examples.no_match[0]: matches but must not (in the ungated reading)" in e for e in text), text
+
+
+def test_kb_check_passes_good_readings_and_times_ungated_patterns(tmp_path: Path) -> None:
+    kb = load_kb([_kb(tmp_path)], builtin=False, use_cache=False)
+    errors, _ = check_kb(kb, timing=False, fixtures=[])
+    assert errors == []
+    slow = ANYWHERE_SIG.replace("'''Traceback \\(most recent call last\\)'''", "'''(a+)+b'''")
+    kb = load_kb([_kb(tmp_path / "slow", slow)], builtin=False, use_cache=False)
+    errors, _ = check_kb(kb, timing=True, fixtures=[])
+    assert any("signature[0].ungated.unless_anywhere[0]: slow on hostile input" in str(e) for e in errors), errors
+
+
+# --- named gate sets ---------------------------------------------------------------------------------------------
+
+
+def test_named_set_is_expanded_at_load(tmp_path: Path) -> None:
+    kb = load_kb([_kb(tmp_path)], builtin=False, use_cache=False)
+    (sig,) = kb.signatures
+    assert sig.anywhere_src == ("(?:ggml|llama|koboldcpp)|demo-server",)
+    assert sig.sources().count("(?:ggml|llama|koboldcpp)|demo-server") == 1
+    assert "gate-sets" not in kb.tables  # a set file is not a lookup table
+
+
+def test_set_members_open_the_gate(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    for word in ("koboldcpp", "LLAMA", "ollama", "demo-server"):
+        assert _answer(engine, f"{word}\nGPU fault at 0x10\n") == (0.9, "confident", ["demo-gpu-fault"]), word
+    assert _answer(engine, "kobold\nGPU fault at 0x10\n") == (0.55, "possible", ["demo-gpu-fault"])
+
+
+def test_unknown_set_names_file_field_and_name(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, ANYWHERE_SIG.replace("\\L<demo-family>", "\\L<demo-famliy>"))
+    assert any("signature[0].anywhere[0]: unknown named set 'demo-famliy' (tables/gate-sets.toml defines: demo-family)" in e
+               for e in errors), errors
+
+
+def test_unknown_set_in_an_ungated_veto(tmp_path: Path) -> None:
+    sig = ANYWHERE_SIG.replace("'''Traceback \\(most recent call last\\)'''", "'''\\L<nope>'''")
+    errors = _errors(tmp_path, sig)
+    assert any("signature[0].ungated.unless_anywhere[0]: unknown named set 'nope'" in e for e in errors), errors
+
+
+def test_malformed_reference_and_sets_outside_gates_are_errors(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, ANYWHERE_SIG.replace("\\L<demo-family>", "\\L<Demo Family>"))
+    assert any("signature[0].anywhere[0]: malformed named-set reference" in e for e in errors), errors
+    errors = _errors(tmp_path / "b", ANYWHERE_SIG.replace("unless = ['''RuntimeError''']", "unless = ['''\\L<demo-family>''']"))
+    assert any("signature[0].unless[0]: named sets" in e and "are for gates" in e for e in errors), errors
+
+
+def test_without_a_set_file_a_reference_is_an_error(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, sets=None)
+    assert any("unknown named set 'demo-family' (tables/gate-sets.toml defines: none loaded)" in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("sets", "expected"),
+    [
+        (SETS.replace('description = "demo sets"\n', ""), "tables/gate-sets.toml: description: the gate-sets file needs"),
+        (SETS + "values = 1\n", "tables/gate-sets.toml: set.demo-family.values: unknown field"),
+        (SETS.replace("'koboldcpp'", "'kobold(cpp'"), "tables/gate-sets.toml: set.demo-family.patterns[2]: does not compile"),
+        (SETS.replace("'koboldcpp'", "'\\L<other>'"), "tables/gate-sets.toml: set.demo-family.patterns[2]: a set cannot name another set"),
+        (SETS.replace("patterns = ['ggml', 'llama', 'koboldcpp']", "patterns = []"), "tables/gate-sets.toml: set.demo-family.patterns: a list of non-empty"),
+        (SETS.replace("[set.demo-family]", "[set.Demo_Family]"), "tables/gate-sets.toml: set.Demo_Family: a set name is kebab-case"),
+        (SETS.replace('description = "words of the demo runtimes"\n', ""), "tables/gate-sets.toml: set.demo-family.description: say what"),
+        ("description = 'x'\n", "tables/gate-sets.toml: set: needs at least one [set.<name>] table"),
+    ],
+)
+def test_gate_set_file_errors_name_file_and_field(tmp_path: Path, sets: str, expected: str) -> None:
+    errors = _errors(tmp_path, sets=sets)
+    assert any(expected in e for e in errors), errors
+
+
+def test_builtin_sets_load_and_kb_dir_sets_add_to_them(tmp_path: Path) -> None:
+    from triage.datadir import builtin_dir
+
+    builtin_sets = builtin_dir() / "tables" / "gate-sets.toml"
+    if not builtin_sets.is_file():
+        pytest.skip("no built-in gate sets in this tree")
+    kb = load_kb([_kb(tmp_path)], use_cache=False)
+    demo = next(s for s in kb.signatures if s.id == "demo-gpu-fault")
+    assert demo.anywhere_src == ("(?:ggml|llama|koboldcpp)|demo-server",)
+    assert not any("\\L<" in p for s in kb.signatures for p in s.sources())
+
+
+# --- start-up cache -------------------------------------------------------------------------------------------
+
+
+def test_cache_round_trip_keeps_the_ungated_reading(tmp_path: Path) -> None:
+    data = _kb(tmp_path / "data", NEAR_SIG)
+    cache = tmp_path / "cache"
+    cold = load_kb([data], builtin=False, cache=cache)
+    assert list(cache.glob("kb-*.pickle"))
+    warm = load_kb([data], builtin=False, cache=cache)
+    assert warm is not cold
+    (c,), (w,) = cold.signatures, warm.signatures
+    assert w.record() == c.record()
+    assert (w.ungated_weight, w.ungated_waive, w.ungated_unless_near_src) == (0.5, ("near",), ("recovered",))
+    assert "recovered" in {p for p, _ in warm.compiled}
+    log = "demo-app\ndevice lost on dev0\nbye\n"
+    assert _answer(Engine(warm), log) == _answer(Engine(cold), log) == (0.5, "possible", ["demo-lost"])
