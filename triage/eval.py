@@ -354,11 +354,13 @@ def format_eval(result: EvalResult, kb: KnowledgeBase | None = None) -> str:
     for line in result.known_found:
         out.append(f"  {line}")
     out.append("signatures: logs hit, and precision (hits on logs naming its id / hits on logs naming or forbidding ids):")
-    weights = {s.id: s.weight for s in kb.signatures} if kb is not None else {}
+    weights = {s.id: (s.weight, s.ungated_weight) for s in kb.signatures} if kb is not None else {}
     for sid, n in sorted(result.signature_hits.items(), key=lambda kv: (-kv[1], kv[0])):
         good, wrong = result.precision.get(sid, (0, 0))
         prec = f"{good / (good + wrong):.2f} ({good}/{good + wrong})" if good + wrong else "  -"
-        weight = f"  weight {weights[sid]:.2f}" if sid in weights else ""
+        main, ungated = weights.get(sid, (None, None))
+        weight = f"  weight {main:.2f}" if main is not None else ""
+        weight += f" (ungated {ungated:.2f})" if ungated is not None else ""
         out.append(f"  {sid:52} {n:4}  precision {prec}{weight}")
     out.append("slowest signatures (total seconds, slowest single regex):")
     for sid, secs in sorted(result.signature_seconds.items(), key=lambda kv: -kv[1])[:8]:
