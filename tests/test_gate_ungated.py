@@ -302,3 +302,12 @@ def test_cache_round_trip_keeps_the_ungated_reading(tmp_path: Path) -> None:
     assert "recovered" in {p for p, _ in warm.compiled}
     log = "demo-app\ndevice lost on dev0\nbye\n"
     assert _answer(Engine(warm), log) == _answer(Engine(cold), log) == (0.5, "possible", ["demo-lost"])
+
+
+def test_kb_show_names_the_ungated_weight_and_the_expanded_gate(tmp_path: Path) -> None:
+    from triage.kbtool import show_entry
+
+    kb = load_kb([_kb(tmp_path)], builtin=False, use_cache=False)
+    shown = show_entry(kb, "demo-crash") or ""
+    assert "demo-gpu-fault (weight 0.9, 0.55 without its anywhere gate)" in shown
+    assert "needs anywhere: (?:ggml|llama|koboldcpp)|demo-server" in shown

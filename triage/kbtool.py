@@ -721,6 +721,16 @@ def _few_fixture_warnings(engine: Engine, dirs: Sequence[Path]) -> list[str]:
     return out
 
 
+def _gate_lines(sig: Signature) -> list[str]:
+    """The signature's positive gates as the engine runs them (named sets expanded), cut to a line each."""
+    out = []
+    for name in ("near", "anywhere"):
+        for pattern in getattr(sig, f"{name}_src"):
+            shown = pattern if len(pattern) <= 140 else pattern[:137] + "..."
+            out.append(f"      needs {name}: {shown}")
+    return out
+
+
 def list_kb(kb: KnowledgeBase) -> str:
     rows = []
     for entry in sorted(kb.entries.values(), key=lambda e: e.id):
@@ -743,6 +753,7 @@ def show_entry(kb: KnowledgeBase, kb_id: str) -> str | None:
     for sig in kb.signatures_for(entry.id):
         ungated = f", {sig.ungated_weight} without its {' and '.join(sig.ungated_waive)} gate" if sig.ungated_weight is not None else ""
         out.append(f"  {sig.id} (weight {sig.weight}{ungated}{', generic' if sig.generic else ''}): {sig.description}")
+        out.extend(_gate_lines(sig))
     out.append("")
     out.append(entry.body)
     out.append("")
