@@ -311,3 +311,19 @@ def test_kb_show_names_the_ungated_weight_and_the_expanded_gate(tmp_path: Path) 
     shown = show_entry(kb, "demo-crash") or ""
     assert "demo-gpu-fault (weight 0.9, 0.55 without its anywhere gate)" in shown
     assert "needs anywhere: (?:ggml|llama|koboldcpp)|demo-server" in shown
+
+
+def test_kb_check_points_at_twins_that_should_be_one_signature(tmp_path: Path) -> None:
+    gated = ANYWHERE_SIG.split("[signature.ungated]")[0] + "[signature.examples]" + ANYWHERE_SIG.split("[signature.examples]")[1]
+    gated = gated.replace("match_ungated = ['''GPU fault at 0x10''']\n", "")
+    twin = gated.replace('id = "demo-gpu-fault"', 'id = "demo-gpu-fault-bare"').replace("anywhere = [", "unless_anywhere = [", 1)
+    twin = twin.replace("unless_anywhere = ['''nvidia-smi has failed''']\n", "").replace("weight = 0.9", "weight = 0.55")
+    twin = twin.replace("match = ['''ggml_init: ok\nGPU fault at 0x10''']", "match = ['''GPU fault at 0x10''']")
+    kb = load_kb([_kb(tmp_path, gated + "\n" + twin)], builtin=False, use_cache=False)
+    assert [s.id for s in kb.signatures] == ["demo-gpu-fault", "demo-gpu-fault-bare"]
+    errors, warnings = check_kb(kb, timing=False, fixtures=[])
+    assert errors == []
+    assert any("demo-gpu-fault-bare: the same line as demo-gpu-fault without its gate: write it as [signature.ungated]" in w
+               for w in warnings), warnings
+    merged = load_kb([_kb(tmp_path / "merged")], builtin=False, use_cache=False)
+    assert not [w for w in check_kb(merged, timing=False, fixtures=[])[1] if "the same line as" in w]

@@ -699,10 +699,29 @@ def check_kb(
         _check_emitters(sig, errors, warnings, EMITTER_ERRORS if strict_emitters is None else strict_emitters)
         if timing:
             _slow_patterns(sig, errors)
+    warnings.extend(_twin_warnings(kb.signatures))
     dirs = default_fixture_dirs() if fixtures is None else list(fixtures)
     if dirs:
         warnings.extend(_few_fixture_warnings(engine, dirs))
     return errors, warnings
+
+
+def _twin_warnings(signatures: Sequence[Signature]) -> list[str]:
+    """Two signatures with the same regex where one vetoes the other's gate are one line read two ways: say so,
+    so the second becomes the first's [signature.ungated] (issue 14) and the two cannot drift apart."""
+    by_regex: dict[tuple[str, tuple[str, ...]], list[Signature]] = {}
+    for sig in signatures:
+        by_regex.setdefault((sig.kb_id, sig.regexes_src), []).append(sig)
+    out = []
+    for group in by_regex.values():
+        for gated in group:
+            gates = set(gated.near_src) | set(gated.anywhere_src)
+            for other in group:
+                vetoes = set(other.unless_near_src) | set(other.unless_anywhere_src)
+                if other is not gated and gates and gates & vetoes and other.weight < gated.weight:
+                    out.append(f"{other.path}: signature[{other.index}] {other.id}: the same line as {gated.id} without "
+                               f"its gate: write it as [signature.ungated] of {gated.id} (signatures/README.md)")
+    return out
 
 
 def _few_fixture_warnings(engine: Engine, dirs: Sequence[Path]) -> list[str]:
