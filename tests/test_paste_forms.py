@@ -197,3 +197,34 @@ def test_hostile_pastes_stay_fast(paste: bytes) -> None:
     t0 = time.perf_counter()
     shared_engine().analyse(paste)
     assert time.perf_counter() - t0 < 5
+
+
+def test_wrap_that_cuts_a_file_name_is_joined() -> None:
+    # `TensileLibrary.dat: ` cut after `Te` reads like a `name.ext: ` logger; the piece before ends inside a word.
+    line = ("rocBLAS error: Cannot read C:\\Program Files\\AMD\\ROCm\\6.1\\bin\\/rocblas/library/TensileLibrary.dat: "
+            "No such file or directory for GPU arch : gfx1103")
+    pasted = line[:80] + "\n" + line[80:] + "\n"
+    assert _ids(pasted)[:1] == ["rocm-unsupported-gfx"]
+    assert unwrap(pasted.encode())[2] is not None
+
+
+def test_wrap_before_a_function_logger_or_after_punctuation_is_not_joined() -> None:
+    first = "llama_model_loader: - kv  22: tokenizer.ggml.model str = llama  # padding".ljust(79, "x") + "y"
+    assert len(first) == 80
+    for nxt in ("llama_model_load: error loading model", "main.py: started"):
+        for head in (first, first[:-1] + "."):
+            if nxt.startswith("main") and head is first:
+                continue  # a word cut in two: joined on purpose (see the test above)
+            text = f"{head}\n{nxt}\n".encode()
+            assert unwrap(text)[0] == text, (head[-3:], nxt)
+
+
+def test_wrap_of_a_non_ascii_line_is_measured_in_characters() -> None:
+    message = "llama_model_load: error loading model: unknown model architecture: 'glm4moe'"
+    head = message.index("unknown model architecture") + len("unknown mo")
+    line = "Ошибка загрузки модели: ".ljust(80 - head, "—") + message  # the wrap falls inside the phrase
+    cut = 80
+    assert len(line[:cut].encode()) > cut  # wider in bytes than any terminal width
+    pasted = line[:cut] + "\n" + line[cut:] + "\n"
+    assert "unknown model architecture" not in line[:cut] and "unknown model architecture" not in line[cut:]
+    assert _ids(pasted)[:1] == ["unknown-model-architecture"]

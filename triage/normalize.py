@@ -340,6 +340,12 @@ _RAW_PATH = lazy_regex(rb"(?<![\w\\])[A-Za-z]:\\(?![\\\nn\"])")
 _PATH_TOKEN = lazy_regex(rb"[\w.-]\\[\w.-]+(?:\.[A-Za-z0-9]{1,12}\b|\\[\w.-])")
 # A line as wide as a terminal (80, 100, 120, 132 or 160 bytes) followed by more text: a paste may hold a hard wrap.
 _WRAPPED = lazy_regex(rb"(?m)^(?:[^\n]{80}|[^\n]{100}|[^\n]{120}|[^\n]{132}|[^\n]{160})\r?\n[^\n]")
+# A line wider than a terminal in bytes: with UTF-8 text a line as wide as a terminal in characters is longer in
+# bytes than the widths above, so a non-ASCII paste is checked line by line (`_width` counts characters).
+_WIDE = lazy_regex(rb"(?m)^[^\n]{81,}\r?\n[^\n]")
+# A continuation that only looks like a `file.ext: ` logger because the wrap cut a word (`...TensileLibrary.dat: `
+# cut after `Te`): lower case, a dot, and no underscore, after a piece that ends inside a word.
+_CUT_NAME = lazy_regex(rb"[a-z0-9][A-Za-z0-9]{0,40}\.[\w.-]{0,40}: ")
 _RECORD_START = lazy_regex(
     rb"(?:time=|\[?\d{4}[-/]\d\d[-/]\d\d[T ]|[A-Z][a-z]{2} +\d{1,2} \d\d:|[\w.-]{1,40} +\| "
     rb"|(?:[A-Za-z]\w{0,40}[_.][\w.-]{0,40}|[A-Z]\w{0,40}(?:Error|Exception)|(?i:error|warning|info|debug|fatal|note|panic)): )"
@@ -476,6 +482,8 @@ def _starts_record(first: bytes, nxt: bytes) -> bool:
     head = first[:8]
     if len(head) == 8 and nxt.startswith(head):
         return True
+    if first.rstrip(b"\r")[-1:].isalnum() and _CUT_NAME().match(nxt) is not None:
+        return False  # a word cut in two, not a logger's name
     return _RECORD_START().match(nxt) is not None
 
 
@@ -600,7 +608,7 @@ def unwrap(data: Buffer) -> View:
             data = _ANSI_B().sub(b"", data)
     if data.lstrip(b"\r\n")[:1] in (b" ", b"\t"):
         lines = _dedent(lines if lines is not None else data.split(b"\n"))
-    if lines is None and _WRAPPED().search(data):
+    if lines is None and (_WRAPPED().search(data) or (not data.isascii() and _WIDE().search(data))):
         lines = data.split(b"\n")
     wraps: dict[int, int] | None = None
     chains: dict[int, int] | None = None
