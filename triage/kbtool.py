@@ -631,11 +631,6 @@ def _engine_of(target: KnowledgeBase | Engine) -> Engine:
     return cached[1]
 
 
-def _example_hits(target: KnowledgeBase | Engine, sig: Signature, text: str) -> bool:
-    """Does this signature alone accept the example (a whole log snippet), in either reading?"""
-    return bool(_example_readings(target, sig, text))
-
-
 def _example_readings(target: KnowledgeBase | Engine, sig: Signature, text: str) -> set[str]:
     """The readings ("gated", "ungated") in which this signature alone accepts the example."""
     try:

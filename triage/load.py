@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, NamedTuple, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence, Union
 
 from . import cachefile, rx
 from .datadir import builtin_dir, builtin_root
@@ -89,14 +89,11 @@ class Signature:
     index: int
     _compiled: dict[str, tuple[regex.Pattern[str], ...]]
 
-    _OPTIONAL: ClassVar[dict[str, Any]] = {"ungated_weight": None, "ungated_waive": (), "ungated_unless_near_src": (),
-                                 "ungated_unless_anywhere_src": (), "examples_match_ungated": ()}
-
     def __init__(self, **fields: Any) -> None:
         self._compiled = {}
         for name in self.__slots__:
             if name != "_compiled":
-                setattr(self, name, fields[name] if name in fields or name not in self._OPTIONAL else self._OPTIONAL[name])
+                setattr(self, name, fields[name])
 
     def weight_of(self, ungated: bool) -> float:
         """The weight of a hit in the given reading."""

@@ -175,7 +175,7 @@ def _ungated_fields(sig: SignatureSpec, where: str, shown: str, errors: list[Dat
     if reading is None:
         if sig.examples.match_ungated:
             errors.append(DataError(shown, f"{where}.examples.match_ungated", "there is no [signature.ungated] reading to match"))
-        return {}
+        return {"ungated_weight": None, "ungated_waive": (), "ungated_unless_near_src": (), "ungated_unless_anywhere_src": ()}
     has = [g for g in GATES if getattr(sig, g)]
     if not has:
         errors.append(DataError(shown, f"{where}.ungated", "the signature has no positive gate (near or anywhere) to do without"))
