@@ -244,11 +244,38 @@ def test_unknown_set_in_an_ungated_veto(tmp_path: Path) -> None:
     assert any("signature[0].ungated.unless_anywhere[0]: unknown named set 'nope'" in e for e in errors), errors
 
 
-def test_malformed_reference_and_sets_outside_gates_are_errors(tmp_path: Path) -> None:
+def test_malformed_reference_and_a_set_in_the_anchor_regex_are_errors(tmp_path: Path) -> None:
     errors = _errors(tmp_path, ANYWHERE_SIG.replace("\\L<demo-family>", "\\L<Demo Family>"))
     assert any("signature[0].anywhere[0]: malformed named-set reference" in e for e in errors), errors
-    errors = _errors(tmp_path / "b", ANYWHERE_SIG.replace("unless = ['''RuntimeError''']", "unless = ['''\\L<demo-family>''']"))
-    assert any("signature[0].unless[0]: named sets" in e and "are for gates" in e for e in errors), errors
+    in_regex = ANYWHERE_SIG.replace("regex = '''GPU fault", "regex = '''\\L<demo-family> GPU fault")
+    errors = _errors(tmp_path / "b", in_regex)
+    assert any("signature[0].regex[0]: named sets" in e and "not the anchor regex" in e for e in errors), errors
+
+
+# A veto on the anchor line itself names a set too: the look-alike list is the same on the line or beside it.
+UNLESS_SET_SIG = ANYWHERE_SIG.replace("unless = ['''RuntimeError''']", "unless = ['''RuntimeError''', '''\\L<demo-veto>''']")
+VETO_SETS = SETS + """[set.demo-veto]
+description = "another program's hint on the same line"
+patterns = ['torch[.]cuda', 'TORCH_USE_CUDA_DSA']
+"""
+
+
+def test_named_set_in_unless_is_expanded_and_vetoes_the_line(tmp_path: Path) -> None:
+    data = _kb(tmp_path, UNLESS_SET_SIG, VETO_SETS)
+    kb = load_kb([data], builtin=False, use_cache=False)
+    (sig,) = kb.signatures
+    assert sig.unless_src == ("RuntimeError", "(?:torch[.]cuda|TORCH_USE_CUDA_DSA)")
+    engine = Engine(kb)
+    assert _answer(engine, "ggml\nGPU fault at 0x10\n") == (0.9, "confident", ["demo-gpu-fault"])
+    assert _answer(engine, "ggml\nGPU fault at 0x10 (set TORCH_USE_CUDA_DSA)\n") is None
+    # the veto is on the line only: the same words on another line leave the answer alone
+    assert _answer(engine, "ggml\nTORCH_USE_CUDA_DSA\nGPU fault at 0x10\n") == (0.9, "confident", ["demo-gpu-fault"])
+
+
+def test_unknown_set_in_unless_names_the_field(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, UNLESS_SET_SIG, SETS)
+    assert any("signature[0].unless[1]: unknown named set 'demo-veto' (tables/gate-sets.toml defines: demo-family)" in e
+               for e in errors), errors
 
 
 def test_without_a_set_file_a_reference_is_an_error(tmp_path: Path) -> None:

@@ -17,9 +17,10 @@ from .errors import DataError
 __all__ = ["GATE_SETS_FILE", "SET_FIELDS", "expand", "parse_gate_sets", "references"]
 
 GATE_SETS_FILE = "gate-sets.toml"
-# Signature fields whose patterns may name a set: the gates and their vetoes, not the anchor regex or `unless`
-# (those describe the line itself and should say what they match).
-SET_FIELDS = ("near", "unless_near", "anywhere", "unless_anywhere", "ungated.unless_near", "ungated.unless_anywhere")
+# Signature fields whose patterns may name a set: the gates and every veto, `unless` on the anchor line included (a
+# look-alike list is the same list whether it is searched on the line or beside it). Not the anchor `regex`: the
+# positive pattern must say what the line is, readable on its own and checkable against its emitter by kb check.
+SET_FIELDS = ("unless", "near", "unless_near", "anywhere", "unless_anywhere", "ungated.unless_near", "ungated.unless_anywhere")
 
 _NAME = r"[a-z0-9]+(?:-[a-z0-9]+){0,8}"
 _REF = re.compile(r"\\L<(" + _NAME + r")>")  # linear: a literal prefix, a bounded name, a literal end

@@ -14,7 +14,7 @@ import regex
 from pydantic import ValidationError
 
 from .errors import DataError, DataErrors
-from .gatesets import GATE_SETS_FILE, expand, parse_gate_sets, references
+from .gatesets import GATE_SETS_FILE, SET_FIELDS, expand, parse_gate_sets, references
 from .load import REGEX_FLAGS, Affected, Entry, KnowledgeBase, Marker, Product, Signature, Variant, layout
 from .model import Remedy
 from .placeholders import names as placeholder_names
@@ -113,14 +113,16 @@ def _compile_signature(
     sets = gate_sets or {}
 
     def many(fieldname: str, patterns: list[str]) -> tuple[str, ...]:
-        """The patterns with named sets expanded (gate fields only), each compiled once to report errors."""
+        """The patterns with named sets expanded (gates and vetoes, not the anchor regex), each compiled once to
+        report errors."""
         out = []
         for j, pattern in enumerate(patterns):
             at = f"{where}.{fieldname}[{j}]"
             expanded = pattern
-            if fieldname in ("regex", "unless"):
+            if fieldname not in SET_FIELDS:
                 if references(pattern):
-                    errors.append(DataError(shown, at, "named sets (\\L<name>) are for gates (near, anywhere and their vetoes) only"))
+                    errors.append(DataError(shown, at, "named sets (\\L<name>) are for gates and vetoes (near, anywhere, "
+                                                       "unless*), not the anchor regex: write out what the line is"))
                     continue
             else:
                 expanded, problems = expand(pattern, sets)
