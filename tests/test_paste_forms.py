@@ -119,17 +119,17 @@ def test_evidence_points_at_the_users_line_after_unwrapping() -> None:
 
 def test_unwrap_leaves_plain_logs_and_windows_paths_alone() -> None:
     plain = b"a\nb\n"
-    assert unwrap(plain) == (plain, None, None, None)
+    assert unwrap(plain) == (plain, None, None, None, None)
     path = b'error: C:\\new\\nvidia\\bin "C:\\Users\\x\\n.gguf" \\n\n'
-    assert unwrap(path) == (path, None, None, None)  # single backslashes: a raw Windows path, not an escaped string
+    assert unwrap(path) == (path, None, None, None, None)  # single backslashes: a raw Windows path, not an escaped string
     big = b"x" * (PASTE_LIMIT + 1) + b"\x1b[31m"
     assert unwrap(big)[0] is big
 
 
 def test_unwrap_keeps_line_count_for_colour_entities_and_wraps() -> None:
     text = ("\x1b[1mA\x1b[0m &quot;b&quot;\n" + "x" * 80 + "\ny continued\nlast\n").encode()
-    view, origin, wraps, chains = unwrap(text)
-    assert origin is None and wraps == {len(b'A "b"') + 1: 80} and chains == {len(b'A "b"') + 1 + 80 + 12: len(b'A "b"') + 1}
+    view, origin, wraps, chains, soft = unwrap(text)
+    assert origin is None and soft is None and wraps == {len(b'A "b"') + 1: 80} and chains == {len(b'A "b"') + 1 + 80 + 12: len(b'A "b"') + 1}
     assert view.count(b"\n") == text.count(b"\n")
     assert view.split(b"\n")[:3] == [b'A "b"', b"x" * 80 + b"y continued", b"y continued"]
 

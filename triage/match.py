@@ -342,12 +342,27 @@ def _check_line(
         if m and (cut is None or m.start() < cut):  # a rejoined wrap: the match must start in the first piece
             break
         m = None
+    if m is None and cut is not None and text[cut - 1 : cut].isalnum() and text[cut : cut + 1].isalnum():
+        # A line exactly as wide as a terminal that a soft wrap broke between two words: the joined pieces with
+        # the space the wrap took (`...or one of its` / `dependencies)`), for a match that crosses the break.
+        spaced = text[:cut] + " " + text[cut:]
+        for pattern in sig.regexes_src:
+            m = _search(pattern, spaced, diag, sig.id, work)
+            if m and m.start() < cut < m.end():
+                break
+            m = None
+        if m is not None and any(_search(p, spaced, diag, sig.id, work) for p in sig.unless_src):
+            seen_text[text] = None
+            return None
+        if m is not None:
+            text = spaced
     if m is None:
         # A message the terminal or the app wrapped onto the next line: try the two lines joined,
         # keeping only a match that starts on this line (the next line gets its own turn).
         _, below = log.neighbours(start, 0, 1) if len(text) <= JOIN_LINE else ([], [])
         if below:
-            joined = text + " " + lines.get(below[0]).lstrip()
+            # a soft-wrapped line: all the pieces `unwrap` joined (a message wrapped over three lines or more)
+            joined = log.joined_at(start) if start in log.soft else text + " " + lines.get(below[0]).lstrip()
             for pattern in sig.regexes_src:
                 m = _search(pattern, joined, diag, sig.id, work)
                 if m and m.start() < len(text) and m.end() > len(text):
@@ -369,6 +384,10 @@ def _check_line(
         return None  # a line that only looked wrapped: its guard sees the line as it is, too
     elif start in log.chains and any(_search(p, lines.get(log.chains[start]), diag, sig.id, work) for p in sig.unless_src):
         return None  # a hard-wrapped line's continuation: its guard may sit in the line's earlier pieces
+    if log.soft and sig.unless_src and (message := log.soft_whole(start)) is not None and any(
+        _search(p, message, diag, sig.id, work) for p in sig.unless_src
+    ):
+        return None  # a soft-wrapped message: its guard may sit in another of its pieces
     groups = {k: v for k, v in m.groupdict().items() if v}
     gated = True  # False: a waived gate failed, so only the signature's ungated reading may hold
     window_text: list[str] = []
@@ -377,6 +396,8 @@ def _check_line(
         window_text = [lines.get(s) for s in above + below]
         if log.wraps:  # rejoined lines also as the user's lines were (a `$` in a guard, a line that only looked wrapped)
             window_text += [p for s in above + below if (p := log.piece_text(s)) is not None]
+        if log.soft:  # soft-wrapped messages nearby also whole (a guard's phrase across the break)
+            window_text += [w for s in above + below if s in log.soft and (w := log.soft_whole(s)) is not None]
         near_groups: dict[str, str] = {}
         for pattern in sig.near_src:
             hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id, work))), None)

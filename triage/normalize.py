@@ -5,8 +5,9 @@ journald/syslog, docker-compose and timestamp prefixes, Ollama's slog wrapper),
 one at a time, so a 200 MB log costs only the lines a keyword points at. A paste
 (not a big file) is first rewritten as a whole by `unwrap`, before the keyword
 prefilter reads it: colour codes and HTML entities, escaped JSON/repr strings,
-LangChain's wrapper, run-on lines, indentation and terminal hard wraps. Each
-cleaned line keeps its 1-based line number in the input as given.
+LangChain's wrapper, run-on lines, indentation, terminal hard wraps and soft
+wraps at a word boundary (joined for the keyword prefilter only). Each cleaned
+line keeps its 1-based line number in the input as given.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import mmap
 import re
 from functools import cache
+from itertools import accumulate
 from typing import AnyStr, Callable, NamedTuple, NewType, Union
 
 __all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "View", "normalize", "prepare", "unwrap"]
@@ -112,7 +114,7 @@ def clean_line(text: str) -> str:
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lower", "_n_lines", "_newlines", "_pieces", "_text", "chains", "data", "origin", "wraps")
+    __slots__ = ("_lower", "_n_lines", "_newlines", "_pieces", "_text", "chains", "data", "origin", "soft", "wraps")
 
     def __init__(
         self,
@@ -120,8 +122,14 @@ class Log:
         origin: list[int] | None = None,
         wraps: dict[int, int] | None = None,
         chains: dict[int, int] | None = None,
+        soft: dict[int, int] | None = None,
     ) -> None:
         self.data = data
+        # Lines `unwrap` joined with the next because a terminal or a forum soft-wrapped them at a word boundary:
+        # start offset -> bytes of the user's own line. Only the keyword prefilter (and `anywhere`) reads the joined
+        # bytes; every line accessor returns the user's line, so a line that was not wrapped after all is read
+        # exactly as before, and a message across the break is found by the matcher's two-line join.
+        self.soft = soft or {}
         # Lines `unwrap` rejoined from a terminal's hard wrap: start offset -> bytes of the first piece. A match
         # must start in that piece; one wholly in the continuation belongs to the continuation's own line.
         self.wraps = wraps or {}
@@ -190,15 +198,45 @@ class Log:
         return (head + b"\n" + self.data[start:end]).decode("utf-8", errors="replace")
 
     def raw_at(self, start: int) -> str:
-        """The line starting at byte offset `start` as written, cut at MAX_LINE."""
-        end = self.data.find(b"\n", start)
-        if end < 0:
-            end = len(self.data)
+        """The line starting at byte offset `start` as written, cut at MAX_LINE (a soft-wrapped line: the user's
+        own line, without the continuation `unwrap` appended for the prefilter)."""
+        own = self.soft.get(start) if self.soft else None
+        if own is not None:
+            end = start + own
+        else:
+            end = self.data.find(b"\n", start)
+            if end < 0:
+                end = len(self.data)
         return self.data[start : min(end, start + MAX_LINE)].decode("utf-8", errors="replace")
 
     def text_at(self, start: int) -> str:
         """Cleaned text of the line starting at byte offset `start`."""
         return clean_line(self.raw_at(start))
+
+    def joined_at(self, start: int) -> str:
+        """Cleaned text of the line at `start` with the continuations `unwrap` joined onto it (for a soft-wrapped
+        line; any other line's own text)."""
+        end = self.data.find(b"\n", start)
+        if end < 0:
+            end = len(self.data)
+        return clean_line(self.data[start : min(end, start + MAX_LINE)].decode("utf-8", errors="replace"))
+
+    def soft_whole(self, start: int) -> str | None:
+        """For a line of a soft-wrapped message (its first piece or a continuation): the cleaned text of the whole
+        message as `unwrap` joined it (up to MAX_SOFT_CHAIN pieces from where it starts); None for any other line."""
+        soft = self.soft
+        if not soft:
+            return None
+        head = start if start in soft else None
+        pos = start
+        for _ in range(MAX_SOFT_CHAIN - 1):
+            if pos == 0:
+                break
+            prev = self.data.rfind(b"\n", 0, pos - 1) + 1
+            if prev not in soft:
+                break
+            head = pos = prev
+        return None if head is None else self.joined_at(head)
 
     def piece_text(self, start: int) -> str | None:
         """For a rejoined line: the cleaned text of its own piece, as the user's line had it (else None)."""
@@ -296,24 +334,27 @@ def normalize(
     origin: list[int] | None = None,
     wraps: dict[int, int] | None = None,
     chains: dict[int, int] | None = None,
+    soft: dict[int, int] | None = None,
 ) -> NormalizedLog:
-    return NormalizedLog(Log(data, origin, wraps, chains))
+    return NormalizedLog(Log(data, origin, wraps, chains, soft))
 
 
 def prepare(data: Buffer) -> NormalizedLog:
     """The log the engine scans: a paste unwrapped (see `unwrap`), a big file as it is."""
     view = unwrap(data)
-    return normalize(view.data, view.origin, view.wraps, view.chains)
+    return normalize(view.data, view.origin, view.wraps, view.chains, view.soft)
 
 
 class View(NamedTuple):
     """A paste as the engine scans it: its bytes, the user's line number per line when the lines are not the
-    user's own (else None), and the rejoined hard wraps (start offset -> bytes of the first piece)."""
+    user's own (else None), the rejoined hard wraps (start offset -> bytes of the first piece) and their
+    continuations, and the soft wraps joined for the prefilter (start offset -> bytes of the user's line)."""
 
     data: Buffer
     origin: list[int] | None = None
     wraps: dict[int, int] | None = None
     chains: dict[int, int] | None = None
+    soft: dict[int, int] | None = None
 
 
 # ---- Paste forms: what chat apps, web pages, terminals and other programs' error wrappers do to a log ----
@@ -490,7 +531,8 @@ def _starts_record(first: bytes, nxt: bytes) -> bool:
 def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict[int, int]]:
     """A line exactly as wide as a terminal, followed by more text, continues on the next line: each piece but the
     last becomes itself joined with the pieces after it, and matches must start in the piece itself (`Log.wraps`),
-    so a line that only looked wrapped still matches as it is, and the number of lines does not change."""
+    so a line that only looked wrapped still matches as it is, and the number of lines does not change.
+    Returns the lines, {line index: bytes of its own piece} and {continuation index: its first piece's index}."""
     out = list(lines)
     firsts: dict[int, int] = {}  # line index -> bytes of its own piece
     heads: dict[int, int] = {}  # continuation line index -> the index of its wrapped line's first piece
@@ -510,16 +552,125 @@ def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict
             firsts[i + k] = len(pieces[k])
         heads.update((k, i) for k in range(i + 1, j + 1))
         i = j + 1
-    if not firsts:
-        return out, {}, {}
-    offsets: list[int] = []
-    offset = 0
-    for text in out:
-        offsets.append(offset)
-        offset += len(text) + 1
-    wraps = {offsets[k]: n for k, n in firsts.items()}
-    chains = {offsets[k]: offsets[h] for k, h in heads.items()}
-    return out, wraps, chains
+    return out, firsts, heads
+
+
+# ---- Soft wraps: a terminal, an editor or a forum that broke a long line at a word boundary ----
+#
+# `...error loading model architecture: unknown model` / `architecture: 'gemma3n'`: no line holds the keyword, so
+# the prefilter never offers the line to its signature. A line that looks wrapped is joined with its continuation
+# (pieces joined by one space) in the bytes the prefilter reads; `Log.soft` keeps the user's line for everything
+# else, so every line keeps its own text and number. The matcher then tries the joined pieces for a message that
+# crosses the break (on the line where it starts), and a line's `unless` guards read the whole message, as do
+# the guards of a window it falls in. A wrong join costs a candidate line and lets guards read one line further.
+
+SOFT_WIDTHS = (60, 72, 76, 80, 100, 120, 132, 160)  # wrap widths of terminals, editors and mail/forum columns
+SOFT_MIN = 24  # a wrapped line is at least this wide (a shorter one was broken before a URL or a path)
+SOFT_MAX = 400  # a paste's own wrap width above this is no wrap width (and a run-on line is `_run_on_pieces`')
+MAX_SOFT_CHAIN = 4  # pieces of one soft-wrapped line joined at most (a 4 MB paste grows at most 4x)
+# A line that may have been broken before its next word: not short, and not ending a sentence or opening a block
+# (`. ! ? ;`, `{`, `[`; a colon may end a piece: `.../rope.cu:531:` / `GGML_ASSERT(...) failed`). Whether the
+# next word would have fitted is `_broken_before`'s question, whether the next line reads as the rest of the
+# sentence `_continues`'.
+_SOFT_HEAD = lazy_regex(rb"(?m)^[^\n]{%d,%d}?[^\s.!?;{\[][ \t]*\r?\n(?=[^\s])" % (SOFT_MIN - 1, SOFT_MAX))
+# What begins a line of its own rather than continuing a sentence: a bracketed or numbered head (`[pid]`,
+# `[INFO]`, `1. `, `12:00`, llama.cpp's `0.06.650.537 E`, a crash report's `8   libggml.dylib`), a Markdown
+# fence, a Go or C frame (`runtime.cgocall(`, `free(): `), a pip pin, closing quotes alone (`")`), a list, table,
+# quote, prompt or heading mark (`$ `, `(venv) user@host`, `C:\x> `), a stack frame (`at x (`, `File "`, `#0 `,
+# `frame #`), a capitalised word then a space or colon (a new message: `Loading model`, `Error:`; acronyms such
+# as `CUDA` or `MiB`, and `Files\AMD` of a path, may continue one), a key-value dump, a label alone, a program's
+# path as a prefix (`/usr/bin/ld: `, `/usr/bin/nvcc: `) or a source location (`ggml.c:(.text+0x2c65)`,
+# `rope.cu:531:`); plus `_RECORD_START` (timestamps, `time=`, loggers, levels, exception names). A file's path
+# (`/models/x.gguf: no such file`) may continue a message.
+_SOFT_STOP = lazy_regex(
+    rb"[\[\]#|*+>$<{}=%~@!&]|- |-{2}|`{3}|__|\.\s*$|\d+[.:)](?:\s|\d)|\d+\s{2}|0x|\.{2}|at \S+ \(|at [\w.$]+\.\w+\("
+    rb"|[\w$]+(?:\.[\w$*]+)+\(|\w+\(\)|[\w.-]{1,40}==|[\"')\]},;]{1,8}\s*$"
+    rb"|File \"|frame #|[A-Z][a-z]{2,}(?:[ ,:]|\r?$)|\([\w.-]{1,40}\) (?:[\w.-]{1,40}@|PS |[A-Za-z]:\\|[~/])"
+    rb"|[A-Za-z]:\\[^\s>]{0,200}>|PS |[\w.-]{1,40}[ \t]*=[ \t]|[\w-]{1,40}:[ \t]*\r?$"
+    rb"|(?:\.{0,2}/[\w.+-]{1,60}){0,12}/[\w+-]{1,60}: |[\w./-]{1,200}\.(?:c|cc|cpp|cu|h|hpp|m|mm|go|py|rs|js|ts|metal):[(\d]"
+)
+
+
+def _continues(line: bytes, nxt: bytes) -> bool:
+    """Whether `nxt` reads as the rest of `line`'s sentence: not blank, not indented, not the start of a record
+    (`_RECORD_START`, the same head as `line`, `_SOFT_STOP`)."""
+    if not nxt.strip() or nxt[:1] in b" \t":
+        return False
+    head = line[:8]
+    if len(head) == 8 and nxt.startswith(head):
+        return False
+    return _RECORD_START().match(nxt) is None and _SOFT_STOP().match(nxt) is None
+
+
+def _soft_widths(source: bytes) -> tuple[int, ...]:
+    """The widths a paste may be soft-wrapped at: the common ones and the paste's own widest line."""
+    widest = max(map(len, source.split(b"\n")), default=0)
+    return SOFT_WIDTHS + ((widest,) if SOFT_MIN <= widest <= SOFT_MAX else ())
+
+
+def _broken_before(width: int, nxt: bytes, widths: tuple[int, ...]) -> bool:
+    """The line was broken because the next word did not fit: some wrap width lies between its own width and
+    its width with the next word."""
+    word = len(nxt.split(None, 1)[0]) if nxt.strip() else 0
+    return any(width <= w < width + 1 + word for w in widths)
+
+
+def _soft_wraps(lines: list[bytes], joined: set[int], continued: set[int], source: bytes) -> tuple[list[bytes], dict[int, int]]:
+    """Soft-wrapped lines joined with their continuations (see above): the lines, and {line index: bytes of the
+    user's own line} for each joined one. A hard wrap's joined pieces (`joined`) are not joined again, and a line
+    is not joined onto a hard wrap's continuation (`continued`); its last piece may continue softly. `source`: the
+    paste before hard wraps were joined (the same lines, so the same indexes), where candidates are looked for."""
+    widths: tuple[int, ...] | None = None
+    wrapped: set[int] = set()  # line indexes that continue on the next line
+    i = pos = 0
+    for m in _SOFT_HEAD().finditer(source):
+        i += source.count(b"\n", pos, m.start())  # the index of the line the match starts
+        pos = m.start()
+        if i + 1 >= len(lines) or i in joined or i + 1 in continued:
+            continue
+        # As written, or as the signatures will read them when both lines carry a prefix `clean_line` removes (a
+        # quote mark, a container's or journald's prefix, a timestamp: a quoted or prefixed copy of a wrapped paste).
+        raw, raw_next = lines[i].rstrip(b" \t\r"), lines[i + 1]
+        line, nxt = _cleaned(raw), _cleaned(raw_next)
+        if not _continues(raw, raw_next) and not (_prefixed(raw, line) and _prefixed(raw_next, nxt) and _continues(line, nxt)):
+            continue
+        if widths is None:
+            widths = _soft_widths(source)
+        if _broken_before(_width(line), nxt, widths) or _broken_before(_width(raw), nxt, widths):
+            wrapped.add(i)
+    if not wrapped:
+        return lines, {}
+    out = list(lines)
+    own: dict[int, int] = {}
+    for i in wrapped:  # each piece joined with up to MAX_SOFT_CHAIN - 1 pieces after it (bounded work per line)
+        j = i + 1
+        while j in wrapped and j - i < MAX_SOFT_CHAIN - 1:
+            j += 1
+        first = lines[i].rstrip(b" \t\r")
+        rest = [_cleaned(piece).rstrip(b" \t\r") for piece in lines[i + 1 : j]] + [_cleaned(lines[j])]
+        out[i] = b" ".join([first, *rest])
+        own[i] = len(first)
+    return out, own
+
+
+def _prefixed(raw: bytes, cleaned: bytes) -> bool:
+    """`clean_line` removed a prefix and nothing else (not Ollama's slog, which it rewrites)."""
+    raw = raw.rstrip(b"\r")
+    return len(cleaned) < len(raw) and raw.endswith(cleaned) and not raw.startswith(b"time=")
+
+
+def _cleaned(line: bytes) -> bytes:
+    """A line as `clean_line` gives it to the signatures (prefixes and quote marks gone), as bytes."""
+    head = line[:1]
+    if (
+        head.islower()  # no quote, journald date, timestamp or fence: `clean_line`'s own first-character tests
+        and not line.startswith(b"time=")
+        and b" | " not in line[:60]
+        and line.isascii()
+        and not any(mark in line for mark in (b"\x1b", b"\r", b"#011", b"&", b"^M"))
+    ):
+        return line  # nothing for `clean_line` to remove (most lines of a llama.cpp log): no decoding
+    return clean_line(line.decode("utf-8", errors="replace")).encode("utf-8")
 
 
 def _wrapper_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
@@ -608,15 +759,23 @@ def unwrap(data: Buffer) -> View:
             data = _ANSI_B().sub(b"", data)
     if data.lstrip(b"\r\n")[:1] in (b" ", b"\t"):
         lines = _dedent(lines if lines is not None else data.split(b"\n"))
-    if lines is None and (_WRAPPED().search(data) or (not data.isascii() and _WIDE().search(data))):
+    as_given = lines is None  # `data` still holds exactly the lines
+    if as_given and (_WRAPPED().search(data) or (not data.isascii() and _WIDE().search(data)) or _SOFT_HEAD().search(data)):
         lines = data.split(b"\n")
-    wraps: dict[int, int] | None = None
-    chains: dict[int, int] | None = None
-    if lines is not None:
-        lines, wraps, chains = _rejoin_wraps(lines)
-        data = b"\n".join(lines)
+    if lines is None:
+        return View(data, origin)
+    source = data if as_given else b"\n".join(lines)  # the lines before hard wraps are joined (same count)
+    lines, firsts, heads = _rejoin_wraps(lines)
+    lines, own = _soft_wraps(lines, set(firsts), set(heads), source)
+    data = b"\n".join(lines)
     if origin is not None and data.endswith(b"\n"):
         origin = origin[:-1]  # a trailing newline ends the last line rather than starting one more
-    return View(data, origin, wraps or None, chains or None)
+    if not (firsts or own):
+        return View(data, origin)
+    offsets = [0, *accumulate(len(line) + 1 for line in lines)]
+    wraps = {offsets[k]: n for k, n in firsts.items()}
+    chains = {offsets[k]: offsets[h] for k, h in heads.items()}
+    soft = {offsets[k]: n for k, n in own.items()}
+    return View(data, origin, wraps or None, chains or None, soft or None)
 
 

@@ -1,0 +1,131 @@
+"""Soft wraps (issue 14): a terminal, an editor or a forum breaks a long line at a word boundary, so no line holds a
+keyword such as `unknown model architecture`. `unwrap` joins such a line with its continuation for the keyword
+prefilter only (`Log.soft`); every line keeps its own text and number, and the matcher's two-line join finds the
+message on the line where it starts. Lines that begin a record of their own are never joined."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import shared_engine
+from triage.normalize import prepare, unwrap
+
+
+def _joined(text: str) -> list[int]:
+    """1-based numbers of the lines `unwrap` joined with the next."""
+    data = text.encode()
+    view = unwrap(data)
+    starts = sorted(view.soft or {})
+    return [view.data.count(b"\n", 0, s) + 1 for s in starts]
+
+
+def _found(text: str) -> dict[str, list[int]]:
+    report = shared_engine().analyse(text, redact=False)
+    return {m.kb_id: [e.line for e in m.evidence] for m in report.matches}
+
+
+# --- joined --------------------------------------------------------------------------------------------------
+
+WRAPPED = [
+    # the three forms the per-signature twins covered before (their examples)
+    ("llama_model_load: error loading model: error loading model architecture: unknown model\n"
+     "architecture: 'chatglm'\n", "unknown-model-architecture"),
+    ('time=2025-04-02T09:12:44.112+02:00 level=ERROR source=sched.go:456 msg="error loading llama server" '
+     'error="llama runner process has terminated: error loading model: error loading model architecture: unknown\n'
+     "model architecture: 'gemma3n'\"\n", "unknown-model-architecture"),
+    ("llama_model_load: error loading model: error loading model vocabulary: unknown pre-tokenizer\n"
+     "type: 'deepseek-r1-qwen'\n", "unknown-pre-tokenizer"),
+    ("Error: llama runner process has terminated: error loading model: error loading model vocabulary: unknown\n"
+     "pre-tokenizer type: 'smaug-bpe'\n", "unknown-pre-tokenizer"),
+    ("0.06.650.537 E llama_init_from_model: failed to initialize the context: failed\n"
+     "to allocate buffer for kv cache\n", "kv-cache-context-too-large"),
+    ("llama_init_from_model: failed to initialize the context: failed to initialize\n"
+     "self-attention cache\n", "kv-cache-context-too-large"),
+    # a [pid] prefix on the record, a message over three lines at 60 columns: found where the phrase starts
+    ("[12345] llama_model_load: error loading model: error loading\n"
+     "model architecture: unknown model architecture:\n"
+     "'gemma3n'\n", "unknown-model-architecture", 2),
+    # a terminal 80 columns wide, the piece exactly that wide: the space the wrap took is put back
+    ("FileNotFoundError: Could not find module 'C:\\Users\\meme\\AppData\\koboldcpp_cublas.dll' (or one of its\n"
+     "dependencies). Try using the full path with constructor syntax.\n", "windows-dll-load-failure", 1),
+]
+
+
+@pytest.mark.parametrize(("text", "kb_id", "line"), [(*case, 1) if len(case) == 2 else case for case in WRAPPED])
+def test_a_soft_wrapped_message_is_found_where_it_starts(text: str, kb_id: str, line: int) -> None:
+    assert _joined(text)[:1] == [1] or len(text.split("\n")[0]) == 100  # that one is read as a hard wrap
+    found = _found(text)
+    assert kb_id in found and found[kb_id][0] == line, found
+
+
+def test_lines_keep_their_own_text_and_numbers() -> None:
+    text = ("llama_model_load: error loading model: error loading model architecture: unknown model\n"
+            "architecture: 'chatglm'\nllama_load_model_from_file: failed to load model\n")
+    log = prepare(text.encode())
+    assert log.n_lines == 3
+    assert log.text_at(0).endswith("unknown model")  # the user's line, not the joined one
+    assert log.joined_at(0).endswith("unknown model architecture: 'chatglm'")
+    report = shared_engine().analyse(text, redact=False)
+    assert report.line_count == 3
+    evidence = next(m.evidence for m in report.matches if m.kb_id == "unknown-model-architecture")
+    assert evidence[0].line == 1 and evidence[0].text.endswith("unknown model")
+
+
+def test_a_guard_in_another_piece_of_the_message_still_vetoes() -> None:
+    # PyTorch's own line, wrapped: its `RuntimeError` head is on the first piece, the phrase crosses the break
+    text = ("RuntimeError: CUDA error: an illegal memory access was encountered while running the\n"
+            "kernel, compile with TORCH_USE_CUDA_DSA to enable device-side assertions\n")
+    assert _joined(text) == [1]
+    assert "cuda-illegal-memory-access" not in {m.kb_id for m in shared_engine().analyse(text).confident}
+
+
+# --- not joined --------------------------------------------------------------------------------------------
+
+NOT_JOINED = {
+    "two log records": "llama_model_loader: loaded meta data with 24 key-value pairs and 291 tensors from m.gguf\n"
+                       "llama_model_loader: - kv   0:                       general.architecture str = llama\n",
+    "two slog records": 'time=2024-05-01T10:00:00.000Z level=INFO source=server.go:1 msg="starting llama server"\n'
+                        'time=2024-05-01T10:00:01.000Z level=INFO source=server.go:2 msg="waiting for server"\n',
+    "a Python stack trace": "Traceback (most recent call last):\n"
+                            '  File "/app/server.py", line 12, in <module>\n'
+                            "    model = Llama(model_path=path, n_gpu_layers=35, n_ctx=4096, verbose=False)\n"
+                            "ValueError: Failed to load model from file: /models/x.gguf\n",
+    "a Go stack trace": "goroutine 1 gp=0x140000b2c40 m=3 mp=0x14000081008 [syscall, locked to thread]\n"
+                        "runtime.cgocall(0x10586b9d8, 0x1400008ac28)\n",
+    "a table": "| GPU                         | driver   | compute capability | VRAM total     |\n"
+               "|-----------------------------|----------|--------------------|----------------|\n"
+               "| NVIDIA GeForce RTX 3090 Ti  | 550.54   | 8.6                | 24576 MiB      |\n",
+    "a new sentence": "I tried every model in the folder and the server still crashes with this output\n"
+                      "Loading model from /models/llama-3-8b.Q4_K_M.gguf\n",
+    "a sentence that ended": "llama_new_context_with_model: failed to allocate the compute buffer for this model.\n"
+                             "the next line starts in lower case\n",
+    "an indented continuation block": "llama_model_load: error loading model: error loading model architecture\n"
+                                      "    at loader.cpp:123\n",
+    "a short line": "error loading model\narchitecture: 'x'\n",
+    "a linker's two-line report": "/usr/bin/ld: ggml.o: in function `ggml_compute_forward_mul_mat_q_f32':\n"
+                                  "ggml.c:(.text+0x2c65): undefined reference to `ggml_cuda_pool_malloc'\n",
+    "a program's own prefix": "nvcc fatal   : Value 'native' is not defined for option 'gpu-architecture'\n"
+                              "/usr/bin/nvcc: returned nonzero exit status\n",
+    "a Markdown fence": "llama_new_context_with_model: n_ctx      = 4096 and everything else looks fine\n```\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_JOINED))
+def test_records_frames_and_tables_are_not_joined(name: str) -> None:
+    assert _joined(NOT_JOINED[name]) == [], name
+
+
+def test_a_plain_log_without_wraps_is_left_as_it_is() -> None:
+    plain = b"a\nb\n"
+    assert unwrap(plain) == (plain, None, None, None, None)
+
+
+def test_joined_text_is_bounded_for_a_long_wrapped_paragraph() -> None:
+    # one paragraph wrapped into 2,000 lines: each line carries at most a few pieces, not the rest of the paragraph
+    words = " ".join(f"word{i}" for i in range(20000))
+    import textwrap
+
+    text = "\n".join(textwrap.wrap(words, 80)) + "\n"
+    view = unwrap(text.encode())
+    assert view.soft and len(view.soft) > 1000
+    assert len(view.data) < 8 * len(text)
