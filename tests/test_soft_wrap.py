@@ -5,6 +5,8 @@ message on the line where it starts. Lines that begin a record of their own are 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conftest import shared_engine
@@ -129,3 +131,51 @@ def test_joined_text_is_bounded_for_a_long_wrapped_paragraph() -> None:
     view = unwrap(text.encode())
     assert view.soft and len(view.soft) > 1000
     assert len(view.data) < 8 * len(text)
+
+
+def test_a_continuation_may_start_with_the_space_the_wrap_moved() -> None:
+    head = "llama_model_load: error loading model: error loading model architecture: unknown"
+    assert _joined(f"{head[:-1]}\n model architecture: 'qwen3next'\nnext\n") == [1]
+    assert _joined(f"{head[:-1]}\n  model architecture: 'qwen3next'\nnext\n") == []  # two spaces: an indent
+
+
+# --- kb check reads an example's keyword as the prefilter does ---------------------------------------------
+
+ENTRY = '''+++
+id = "demo-crash"
+title = "Demo crash"
+summary = "A demo."
+root_cause = "Because."
+references = ["https://github.com/o/r/issues/1"]
+remedies = ["Fix it."]
++++
+Body.
+'''
+
+SIG = """[[signature]]
+id = "demo-arch"
+description = "d"
+keywords = ["unknown demo architecture"]
+regex = '''unknown demo architecture: '(?P<arch_name>[^'\\\\s]+)\''''
+weight = 0.9
+[signature.examples]
+match = ['''demo_model_load: error loading model: error loading model architecture: unknown demo
+architecture: 'chatglm\'''']
+no_match = ['''general.architecture: 'llama\'''']
+"""
+
+
+def test_kb_check_finds_the_keyword_of_a_soft_wrapped_example(tmp_path: Path) -> None:
+    from triage.kbtool import check_kb
+    from triage.load import load_kb
+
+    for sub in ("kb", "signatures"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "kb" / "demo-crash.md").write_text(ENTRY, encoding="utf-8")
+    (tmp_path / "signatures" / "demo-crash.toml").write_text(SIG, encoding="utf-8")
+    errors, _ = check_kb(load_kb([tmp_path], builtin=False, use_cache=False), timing=False, fixtures=[])
+    assert errors == []
+    cut = SIG.replace("error loading model architecture: unknown demo\narchitecture: 'chatglm", "error loading model\nquite: 'chatglm")
+    (tmp_path / "signatures" / "demo-crash.toml").write_text(cut, encoding="utf-8")
+    errors, _ = check_kb(load_kb([tmp_path], builtin=False, use_cache=False), timing=False, fixtures=[])
+    assert any("examples.match[0]: contains none of the signature's keywords" in str(e) for e in errors), errors

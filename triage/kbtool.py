@@ -653,6 +653,8 @@ def _check_examples(engine: Engine, sig: Signature, where: str, errors: list[Dat
                                      ("match_ungated", sig.examples_match_ungated, "ungated")):
         for i, example in enumerate(examples):
             low = example.encode("utf-8").lower()
+            if sig.keywords and not any(kw in low for kw in sig.keywords) and example.strip():
+                low = prepare(decode(example.encode("utf-8"))).lower  # as the prefilter reads it: soft wraps joined
             if sig.keywords and not any(kw in low for kw in sig.keywords):
                 errors.append(DataError(sig.path, f"{where}.examples.{field}[{i}]", "contains none of the signature's keywords"))
             found = _example_readings(engine, sig, example)

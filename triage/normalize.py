@@ -572,7 +572,7 @@ MAX_SOFT_CHAIN = 4  # pieces of one soft-wrapped line joined at most (a 4 MB pas
 # (`. ! ? ;`, `{`, `[`; a colon may end a piece: `.../rope.cu:531:` / `GGML_ASSERT(...) failed`). Whether the
 # next word would have fitted is `_broken_before`'s question, whether the next line reads as the rest of the
 # sentence `_continues`'.
-_SOFT_HEAD = lazy_regex(rb"(?m)^[^\n]{%d,%d}?[^\s.!?;{\[][ \t]*\r?\n(?=[^\s])" % (SOFT_MIN - 1, SOFT_MAX))
+_SOFT_HEAD = lazy_regex(rb"(?m)^[^\n]{%d,%d}?[^\s.!?;{\[][ \t]*\r?\n(?= ?[^\s])" % (SOFT_MIN - 1, SOFT_MAX))
 # What begins a line of its own rather than continuing a sentence: a bracketed or numbered head (`[pid]`,
 # `[INFO]`, `1. `, `12:00`, llama.cpp's `0.06.650.537 E`, a crash report's `8   libggml.dylib`), a Markdown
 # fence, a Go or C frame (`runtime.cgocall(`, `free(): `), a pip pin, closing quotes alone (`")`), a list, table,
@@ -592,8 +592,10 @@ _SOFT_STOP = lazy_regex(
 
 
 def _continues(line: bytes, nxt: bytes) -> bool:
-    """Whether `nxt` reads as the rest of `line`'s sentence: not blank, not indented, not the start of a record
-    (`_RECORD_START`, the same head as `line`, `_SOFT_STOP`)."""
+    """Whether `nxt` reads as the rest of `line`'s sentence: not blank, not indented (one space is the one the
+    wrap moved), not the start of a record (`_RECORD_START`, the same head as `line`, `_SOFT_STOP`)."""
+    if nxt[:1] == b" " and nxt[1:2] not in b" \t":
+        nxt = nxt[1:]  # the wrap left the space before the word on the next line: not an indent
     if not nxt.strip() or nxt[:1] in b" \t":
         return False
     head = line[:8]
@@ -647,7 +649,8 @@ def _soft_wraps(lines: list[bytes], joined: set[int], continued: set[int], sourc
         while j in wrapped and j - i < MAX_SOFT_CHAIN - 1:
             j += 1
         first = lines[i].rstrip(b" \t\r")
-        rest = [_cleaned(piece).rstrip(b" \t\r") for piece in lines[i + 1 : j]] + [_cleaned(lines[j])]
+        rest = [_cleaned(piece).rstrip(b" \t\r").removeprefix(b" ") for piece in lines[i + 1 : j]]
+        rest.append(_cleaned(lines[j]).removeprefix(b" "))
         out[i] = b" ".join([first, *rest])
         own[i] = len(first)
     return out, own
