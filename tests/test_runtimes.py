@@ -98,6 +98,9 @@ UNDETECTABLE = {
     # a ComfyUI node installing llama-cpp-python from text-generation-webui's wheel releases: the only runtime words
     # in the log are those wheels' URLs (`oobabooga/...`, `textgen-webui`), so tgwui is the reasonable reading.
     "r12-seargellm-28-comfyui-wheel-not-supported.log",
+    # ik_llama.cpp's build banner (`version: 3838 (fc06bc9d)`) has llama.cpp's format; nothing else in the excerpt
+    # names the fork.
+    "r12-iklamacpp-693-gptoss-jinja-strftime-now-not-callable.log",
     # JamePeng's llama-cpp-python fork: the paste is the one assert line, whose source path is the wheel's CI checkout
     # of llama.cpp (`D:/a/llama.cpp/llama.cpp/src/...`); nothing in it says Python.
     "r17-context-shift-crash-jamepeng-70-qwen35-seq-add-n-pos-per-embd.log",
