@@ -572,7 +572,7 @@ MAX_SOFT_CHAIN = 4  # pieces of one soft-wrapped line joined at most (a 4 MB pas
 # (`. ! ? ;`, `{`, `[`; a colon may end a piece: `.../rope.cu:531:` / `GGML_ASSERT(...) failed`). Whether the
 # next word would have fitted is `_broken_before`'s question, whether the next line reads as the rest of the
 # sentence `_continues`'.
-_SOFT_HEAD = lazy_regex(rb"(?m)^[^\n]{%d,%d}?[^\s.!?;{\[][ \t]*\r?\n(?= ?[^\s])" % (SOFT_MIN - 1, SOFT_MAX))
+_SOFT_HEAD = lazy_regex(rb"(?m)^[^\n]{%d,%d}(?<![\s.!?;{\[])[ \t]*\r?\n(?= ?[^\s])" % (SOFT_MIN, SOFT_MAX))
 # What begins a line of its own rather than continuing a sentence: a bracketed or numbered head (`[pid]`,
 # `[INFO]`, `1. `, `12:00`, llama.cpp's `0.06.650.537 E`, a crash report's `8   libggml.dylib`), a Markdown
 # fence, a Go or C frame (`runtime.cgocall(`, `free(): `), a pip pin, closing quotes alone (`")`), a list, table,
@@ -617,34 +617,44 @@ def _broken_before(width: int, nxt: bytes, widths: tuple[int, ...]) -> bool:
     return any(width <= w < width + 1 + word for w in widths)
 
 
-def _soft_wraps(lines: list[bytes], joined: set[int], continued: set[int], source: bytes) -> tuple[list[bytes], dict[int, int]]:
-    """Soft-wrapped lines joined with their continuations (see above): the lines, and {line index: bytes of the
-    user's own line} for each joined one. A hard wrap's joined pieces (`joined`) are not joined again, and a line
-    is not joined onto a hard wrap's continuation (`continued`); its last piece may continue softly. `source`: the
-    paste before hard wraps were joined (the same lines, so the same indexes), where candidates are looked for."""
+def _soft_candidates(source: bytes, joined: set[int], continued: set[int]) -> set[int]:
+    """Indexes of the lines of `source` that continue softly on the next line (see above). A hard wrap's joined
+    pieces (`joined`) are not joined again, and no line is joined onto a hard wrap's continuation (`continued`);
+    its last piece may continue softly. Reads `source` in place: most pastes have none, and are not split."""
     widths: tuple[int, ...] | None = None
-    wrapped: set[int] = set()  # line indexes that continue on the next line
+    wrapped: set[int] = set()
     i = pos = 0
     for m in _SOFT_HEAD().finditer(source):
         i += source.count(b"\n", pos, m.start())  # the index of the line the match starts
         pos = m.start()
-        if i + 1 >= len(lines) or i in joined or i + 1 in continued:
+        if i in joined or i + 1 in continued:
             continue
+        end = source.find(b"\n", m.end())
+        raw, raw_next = source[m.start() : m.end() - 1].rstrip(b" \t\r"), source[m.end() : end if end >= 0 else len(source)]
         # As written, or as the signatures will read them when both lines carry a prefix `clean_line` removes (a
         # quote mark, a container's or journald's prefix, a timestamp: a quoted or prefixed copy of a wrapped paste).
-        raw, raw_next = lines[i].rstrip(b" \t\r"), lines[i + 1]
-        line, nxt = _cleaned(raw), _cleaned(raw_next)
-        if not _continues(raw, raw_next) and not (_prefixed(raw, line) and _prefixed(raw_next, nxt) and _continues(line, nxt)):
+        if _continues(raw, raw_next):
+            line, nxt = raw, raw_next
+        elif not (_maybe_prefixed(raw) and _maybe_prefixed(raw_next)):
             continue
+        else:
+            line, nxt = _cleaned(raw), _cleaned(raw_next)
+            if not (_prefixed(raw, line) and _prefixed(raw_next, nxt) and _continues(line, nxt)):
+                continue
         if widths is None:
             widths = _soft_widths(source)
         if _broken_before(_width(line), nxt, widths) or _broken_before(_width(raw), nxt, widths):
             wrapped.add(i)
-    if not wrapped:
-        return lines, {}
+    return wrapped
+
+
+def _soft_join(lines: list[bytes], wrapped: set[int]) -> tuple[list[bytes], dict[int, int]]:
+    """Each soft-wrapped line joined with up to MAX_SOFT_CHAIN - 1 pieces after it (bounded work per line, and a
+    paste grows at most that many times), continuations as `clean_line` reads them; and {line index: bytes of
+    the user's own line}."""
     out = list(lines)
     own: dict[int, int] = {}
-    for i in wrapped:  # each piece joined with up to MAX_SOFT_CHAIN - 1 pieces after it (bounded work per line)
+    for i in wrapped:
         j = i + 1
         while j in wrapped and j - i < MAX_SOFT_CHAIN - 1:
             j += 1
@@ -654,6 +664,13 @@ def _soft_wraps(lines: list[bytes], joined: set[int], continued: set[int], sourc
         out[i] = b" ".join([first, *rest])
         own[i] = len(first)
     return out, own
+
+
+def _maybe_prefixed(line: bytes) -> bool:
+    """A line `clean_line` may strip a prefix from (a quote mark, a date or timestamp, a container's name): the
+    cheap test before cleaning it."""
+    head = line[:1]
+    return head in b">[" or head.isdigit() or head.isupper() or b" | " in line[:60]
 
 
 def _prefixed(raw: bytes, cleaned: bytes) -> bool:
@@ -762,14 +779,16 @@ def unwrap(data: Buffer) -> View:
             data = _ANSI_B().sub(b"", data)
     if data.lstrip(b"\r\n")[:1] in (b" ", b"\t"):
         lines = _dedent(lines if lines is not None else data.split(b"\n"))
-    as_given = lines is None  # `data` still holds exactly the lines
-    if as_given and (_WRAPPED().search(data) or (not data.isascii() and _WIDE().search(data)) or _SOFT_HEAD().search(data)):
-        lines = data.split(b"\n")
-    if lines is None:
-        return View(data, origin)
-    source = data if as_given else b"\n".join(lines)  # the lines before hard wraps are joined (same count)
-    lines, firsts, heads = _rejoin_wraps(lines)
-    lines, own = _soft_wraps(lines, set(firsts), set(heads), source)
+    if lines is None and not (_WRAPPED().search(data) or (not data.isascii() and _WIDE().search(data))):
+        wrapped = _soft_candidates(data, set(), set())  # the common case: no other step, no hard wrap
+        if not wrapped:
+            return View(data, origin)
+        lines, firsts, heads = data.split(b"\n"), dict[int, int](), dict[int, int]()
+    else:
+        source = data if lines is None else b"\n".join(lines)  # the lines before hard wraps are joined (same count)
+        lines, firsts, heads = _rejoin_wraps(lines if lines is not None else data.split(b"\n"))
+        wrapped = _soft_candidates(source, set(firsts), set(heads))
+    lines, own = _soft_join(lines, wrapped)
     data = b"\n".join(lines)
     if origin is not None and data.endswith(b"\n"):
         origin = origin[:-1]  # a trailing newline ends the last line rather than starting one more
