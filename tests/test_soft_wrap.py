@@ -130,7 +130,7 @@ def test_joined_text_is_bounded_for_a_long_wrapped_paragraph() -> None:
     text = "\n".join(textwrap.wrap(words, 80)) + "\n"
     view = unwrap(text.encode())
     assert view.soft and len(view.soft) > 1000
-    assert len(view.data) < 8 * len(text)
+    assert len(view.data) < 5 * len(text)
 
 
 def test_a_continuation_may_start_with_the_space_the_wrap_moved() -> None:
@@ -179,3 +179,13 @@ def test_kb_check_finds_the_keyword_of_a_soft_wrapped_example(tmp_path: Path) ->
     (tmp_path / "signatures" / "demo-crash.toml").write_text(cut, encoding="utf-8")
     errors, _ = check_kb(load_kb([tmp_path], builtin=False, use_cache=False), timing=False, fixtures=[])
     assert any("examples.match[0]: contains none of the signature's keywords" in str(e) for e in errors), errors
+
+
+def test_a_big_paste_is_not_looked_at() -> None:
+    from triage.normalize import SOFT_LIMIT
+
+    pair = "llama_model_load: error loading model: error loading model architecture: unknown model\narchitecture: 'x'\n"
+    small = pair * 10
+    big = pair * (SOFT_LIMIT // len(pair) + 1)
+    assert _joined(small)[:1] == [1]
+    assert unwrap(big.encode()).soft is None

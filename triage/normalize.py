@@ -114,7 +114,8 @@ def clean_line(text: str) -> str:
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_lower", "_n_lines", "_newlines", "_pieces", "_text", "chains", "data", "origin", "soft", "wraps")
+    __slots__ = ("_joined", "_lower", "_n_lines", "_newlines", "_pieces", "_text", "chains", "data", "origin", "soft",
+                 "wraps")
 
     def __init__(
         self,
@@ -140,6 +141,7 @@ class Log:
         # number for each line of `data`, so every number the engine reports is a line of the input as given.
         self.origin = origin
         self._pieces: dict[int, str] = {}  # piece_text, once per rejoined line (every signature on it asks)
+        self._joined: dict[int, str] = {}  # joined_at of soft-wrapped lines, once each (every window over it asks)
         self._lower: bytes | None = None
         self._n_lines: int | None = None
         self._newlines: int | None = None
@@ -216,10 +218,15 @@ class Log:
     def joined_at(self, start: int) -> str:
         """Cleaned text of the line at `start` with the continuations `unwrap` joined onto it (for a soft-wrapped
         line; any other line's own text)."""
-        end = self.data.find(b"\n", start)
-        if end < 0:
-            end = len(self.data)
-        return clean_line(self.data[start : min(end, start + MAX_LINE)].decode("utf-8", errors="replace"))
+        text = self._joined.get(start)
+        if text is None:
+            end = self.data.find(b"\n", start)
+            if end < 0:
+                end = len(self.data)
+            text = clean_line(self.data[start : min(end, start + MAX_LINE)].decode("utf-8", errors="replace"))
+            if start in self.soft:
+                self._joined[start] = text
+        return text
 
     def soft_whole(self, start: int) -> str | None:
         """For a line of a soft-wrapped message (its first piece or a continuation): the cleaned text of the whole
@@ -567,7 +574,10 @@ def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict
 SOFT_WIDTHS = (60, 72, 76, 80, 100, 120, 132, 160)  # wrap widths of terminals, editors and mail/forum columns
 SOFT_MIN = 24  # a wrapped line is at least this wide (a shorter one was broken before a URL or a path)
 SOFT_MAX = 400  # a paste's own wrap width above this is no wrap width (and a run-on line is `_run_on_pieces`')
-MAX_SOFT_CHAIN = 4  # pieces of one soft-wrapped line joined at most (a 4 MB paste grows at most 4x)
+MAX_SOFT_CHAIN = 4  # pieces of one soft-wrapped line joined at most (the paste grows at most 4x)
+# Pastes up to this size are looked at: a soft-wrapped paste is a forum post or an issue (GitHub caps a body at
+# 64 KiB), and a crafted one that joins every line grows to at most 1 MiB, well inside what a paste may cost.
+SOFT_LIMIT = 256 * 1024
 # A line that may have been broken before its next word: not short, and not ending a sentence or opening a block
 # (`. ! ? ;`, `{`, `[`; a colon may end a piece: `.../rope.cu:531:` / `GGML_ASSERT(...) failed`). Whether the
 # next word would have fitted is `_broken_before`'s question, whether the next line reads as the rest of the
@@ -779,15 +789,16 @@ def unwrap(data: Buffer) -> View:
             data = _ANSI_B().sub(b"", data)
     if data.lstrip(b"\r\n")[:1] in (b" ", b"\t"):
         lines = _dedent(lines if lines is not None else data.split(b"\n"))
+    soft_ok = len(data) <= SOFT_LIMIT
     if lines is None and not (_WRAPPED().search(data) or (not data.isascii() and _WIDE().search(data))):
-        wrapped = _soft_candidates(data, set(), set())  # the common case: no other step, no hard wrap
+        wrapped = _soft_candidates(data, set(), set()) if soft_ok else set()  # the common case: no other step
         if not wrapped:
             return View(data, origin)
         lines, firsts, heads = data.split(b"\n"), dict[int, int](), dict[int, int]()
     else:
         source = data if lines is None else b"\n".join(lines)  # the lines before hard wraps are joined (same count)
         lines, firsts, heads = _rejoin_wraps(lines if lines is not None else data.split(b"\n"))
-        wrapped = _soft_candidates(source, set(firsts), set(heads))
+        wrapped = _soft_candidates(source, set(firsts), set(heads)) if soft_ok else set()
     lines, own = _soft_join(lines, wrapped)
     data = b"\n".join(lines)
     if origin is not None and data.endswith(b"\n"):
