@@ -130,7 +130,7 @@ def test_joined_text_is_bounded_for_a_long_wrapped_paragraph() -> None:
     text = "\n".join(textwrap.wrap(words, 80)) + "\n"
     view = unwrap(text.encode())
     assert view.soft and len(view.soft) > 1000
-    assert len(view.data) < 5 * len(text)
+    assert len(view.data) < 8 * len(text)  # soft joins at most 4 pieces; the 80-wide lines are hard wraps too
 
 
 def test_a_continuation_may_start_with_the_space_the_wrap_moved() -> None:
