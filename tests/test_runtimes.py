@@ -104,6 +104,9 @@ UNDETECTABLE = {
     # JamePeng's llama-cpp-python fork: the paste is the one assert line, whose source path is the wheel's CI checkout
     # of llama.cpp (`D:/a/llama.cpp/llama.cpp/src/...`); nothing in it says Python.
     "r17-context-shift-crash-jamepeng-70-qwen35-seq-add-n-pos-per-embd.log",
+    # llama-cpp-python (llama.cpp#6529): the paste is one prose sentence quoting ggml-cuda's message with the build's
+    # `/llama.cpp/ggml-cuda/convert.cu` path; "functionary v2" is the only hint of Python, and it is a model name.
+    "r19-cuda-arch-mismatch-llamacpp-6529-2x3090-llamacpppython-compiled-for-520.log",
 }
 
 
