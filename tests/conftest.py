@@ -54,6 +54,29 @@ def corpus_dir() -> Path:
     return TESTS / "corpus"
 
 
+DEMO_ENTRY = '''+++
+id = "demo-crash"
+title = "Demo crash"
+summary = "A demo."
+root_cause = "Because."
+references = ["https://github.com/o/r/issues/1"]
+remedies = ["Fix it."]
++++
+Body.
+'''
+
+
+def write_demo_kb(root: Path, signatures: str, sets: str | None = None, entry: str = DEMO_ENTRY) -> Path:
+    """A one-entry KB folder (`demo-crash`) under `root`, for tests of the loader and the matcher on data they write."""
+    for sub in ("kb", "signatures", "tables"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "kb" / "demo-crash.md").write_text(entry, encoding="utf-8")
+    (root / "signatures" / "demo-crash.toml").write_text(signatures, encoding="utf-8")
+    if sets is not None:
+        (root / "tables" / "gate-sets.toml").write_text(sets, encoding="utf-8")
+    return root
+
+
 def analyse(raw: bytes | str, engine: object = None, **kw: object) -> Report:
     """The pipeline on the shared session Engine (or the Engine/KB given), as tests call it."""
     if engine is None:

@@ -7,21 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_demo_kb
+
 from triage.engine import Engine
 from triage.errors import DataErrors
 from triage.kbtool import check_kb
 from triage.load import load_kb
-
-ENTRY = '''+++
-id = "demo-crash"
-title = "Demo crash"
-summary = "A demo."
-root_cause = "Because."
-references = ["https://github.com/o/r/issues/1"]
-remedies = ["Fix it."]
-+++
-Body.
-'''
 
 # Gated on a ggml-family word anywhere; without one, a "possible" answer unless a torch traceback is there.
 ANYWHERE_SIG = """[[signature]]
@@ -75,13 +66,7 @@ patterns = ['ggml', 'llama', 'koboldcpp']
 
 
 def _kb(tmp: Path, sig: str = ANYWHERE_SIG, sets: str | None = SETS) -> Path:
-    for sub in ("kb", "signatures", "tables"):
-        (tmp / sub).mkdir(parents=True, exist_ok=True)
-    (tmp / "kb" / "demo-crash.md").write_text(ENTRY, encoding="utf-8")
-    (tmp / "signatures" / "demo-crash.toml").write_text(sig, encoding="utf-8")
-    if sets is not None:
-        (tmp / "tables" / "gate-sets.toml").write_text(sets, encoding="utf-8")
-    return tmp
+    return write_demo_kb(tmp, sig, sets)
 
 
 def _engine(tmp: Path, sig: str = ANYWHERE_SIG, sets: str | None = SETS) -> Engine:

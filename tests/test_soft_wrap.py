@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_engine
+from conftest import shared_engine, write_demo_kb
 from triage.normalize import prepare, unwrap
 
 
@@ -141,17 +141,6 @@ def test_a_continuation_may_start_with_the_space_the_wrap_moved() -> None:
 
 # --- kb check reads an example's keyword as the prefilter does ---------------------------------------------
 
-ENTRY = '''+++
-id = "demo-crash"
-title = "Demo crash"
-summary = "A demo."
-root_cause = "Because."
-references = ["https://github.com/o/r/issues/1"]
-remedies = ["Fix it."]
-+++
-Body.
-'''
-
 SIG = """[[signature]]
 id = "demo-arch"
 description = "d"
@@ -169,10 +158,7 @@ def test_kb_check_finds_the_keyword_of_a_soft_wrapped_example(tmp_path: Path) ->
     from triage.kbtool import check_kb
     from triage.load import load_kb
 
-    for sub in ("kb", "signatures"):
-        (tmp_path / sub).mkdir()
-    (tmp_path / "kb" / "demo-crash.md").write_text(ENTRY, encoding="utf-8")
-    (tmp_path / "signatures" / "demo-crash.toml").write_text(SIG, encoding="utf-8")
+    write_demo_kb(tmp_path, SIG)
     errors, _ = check_kb(load_kb([tmp_path], builtin=False, use_cache=False), timing=False, fixtures=[])
     assert errors == []
     cut = SIG.replace("error loading model architecture: unknown demo\narchitecture: 'chatglm", "error loading model\nquite: 'chatglm")
