@@ -245,3 +245,16 @@ def test_a_runtime_only_signature_orders_the_remedies_when_the_log_names_no_runt
         assert not any(s.product not in ("koboldcpp", None) for s in match.remedy_steps), sig.id
         checked += 1
     assert checked
+
+
+@pytest.mark.parametrize(("line", "product"), [
+    ("May 24 22:58:23 pleiades ollama[1391]: load_tensors: offloaded 5/37 layers to GPU", "ollama"),
+    ("ollama            | gguf_init_from_file_impl: failed to read tensor info", "ollama"),
+    ("ollama-1  | llama_model_load: error loading model: unknown model architecture: 'qwen35'", "ollama"),
+    ("ollama-webui  | llama_model_load: error loading model: unknown model architecture: 'qwen35'", None),
+    ("May 24 22:58:23 pleiades llama-server[1391]: load_tensors: offloaded 5/37 layers to GPU", None),
+])
+def test_a_service_prefix_names_the_runtime(line: str, product: str | None) -> None:
+    """journald's `ollama[pid]:` and compose's `ollama  |` are stripped before markers read a line; the raw marker
+    still sees them (a journal of the runner's llama.cpp lines names no other runtime)."""
+    assert shared_engine().analyse(line + "\n", redact=False).facts.product == product
