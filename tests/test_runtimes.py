@@ -253,8 +253,13 @@ def test_a_runtime_only_signature_orders_the_remedies_when_the_log_names_no_runt
     ("ollama-1  | llama_model_load: error loading model: unknown model architecture: 'qwen35'", "ollama"),
     ("ollama-webui  | llama_model_load: error loading model: unknown model architecture: 'qwen35'", None),
     ("May 24 22:58:23 pleiades llama-server[1391]: load_tensors: offloaded 5/37 layers to GPU", None),
+    ("localai-api-1  | 4:50PM DBG GRPC(llama-2-13b.Q4_K_M.gguf-127.0.0.1:39449): stderr llama_load_model_from_file: failed",
+     "localai"),
+    ('time=2026-01-05T10:00:00Z level=DEBUG msg="GRPC stderr" id=qwen3-127.0.0.1:40123 line="CUDA error: out of memory"',
+     "localai"),
+    ("api-1  | 4:50PM DBG GRPC(gpt-oss-127.0.0.1:39449): stderr llama_model_load: error loading model", "localai"),
 ])
 def test_a_service_prefix_names_the_runtime(line: str, product: str | None) -> None:
-    """journald's `ollama[pid]:` and compose's `ollama  |` are stripped before markers read a line; the raw marker
-    still sees them (a journal of the runner's llama.cpp lines names no other runtime)."""
+    """journald's `ollama[pid]:` and compose's `ollama  |` are stripped before markers read a line; the raw markers
+    still see them, and LocalAI's relay of its backend's lines (`GRPC(<model>-<addr>): stderr`, slog since Dec 2025)."""
     assert shared_engine().analyse(line + "\n", redact=False).facts.product == product
