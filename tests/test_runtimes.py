@@ -258,6 +258,10 @@ def test_a_runtime_only_signature_orders_the_remedies_when_the_log_names_no_runt
     ('time=2026-01-05T10:00:00Z level=DEBUG msg="GRPC stderr" id=qwen3-127.0.0.1:40123 line="CUDA error: out of memory"',
      "localai"),
     ("api-1  | 4:50PM DBG GRPC(gpt-oss-127.0.0.1:39449): stderr llama_model_load: error loading model", "localai"),
+    ("[Context Shifting: Erased 143 tokens at position 1379]", "koboldcpp"),
+    ("Processing Prompt [BLAS] (62 / 62 tokens)CUDA error: an illegal memory access was encountered", "koboldcpp"),
+    ("Generating (47 / 2048 tokens)[WinError -529697949] Windows Error 0xe06d7363", "koboldcpp"),
+    ("slot update_slots: id  0 | task 0 | prompt processing progress, n_past = 512, n_tokens = 512", None),
 ])
 def test_a_service_prefix_names_the_runtime(line: str, product: str | None) -> None:
     """journald's `ollama[pid]:` and compose's `ollama  |` are stripped before markers read a line; the raw markers
