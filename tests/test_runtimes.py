@@ -262,6 +262,10 @@ def test_a_runtime_only_signature_orders_the_remedies_when_the_log_names_no_runt
     ("Processing Prompt [BLAS] (62 / 62 tokens)CUDA error: an illegal memory access was encountered", "koboldcpp"),
     ("Generating (47 / 2048 tokens)[WinError -529697949] Windows Error 0xe06d7363", "koboldcpp"),
     ("slot update_slots: id  0 | task 0 | prompt processing progress, n_past = 512, n_tokens = 512", None),
+    ("  current device: 0, in function ggml_backend_cuda_device_get_memory at //ml/backend/ggml/ggml/src/ggml-cuda/"
+     "ggml-cuda.cu:2740", "ollama"),
+    ('500 Internal Server Error: llama-server process has terminated: exit status 1: alloc_tensor_range: failed', "ollama"),
+    ("loading library /tmp/ollama1758121582/cuda_v11/libext_server.so", "ollama"),
 ])
 def test_a_service_prefix_names_the_runtime(line: str, product: str | None) -> None:
     """journald's `ollama[pid]:` and compose's `ollama  |` are stripped before markers read a line; the raw markers
