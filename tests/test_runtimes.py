@@ -266,6 +266,12 @@ def test_a_runtime_only_signature_orders_the_remedies_when_the_log_names_no_runt
      "ggml-cuda.cu:2740", "ollama"),
     ('500 Internal Server Error: llama-server process has terminated: exit status 1: alloc_tensor_range: failed', "ollama"),
     ("loading library /tmp/ollama1758121582/cuda_v11/libext_server.so", "ollama"),
+    ('Error rendering prompt with jinja template: "Unknown test: sequence".', "lmstudio"),
+    ("2026-01-01 08:05:07 [DEBUG]\n llama_model_load: error loading model: missing tensor 'blk.24.attn_k.weight'", "lmstudio"),
+    ("2026-01-01 08:05:07 [DEBUG] llama_model_load: error loading model: missing tensor 'blk.24.attn_k.weight'", None),
+    ("    at file:///C:/Users/u/AppData/Local/Programs/LM%20Studio/resources/app/.webpack/renderer/main_window.js:155:4",
+     "lmstudio"),
+    ("Failed to load model 'TheBloke • falcon chat 180B q6_k gguf'", "lmstudio"),
 ])
 def test_a_service_prefix_names_the_runtime(line: str, product: str | None) -> None:
     """journald's `ollama[pid]:` and compose's `ollama  |` are stripped before markers read a line; the raw markers
