@@ -272,6 +272,8 @@ def test_a_runtime_only_signature_orders_the_remedies_when_the_log_names_no_runt
     ("    at file:///C:/Users/u/AppData/Local/Programs/LM%20Studio/resources/app/.webpack/renderer/main_window.js:155:4",
      "lmstudio"),
     ("Failed to load model 'TheBloke • falcon chat 180B q6_k gguf'", "lmstudio"),
+    ("ValueError: Model path does not exist: models\\llama-2-7b-chat.ggmlv3.q2_K.bin", "llama-cpp-python"),
+    ("AttributeError: function 'llama_get_kv_self' not found. Did you mean: 'llama_get_model'?", "llama-cpp-python"),
 ])
 def test_a_service_prefix_names_the_runtime(line: str, product: str | None) -> None:
     """journald's `ollama[pid]:` and compose's `ollama  |` are stripped before markers read a line; the raw markers
