@@ -51,6 +51,21 @@ def test_personal_data_removed(text: str, gone: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "name", "marker"),
+    [
+        (r"C:\Users\Użytkownik\jan\models\m.gguf", "Użytkownik", r"\Users\<user-non-ascii>\jan"),
+        ("C:/Users/Алексей/AppData/Roaming/Jan", "Алексей", "/Users/<user-non-ascii>/AppData"),
+        (r"C:\Users\jdoe\m.gguf", "jdoe", r"\Users\<user>\m.gguf"),
+    ],
+)
+def test_non_ascii_user_folder_keeps_that_fact(text: str, name: str, marker: str) -> None:
+    """Older Windows builds could not open non-ASCII paths (janhq/jan#1713): the name goes, the fact stays."""
+    out, n = redact_text(text)
+    assert name not in out and marker in out and n == 1
+    assert redact_text(out) == (out, 0)  # idempotent
+
+
+@pytest.mark.parametrize(
     "keep",
     [
         "Welcome to KoboldCpp - Version 1.61.2",

@@ -71,7 +71,10 @@ def _home(m: re.Match[str]) -> tuple[str, str | None]:
     user = m.group("user")
     if user.lower() in _KEEP_USERS or user[0] in "$%{<":
         return m.group(0), None
-    return m.group("pre") + "<user>", user
+    # A non-ASCII user folder is itself a cause (older Windows builds could not open such paths,
+    # janhq/jan#1713), so the marker keeps that fact while the name goes.
+    marker = "<user>" if user.isascii() else "<user-non-ascii>"
+    return m.group("pre") + marker, user
 
 
 def _ipv4(m: re.Match[str]) -> tuple[str, str | None]:
