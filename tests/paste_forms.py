@@ -247,14 +247,15 @@ def all_forms() -> list[str]:
 
 
 def sample(all_cases: list[Case], per_folder: int, seed: int = 14) -> list[Case]:
-    """A fixed sample: up to `per_folder` cases from each fixture folder (so every KB id is represented)."""
-    rng = random.Random(seed)
+    """A fixed sample: up to `per_folder` cases from each fixture folder (so every KB id is represented). Each
+    folder draws from its own seed, so adding a folder does not reshuffle every other folder's sample."""
     by_folder: dict[Path, list[Case]] = {}
     for case in all_cases:
         by_folder.setdefault(case.path.parent, []).append(case)
     out: list[Case] = []
     for folder in sorted(by_folder):
         group = by_folder[folder]
+        rng = random.Random(f"{seed}/{folder.parent.name}/{folder.name}")
         out.extend(rng.sample(group, min(per_folder, len(group))))
     return out
 

@@ -228,6 +228,13 @@ class _Work:
         return not may_match(needed, lower)
 
 
+def _exhausted(work: _Work, diag: Diagnostics, sig_id: str) -> None:
+    """Mark the work budget used up (reported once); every later line search is skipped."""
+    if not work.exhausted:
+        work.exhausted = True
+        diag.timeouts.append(f"work budget of {WORK_BUDGET // 1024**2} MiB searched text used up at {sig_id}; later lines skipped")
+
+
 def _search(
     pattern: str,
     text: str,
@@ -239,7 +246,11 @@ def _search(
 ) -> regex.Match[str] | None:
     whole_log = timeout == ANYWHERE_TIMEOUT
     if not whole_log:
+        if work.exhausted:  # "later lines skipped": not even their literal pre-check is paid for
+            return None
         work.spent += len(text) // LITERAL_COST
+        if work.spent > WORK_BUDGET:  # the pre-checks alone used it up
+            return _exhausted(work, diag, sig_id)
     if not partial and work.rules_out(pattern, text):  # a cut line may have lost the literal a match needs
         return None
     if whole_log:
@@ -248,10 +259,7 @@ def _search(
             return None
         work.anywhere += len(text)
     elif work.spent + len(text) > WORK_BUDGET:
-        if not work.exhausted:
-            work.exhausted = True
-            diag.timeouts.append(f"work budget of {WORK_BUDGET // 1024**2} MiB searched text used up at {sig_id}; later lines skipped")
-        return None
+        return _exhausted(work, diag, sig_id)
     else:
         work.spent += len(text)
     compiled = work.patterns.get(pattern, REGEX_FLAGS)  # on first search: one its literals rule out never is
