@@ -250,7 +250,8 @@ def _search(
             return None
         work.spent += len(text) // LITERAL_COST
         if work.spent > WORK_BUDGET:  # the pre-checks alone used it up
-            return _exhausted(work, diag, sig_id)
+            _exhausted(work, diag, sig_id)
+            return None
     if not partial and work.rules_out(pattern, text):  # a cut line may have lost the literal a match needs
         return None
     if whole_log:
@@ -259,7 +260,8 @@ def _search(
             return None
         work.anywhere += len(text)
     elif work.spent + len(text) > WORK_BUDGET:
-        return _exhausted(work, diag, sig_id)
+        _exhausted(work, diag, sig_id)
+        return None
     else:
         work.spent += len(text)
     compiled = work.patterns.get(pattern, REGEX_FLAGS)  # on first search: one its literals rule out never is
