@@ -339,3 +339,46 @@ def test_kb_check_points_at_twins_that_should_be_one_signature(tmp_path: Path) -
                for w in warnings), warnings
     merged = load_kb([_kb(tmp_path / "merged")], builtin=False, use_cache=False)
     assert not [w for w in check_kb(merged, timing=False, fixtures=[])[1] if "the same line as" in w]
+
+
+# --- whole-log conditions that pin a line start, under a paste's line prefixes ------------------------------------
+
+ANCHORED_SIG = """[[signature]]
+id = "demo-anchored"
+description = "d"
+keywords = ["gpu fault"]
+regex = '''GPU fault at (?P<addr>0x[0-9a-f]+)'''
+anywhere = ['''^demo-server starting''']
+unless_anywhere = ['''^SIMULATED: no device\\n(?!recovered)''']
+weight = 0.9
+[signature.examples]
+match = ['''demo-server starting
+GPU fault at 0x10''']
+no_match = ['''GPU fault at 0x10''']
+"""
+
+PREFIXES = {
+    "as given": "",
+    "docker compose": "llm-1  | ",
+    "journald": "Dec 03 10:00:01 host demo[42]: ",
+    "ISO timestamp": "2024-05-01T10:00:00.123Z ",
+    "quote": "> ",
+}
+
+
+@pytest.mark.parametrize("prefix", PREFIXES.values(), ids=list(PREFIXES))
+def test_line_anchored_veto_and_gate_see_through_line_prefixes(tmp_path: Path, prefix: str) -> None:
+    """A `^` in a whole-log condition means the start of a line as signatures see it, so a veto still vetoes and a
+    gate still opens when every line of the paste carries a container's, logger's or quote's prefix."""
+    engine = _engine(tmp_path, ANCHORED_SIG)
+
+    def paste(*lines: str) -> str:
+        return "".join(prefix + line + "\n" for line in lines)
+
+    assert _answer(engine, paste("demo-server starting", "GPU fault at 0x10")) == (0.9, "confident", ["demo-anchored"])
+    assert _answer(engine, paste("demo-server starting", "SIMULATED: no device", "bye", "GPU fault at 0x10")) is None
+    # the veto's own look-ahead still reads the cleaned next line
+    assert _answer(engine, paste("demo-server starting", "SIMULATED: no device", "recovered", "GPU fault at 0x10")) \
+        == (0.9, "confident", ["demo-anchored"])
+    # a prefix does not make a mid-line mention into a line start
+    assert _answer(engine, paste("not demo-server starting", "GPU fault at 0x10")) is None

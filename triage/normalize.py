@@ -114,8 +114,8 @@ def clean_line(text: str) -> str:
 class Log:
     """The decoded log as UTF-8 bytes plus lazily cleaned lines."""
 
-    __slots__ = ("_joined", "_lower", "_n_lines", "_newlines", "_pieces", "_text", "chains", "data", "origin", "soft",
-                 "wraps")
+    __slots__ = ("_cleaned", "_joined", "_lower", "_n_lines", "_newlines", "_pieces", "_text", "chains", "data", "origin",
+                 "soft", "wraps")
 
     def __init__(
         self,
@@ -146,6 +146,7 @@ class Log:
         self._n_lines: int | None = None
         self._newlines: int | None = None
         self._text: str | None = None
+        self._cleaned: str | None = None
 
     @property
     def lower(self) -> bytes:
@@ -191,6 +192,21 @@ class Log:
         if self._text is None:
             self._text = self._bytes().decode("utf-8", errors="replace")
         return self._text
+
+    @property
+    def cleaned_text(self) -> str | None:
+        """The whole log with every line as signatures see it (`clean_line`), or None when that changes nothing.
+        A whole-log condition that pins a line start (`^`) reads it too: a paste's line prefixes (timestamps,
+        journald, docker compose, `> ` quotes) would otherwise hide every line from it. Built once, on first use."""
+        if self._cleaned is None:
+            lines, start, soft = [], 0, self.soft
+            for line in self._bytes().split(b"\n"):
+                own = soft.get(start) if soft else None  # a soft-wrapped line: the user's own, not the joined one
+                lines.append(clean_line((line if own is None else line[:own]).decode("utf-8", errors="replace")))
+                start += len(line) + 1
+            cleaned = "\n".join(lines)
+            self._cleaned = "" if cleaned == self.text else cleaned
+        return self._cleaned or None
 
     def region_text(self, start: int, end: int) -> str:
         """Text of a byte range for `anywhere` conditions (the head is always included)."""
