@@ -5,17 +5,14 @@
     python bench/ab.py . .           # today's engine on the same logs
 
 Run the two alternately (twice each) on a quiet machine and compare the medians: both engines see the same logs,
-so the difference is the code's (signatures, stages), not the corpus's. Each log is analysed once to warm up
-(every pattern compiled) and then timed as the best of three runs; the user cache is off so neither side reads the
-other's pickled KB.
+so the difference is the code's (signatures, stages), not the corpus's. The timing is bench.py's corpus section
+(`per_log_ms`), each log the best of three runs; the user cache is off so neither side reads the other's pickled KB.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 
@@ -23,31 +20,20 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    root, log_root = (str(Path(a).resolve()) for a in argv)
-    sys.path.insert(0, root)
+    root, log_root = (Path(a).resolve() for a in argv)
     os.environ["TRIAGE_NO_CACHE"] = "1"
-    from triage.engine import Engine
-    import triage.engine
+    sys.path.insert(0, str(root))
+    import triage.engine  # first, so that bench.py (which puts its own checkout on the path) gets this one
 
-    if not str(triage.engine.__file__).startswith(root):
+    if not str(triage.engine.__file__).startswith(str(root)):
         print(f"ab.py: imported triage from {triage.engine.__file__}, not {root}", file=sys.stderr)
         return 2
-    logs = sorted(Path(log_root, "tests", "corpus").glob("*.log")) + sorted(Path(log_root, "tests", "logs").rglob("*.log"))
-    blobs = [p.read_bytes() for p in logs]
-    engine = Engine.build()
-    for data in blobs:
-        engine.analyse(data)
-    times: list[float] = []
-    for data in blobs:
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            engine.analyse(data)
-            best = min(best, time.perf_counter() - t0)
-        times.append(best * 1000)
-    times.sort()
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    print(f"{root}: {len(blobs)} logs, median {statistics.median(times):.2f} ms, p99 {p99:.2f} ms, total {sum(times) / 1000:.2f} s")
+    sys.path.insert(1, str(Path(__file__).resolve().parent))
+    from bench import corpus_logs, median_p99_total, per_log_ms
+
+    blobs = corpus_logs(log_root)
+    times = per_log_ms(triage.engine.Engine.build(), blobs, best_of=3)
+    print(f"{root}: {len(blobs)} logs, {median_p99_total(times)}")
     return 0
 
 

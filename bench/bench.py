@@ -347,21 +347,37 @@ def bench_many_signatures(tmp: Path, engine: Engine, repeat: int) -> None:
           f"({len(many.kb.signatures)}) {t_many * 1000:6.2f} ms   ratio {t_many / t_builtin:5.2f}x (goal <= 1.5x)")
 
 
-def bench_corpus(engine: Engine) -> None:
-    logs = sorted((ROOT / "tests" / "corpus").glob("*.log")) + sorted((ROOT / "tests" / "logs").rglob("*.log"))
-    print(f"7. in-process time per log over tests/corpus and tests/logs ({len(logs)} logs)")
-    blobs = [p.read_bytes() for p in logs]
-    for data in blobs:  # steady state: every signature compiled once, as in the bot or the Action
+def corpus_logs(root: Path) -> list[bytes]:
+    """The fixtures of tests/corpus and tests/logs under a checkout, as bytes (also read by bench/ab.py)."""
+    paths = sorted((root / "tests" / "corpus").glob("*.log")) + sorted((root / "tests" / "logs").rglob("*.log"))
+    return [p.read_bytes() for p in paths]
+
+
+def per_log_ms(engine: Engine, blobs: list[bytes], best_of: int = 1) -> list[float]:
+    """Milliseconds per log, sorted, each the best of `best_of` runs, after one warm-up pass over every log (steady
+    state: every signature compiled once, as in the bot or the Action)."""
+    for data in blobs:
         engine.analyse(data)
     times = []
     for data in blobs:
-        t0 = time.perf_counter()
-        engine.analyse(data)
-        times.append(time.perf_counter() - t0)
-    times.sort()
+        best = float("inf")
+        for _ in range(best_of):
+            t0 = time.perf_counter()
+            engine.analyse(data)
+            best = min(best, time.perf_counter() - t0)
+        times.append(best * 1000)
+    return sorted(times)
+
+
+def median_p99_total(times: list[float]) -> str:
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    print(f"   median {statistics.median(times) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms, "
-          f"total {sum(times):.2f} s (goal: median < 2 ms)")
+    return f"median {statistics.median(times):.2f} ms, p99 {p99:.2f} ms, total {sum(times) / 1000:.2f} s"
+
+
+def bench_corpus(engine: Engine) -> None:
+    blobs = corpus_logs(ROOT)
+    print(f"7. in-process time per log over tests/corpus and tests/logs ({len(blobs)} logs)")
+    print(f"   {median_p99_total(per_log_ms(engine, blobs))} (goal: median < 2 ms)")
 
 
 def compile_bytecode() -> int:
