@@ -38,9 +38,30 @@ def test_fast_scanner_on_small_logs_changes_no_answer(engine: Engine) -> None:
     """`triage group` workers scan every log with the fast scanner (small_log = 0): same reports."""
     bulk = Engine(engine.kb)
     bulk.index.small_log = 0
+    plain = Engine(engine.kb)
+    plain.index.backend = "python"  # never warms up: bytes.find on every log
     for path in CORPUS[::3]:
         data = path.read_bytes()
-        assert _summary(bulk, data) == _summary(engine, data), path.name
+        assert _summary(bulk, data) == _summary(plain, data), path.name
+
+
+def test_a_long_lived_engine_warms_up_to_the_fast_scanner(engine: Engine) -> None:
+    """The bot, `triage serve` and `triage eval` keep one Engine: after WARM_SCANS small logs it builds the fast
+    scanner and uses it for every later log, with the same reports; a one-shot run stays on bytes.find."""
+    from triage.match import WARM_SCANS
+
+    served = Engine(engine.kb)
+    plain = Engine(engine.kb)
+    plain.index.backend = "python"
+    data = [p.read_bytes() for p in CORPUS]
+    assert len(data) > WARM_SCANS + 10
+    assert served.index.scanner(1000) == "python"
+    for blob in data[:WARM_SCANS]:
+        served.analyse(blob)
+    assert served.index.scanner(1000) == "python"  # not yet: a short session never pays the build
+    for blob in data[WARM_SCANS:]:
+        assert _summary(served, blob) == _summary(plain, blob)
+    assert served.index.scanner(1000) != "python" or "hyperscan" not in sys.modules
 
 
 def test_candidate_signatures_come_from_the_keyword_hits(engine: Engine) -> None:
