@@ -31,3 +31,13 @@ def test_evidence_line_numbers_follow_the_input() -> None:
     assert report.matches[0].kb_id == "port-already-in-use"
     assert report.matches[0].evidence[0].line == 42
     assert "11434" in report.matches[0].root_cause
+
+
+def test_a_near_condition_also_reads_the_rest_of_the_matched_line() -> None:
+    """A paste that lost its line breaks (a chat box) keeps the neighbour on the match's own line."""
+    lines = "[Context Shifting: Erased 106 tokens at position 9339]\nProcessing Prompt [BATCH] (431 / 431 tokens)\n" \
+            "exception: access violation reading 0x0000000000000010\n"
+    assert "context-shift-crash" in ids(lines)
+    assert "context-shift-crash" in ids(lines.replace("\n", " ").strip() + "\n")
+    # the shift alone, on one line or not, is not a crash
+    assert "context-shift-crash" not in ids("[Context Shifting: Erased 106 tokens at position 9339] Processing Prompt\n")

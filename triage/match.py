@@ -419,8 +419,10 @@ def _check_line(
         if log.soft:  # soft-wrapped messages nearby also whole (a guard's phrase across the break)
             window_text += [w for s in above + below if s in log.soft and (w := log.soft_whole(s)) is not None]
         near_groups: dict[str, str] = {}
+        # the match's own line, outside the match: a paste that lost its line breaks holds its neighbours there
+        own = [t for t in (text[:m.start()], text[m.end():]) if t.strip()]
         for pattern in sig.near_src:
-            hit = next((nm for t in window_text if (nm := _search(pattern, t, diag, sig.id, work))), None)
+            hit = next((nm for t in window_text + own if (nm := _search(pattern, t, diag, sig.id, work))), None)
             if hit is None:
                 if not sig.waives("near"):
                     seen_text[text] = None
