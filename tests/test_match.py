@@ -41,3 +41,14 @@ def test_a_near_condition_also_reads_the_rest_of_the_matched_line() -> None:
     assert "context-shift-crash" in ids(lines.replace("\n", " ").strip() + "\n")
     # the shift alone, on one line or not, is not a crash
     assert "context-shift-crash" not in ids("[Context Shifting: Erased 106 tokens at position 9339] Processing Prompt\n")
+
+
+def test_a_cut_last_line_needs_a_real_partial_match_of_32_characters() -> None:
+    """`regex`'s partial search misreports the start after a lazy repeat (`\\S{0,300}?`): a 12-character tail
+    ('llama_sampl') passed for a match of the whole line. The cut line must not be read as llama-cpp-python's."""
+    cut = ("E/flutter (24616): LlamaException: Failed to initialize Llama (Invalid argument(s): Failed to lookup symbol "
+           "'llama_sampler_chain_default_params': undefined symbol: llama_sampl")
+    assert "llama-cpp-python-version-mismatch" not in ids(cut)
+    # a line cut where llama-cpp-python's own path is already there still reads as it
+    real = "OSError: /home/u/.venv/lib/python3.12/site-packages/llama_cpp/lib/libllama.so: undefined symbol: llama_get_kv_s"
+    assert "llama-cpp-python-version-mismatch" in ids(real)

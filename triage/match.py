@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import cache
 from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from .facts import FactRule
@@ -24,7 +25,7 @@ from .keylines import KEYLINE_KEYWORDS
 from .literals import haystack, may_match, required_literals
 from .load import REGEX_FLAGS, Patterns, Signature
 from .model import Hit
-from .normalize import MAX_LINE, Buffer, Log, normalize
+from .normalize import MAX_LINE, Buffer, Log, lazy_regex as lazy_re, normalize
 from .prefilter import Prefilter, make_prefilter
 
 if TYPE_CHECKING:
@@ -526,14 +527,26 @@ def _looks_cut(text: str) -> bool:
 
 def _cut_match(sig: Signature, text: str, diag: Diagnostics, work: _Work) -> regex.Match[str] | None:
     """A match of the paste's last line as far as it goes: the pattern reaches the end of the text (the cut) after
-    at least PARTIAL_MIN characters, and no `unless` pattern matches what is there."""
+    at least PARTIAL_MIN characters, and no `unless` pattern matches what is there.
+
+    The search runs on the pattern with its lazy repeats made greedy (same matches, other spans): `regex`'s partial
+    search reports a start before the real one after a lazy repeat with a large bound (`\\S{0,300}?x` on `a b x`
+    gives (0, 5), taking in spaces `\\S` cannot match), so a 12-character tail passed for a 175-character match."""
     for pattern in sig.regexes_src:
-        m = _search(pattern, text, diag, sig.id, work, partial=True)
+        m = _search(_greedy(pattern), text, diag, sig.id, work, partial=True)
         if m is not None and m.partial and m.end() == len(text) and m.end() - m.start() >= PARTIAL_MIN:
             if any(_search(p, text, diag, sig.id, work) for p in sig.unless_src):
                 return None
             return m
     return None
+
+
+_LAZY = lazy_re(r"(?<!\\)(\{\d*,\d+\}|\*|\+)\?")
+
+
+@cache
+def _greedy(pattern: str) -> str:
+    return _LAZY().sub(r"\1", pattern)
 
 
 ANYWHERE_FULL = 4 * 1024 * 1024  # below this, "anywhere" means the whole log
