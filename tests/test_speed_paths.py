@@ -49,6 +49,7 @@ def test_a_long_lived_engine_warms_up_to_the_fast_scanner(engine: Engine) -> Non
     """The bot, `triage serve` and `triage eval` keep one Engine: after WARM_SCANS small logs it builds the fast
     scanner and uses it for every later log, with the same reports; a one-shot run stays on bytes.find."""
     from triage.match import WARM_SCANS
+    from triage.prefilter import available_backends
 
     served = Engine(engine.kb)
     plain = Engine(engine.kb)
@@ -61,7 +62,7 @@ def test_a_long_lived_engine_warms_up_to_the_fast_scanner(engine: Engine) -> Non
     assert served.index.scanner(1000) == "python"  # not yet: a short session never pays the build
     for blob in data[WARM_SCANS:]:
         assert _summary(served, blob) == _summary(plain, blob)
-    assert served.index.scanner(1000) != "python" or "hyperscan" not in sys.modules
+    assert served.index.scanner(1000) == available_backends()[0]  # the fastest one this machine has
 
 
 def test_candidate_signatures_come_from_the_keyword_hits(engine: Engine) -> None:

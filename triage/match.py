@@ -25,7 +25,7 @@ from .keylines import KEYLINE_KEYWORDS
 from .literals import haystack, may_match, required_literals
 from .load import REGEX_FLAGS, Patterns, Signature
 from .model import Hit
-from .normalize import MAX_LINE, Buffer, Log, lazy_regex as lazy_re, normalize
+from .normalize import MAX_LINE, Buffer, Log, lazy_regex, normalize
 from .prefilter import Prefilter, make_prefilter
 
 if TYPE_CHECKING:
@@ -72,8 +72,9 @@ CONTEXT_SPAN = 256 * 1024  # facts and key lines of a big log come from its head
 class Index:
     """The keyword index of one Engine: every signature's, fact rule's and key-line keyword, numbered once."""
 
-    __slots__ = ("_prefilters", "_small_scans", "all_ids", "backend", "cache_dir", "ctx_ids", "fact_keywords", "keyline_keywords",
-                 "keywords", "kw_sigs", "literals", "nokw_sigs", "patterns", "sig_ids", "sig_keywords", "small_log")
+    __slots__ = ("_prefilters", "_small_scans", "all_ids", "backend", "cache_dir", "ctx_ids", "fact_keywords",
+                 "keyline_keywords", "keywords", "kw_sigs", "literals", "nokw_sigs", "patterns", "sig_ids",
+                 "sig_keywords", "small_log")
 
     def __init__(
         self,
@@ -541,7 +542,7 @@ def _cut_match(sig: Signature, text: str, diag: Diagnostics, work: _Work) -> reg
     return None
 
 
-_LAZY = lazy_re(r"(?<!\\)(\{\d*,\d+\}|\*|\+)\?")
+_LAZY = lazy_regex(r"(?<!\\)(\{\d*,\d+\}|\*|\+)\?")
 
 
 @cache
