@@ -107,6 +107,9 @@ UNDETECTABLE = {
     # llama-cpp-python (llama.cpp#6529): the paste is one prose sentence quoting ggml-cuda's message with the build's
     # `/llama.cpp/ggml-cuda/convert.cu` path; "functionary v2" is the only hint of Python, and it is a model name.
     "r19-cuda-arch-mismatch-llamacpp-6529-2x3090-llamacpppython-compiled-for-520.log",
+    # llama.cpp#24120: the reporter ran llama-server (b9430) on Jan's models folder to reproduce a Jan failure; the
+    # paths (`~/Library/Application Support/Jan/data/llamacpp/...`) name Jan, the commands llama.cpp.
+    "r28-vision-projector-unsupported-llamacpp-24120-gemma4uv-b9430-macos.log",
 }
 
 
