@@ -110,6 +110,9 @@ UNDETECTABLE = {
     # llama.cpp#24120: the reporter ran llama-server (b9430) on Jan's models folder to reproduce a Jan failure; the
     # paths (`~/Library/Application Support/Jan/data/llamacpp/...`) name Jan, the commands llama.cpp.
     "r28-vision-projector-unsupported-llamacpp-24120-gemma4uv-b9430-macos.log",
+    # llama.cpp#9416: a self-built SYCL llama-server image published on Ollama's port (`-p 11434:11434`); a bare
+    # `llama-server` names no runtime (Jan and Ollama run it too), so the port is the only runtime signal left.
+    "r31-linux-shared-library-not-found-llamacpp-9416-sycl-docker-libllama.log",
 }
 
 
