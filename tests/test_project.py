@@ -39,6 +39,26 @@ def test_cli_does_not_import_discord_or_rapidfuzz_or_pydantic() -> None:
     assert imported_by_cli_run([str(log)], ("discord", "rapidfuzz", "pydantic", "bot")) == []
 
 
+def test_cli_on_an_unmatched_log_without_error_lines_does_not_import_rapidfuzz() -> None:
+    """Suggestions need a specific error line to compare; a truncated start-up log (the start-up bench's) has none,
+    so neither rapidfuzz nor the suggestion index is loaded for it."""
+    log = ROOT / "tests" / "corpus" / "none__agixt-950-koboldcpp-1401-startup.log"
+    assert imported_by_cli_run([str(log)], ("rapidfuzz",)) == []
+
+
+def test_cli_on_an_unmatched_log_with_an_error_line_still_suggests(tmp_path: Path) -> None:
+    """The lazy index is still built when a specific line needs it (a misspelt Vulkan allocation failure)."""
+    log = tmp_path / "near.log"
+    log.write_text("loading model\nggml_vulkan: Device memory allocaton of size 123456 failed.\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "triage", "--format", "json", str(log)], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    import json
+
+    report = json.loads(proc.stdout)
+    assert report["matches"] == []
+    assert "vulkan-out-of-device-memory" in [s["kb_id"] for s in report["suggestions"]]
+
+
 def test_wheel_ships_signatures_and_kb(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],

@@ -80,7 +80,7 @@ def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, ti
         from .suggest import suggest
 
         taken = {m.kb_id for m in matches}
-        suggestions = [s for s in suggest(kb, keylines, engine.suggestion_index()) if s.kb_id not in taken]
+        suggestions = [s for s in suggest(kb, keylines, engine.suggestion_index) if s.kb_id not in taken]
     diag = result.diagnostics
     diagnostics: dict[str, Any] = {
         "scanner": engine.index.scanner(len(data)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .load import KnowledgeBase
 from .model import KeyLine, Suggestion
 
@@ -48,20 +50,22 @@ def build_suggestion_index(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
 def suggest(
     kb: KnowledgeBase,
     keylines: list[KeyLine],
-    index: tuple[list[str], list[str]],
+    index: Callable[[], tuple[list[str], list[str]]],
     limit: int = 3,
     cutoff: float = 60.0,
 ) -> list[Suggestion]:
     """Entries whose example lines look most like the log's specific error lines.
 
     Similarity is rapidfuzz's normalised edit-distance ratio of whole lines, so a
-    shared word ("model", "failed") alone does not make a suggestion."""
+    shared word ("model", "failed") alone does not make a suggestion. `index` is called only when the log has a
+    specific line to compare: most logs nothing matched have none, and building the index (and importing
+    rapidfuzz) costs a one-shot `triage` about 6 ms."""
     specific = [k.text for k in keylines if k.score >= 60][:4]
     if not specific:
         return []
     from rapidfuzz import fuzz, process, utils
 
-    lines, owners = index
+    lines, owners = index()
     best: dict[str, float] = {}
     for text in specific:
         for _, score, position in process.extract(
