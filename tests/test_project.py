@@ -40,7 +40,7 @@ def test_cli_does_not_import_discord_or_rapidfuzz_or_pydantic() -> None:
 
 
 def test_cli_on_an_unmatched_log_without_error_lines_does_not_import_rapidfuzz() -> None:
-    """Suggestions need a specific error line to compare; a truncated start-up log (the start-up bench's) has none,
+    """Suggestions need a specific error line to compare; a truncated KoboldCpp start-up log has none,
     so neither rapidfuzz nor the suggestion index is loaded for it."""
     log = ROOT / "tests" / "corpus" / "none__agixt-950-koboldcpp-1401-startup.log"
     assert imported_by_cli_run([str(log)], ("rapidfuzz",)) == []
