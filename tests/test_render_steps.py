@@ -187,3 +187,32 @@ def test_facts_show_the_runtime_display_name() -> None:
     facts = Facts(product="koboldcpp", version="1.40.1")
     facts.product_name = "KoboldCpp"  # set by the engine from products/koboldcpp.toml
     assert ("Product", "KoboldCpp 1.40.1") in facts_rows(facts)
+
+
+def test_a_remedy_naming_its_own_runtime_is_not_labelled_twice() -> None:
+    """Many KB remedies open with their runtime ("LM Studio: change ...", "Ollama in Docker: ..."); the label the
+    renderers add for an unknown runtime must not repeat it ("LM Studio: LM Studio: ...")."""
+    steps = [
+        RemedyStep("LM Studio: change the models folder.", "lmstudio", None, "LM Studio"),
+        RemedyStep("Ollama in Docker: mount a volume.", "ollama", None, "Ollama"),
+        RemedyStep("January builds need `--foo`.", "jan", None, "Jan"),
+    ]
+    shown = remedy_list(_match(steps), Facts())
+    assert ("LM Studio", "change the models folder.") in shown
+    assert ("", "Ollama in Docker: mount a volume.") in shown
+    assert ("Jan", "January builds need `--foo`.") in shown  # a word that merely starts with the name keeps it
+    text = to_text(_report(steps))
+    assert "LM Studio: LM Studio" not in text and "LM Studio: change the models folder." in text
+    assert "Ollama: Ollama" not in text
+    markdown = to_markdown(_report(steps))
+    assert "**LM Studio:** change the models folder." in markdown
+
+
+def test_other_runtimes_remedies_are_not_prefixed_twice() -> None:
+    from triage.engine import Engine
+
+    engine = Engine.build()
+    report = engine.analyse(b"ollama version is 0.6.0\nError: write /root/.ollama/models/blobs/sha256-1-partial: "
+                            b"no space left on device\n")
+    other = [m for m in report.matches if m.kb_id == "disk-space-exhausted"][0].other_remedies
+    assert other and not any(r.lower().startswith(("lm studio: lm studio", "localai: localai")) for r in other)

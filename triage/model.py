@@ -22,6 +22,7 @@ __all__ = [
     "RemedyStep",
     "Report",
     "Suggestion",
+    "names_itself",
 ]
 
 
@@ -196,6 +197,13 @@ class RemedyStep(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "product": self.product, "os": self.os}
+
+
+def names_itself(text: str, label: str) -> bool:
+    """Whether a remedy's text already opens with its label ("LM Studio: change the models folder", "Ollama in
+    Docker: ..."): many KB remedies name their runtime, and "LM Studio: LM Studio: ..." reads as a glitch."""
+    head = text[: len(label)]
+    return bool(label) and head.lower() == label.lower() and (len(text) == len(label) or not text[len(label)].isalnum())
 
 
 class Fingerprint(NamedTuple):

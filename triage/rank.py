@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .compute import compute_values
 from .load import Entry, KnowledgeBase, Signature
-from .model import Evidence, Facts, Hit, Match, Remedy, RemedyStep
+from .model import Evidence, Facts, Hit, Match, Remedy, RemedyStep, names_itself
 from .placeholders import fill
 from .versions import verdict
 
@@ -71,7 +71,8 @@ def _remedies(
         elif product in item.products:
             own.append(RemedyStep(text, product, os_label, kb.product_name(product)))
         else:
-            other.append(f"{' / '.join(kb.product_name(p) or p for p in item.products)}: {text}")
+            names = " / ".join(kb.product_name(p) or p for p in item.products)
+            other.append(text if names_itself(text, names) else f"{names}: {text}")
     if product is not None:
         return own + generic, other
     order = {p.id: i for i, p in enumerate(kb.listed_products)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..model import Facts, Fingerprint, Match, RemedyStep
+from ..model import Facts, Fingerprint, Match, RemedyStep, names_itself
 
 __all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "verdict_line"]
 
@@ -32,6 +32,17 @@ class Step(NamedTuple):
     text: str
 
 
+def _step(label: str, text: str) -> Step:
+    """A labelled step, without saying the label twice: a text opening with "<label>:" loses that prefix (the
+    label shows it), a text opening with the label in a sentence keeps its words and goes unlabelled."""
+    if not names_itself(text, label):
+        return Step(label, text)
+    rest = text[len(label):]
+    if rest.startswith(":"):
+        return Step(label, rest[1:].lstrip())
+    return Step("", text)
+
+
 def _label(products: list[str], os_name: str | None, facts: Facts) -> str:
     systems = [o.strip() for o in (os_name or "").split(",") if o.strip()]  # "linux,windows": either
     os_part = " / ".join(OS_NAMES.get(o, o) for o in systems) if systems and facts.os not in systems else None
@@ -57,7 +68,7 @@ def remedy_list(match: Match, facts: Facts) -> list[Step]:
         for s in steps:
             own = s.product is None or s.product == facts.product
             names = [] if own else [s.product_name or product_name(s.product or "")]
-            out.append(Step(_label(names, s.os, facts), s.text))
+            out.append(_step(_label(names, s.os, facts), s.text))
         return out
     generic: list[Step] = []
     by_text: dict[tuple[str, str | None], list[str]] = {}
@@ -71,7 +82,7 @@ def remedy_list(match: Match, facts: Facts) -> list[Step]:
             names.append(name)
     groups: dict[tuple[str, ...], list[Step]] = {}
     for (text, os_name), names in by_text.items():
-        groups.setdefault(tuple(names), []).append(Step(_label(names, os_name, facts), text))
+        groups.setdefault(tuple(names), []).append(_step(_label(names, os_name, facts), text))
     return generic + [step for group in groups.values() for step in group]
 
 
