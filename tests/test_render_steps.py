@@ -196,11 +196,13 @@ def test_a_remedy_naming_its_own_runtime_is_not_labelled_twice() -> None:
         RemedyStep("LM Studio: change the models folder.", "lmstudio", None, "LM Studio"),
         RemedyStep("Ollama in Docker: mount a volume.", "ollama", None, "Ollama"),
         RemedyStep("January builds need `--foo`.", "jan", None, "Jan"),
+        RemedyStep("Windows: install the vendor's driver.", None, "windows", None),
     ]
     shown = remedy_list(_match(steps), Facts())
     assert ("LM Studio", "change the models folder.") in shown
     assert ("", "Ollama in Docker: mount a volume.") in shown
     assert ("Jan", "January builds need `--foo`.") in shown  # a word that merely starts with the name keeps it
+    assert ("On Windows", "install the vendor's driver.") in shown  # not "On Windows: Windows: ..."
     text = to_text(_report(steps))
     assert "LM Studio: LM Studio" not in text and "LM Studio: change the models folder." in text
     assert "Ollama: Ollama" not in text

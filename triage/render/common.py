@@ -35,9 +35,12 @@ class Step(NamedTuple):
 def _step(label: str, text: str) -> Step:
     """A labelled step, without saying the label twice: a text opening with "<label>:" loses that prefix (the
     label shows it), a text opening with the label in a sentence keeps its words and goes unlabelled."""
-    if not names_itself(text, label):
+    said = label
+    if not names_itself(text, said) and label.startswith("On "):  # "On Windows" beside "Windows: install ..."
+        said = label[3:]
+    if not names_itself(text, said):
         return Step(label, text)
-    rest = text[len(label):]
+    rest = text[len(said):]
     if rest.startswith(":"):
         return Step(label, rest[1:].lstrip())
     return Step("", text)
@@ -74,7 +77,7 @@ def remedy_list(match: Match, facts: Facts) -> list[Step]:
     by_text: dict[tuple[str, str | None], list[str]] = {}
     for s in steps:
         if s.product is None:
-            generic.append(Step(_label([], s.os, facts), s.text))
+            generic.append(_step(_label([], s.os, facts), s.text))
             continue
         names = by_text.setdefault((s.text, s.os), [])
         name = s.product_name or product_name(s.product)
