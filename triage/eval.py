@@ -19,11 +19,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Iterator, Sequence
 
 from .engine import Engine
 from .errors import InputError
 from .load import KnowledgeBase
+from .records import NamedTuple
 
 __all__ = ["EvalResult", "evaluate", "find_corpora", "format_eval", "load_expectations", "CORPUS_FORMAT"]
 

@@ -17,11 +17,12 @@ system calls, and most rules cannot match most lines.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .fingerprint_rules import FingerprintRules, Kind, Rewrite, gate_passes, screened_out
 from .literals import haystack, may_match
 from .model import Fingerprint, KeyLine, Match
+from .records import NamedTuple
 from .sha import sha256
 
 if TYPE_CHECKING:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping
 
 from .errors import DataError, DataErrors
 from .fingerprint_rules import FingerprintRules, load_fingerprint_rules
 from .model import Fingerprint, Report
+from .records import NamedTuple
 
 __all__ = ["GroupingScore", "format_grouping", "grouping_score", "load_groups"]
 

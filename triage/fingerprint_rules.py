@@ -10,11 +10,12 @@ under different rules never collide (Sentry versions its grouping likewise).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import rx
 from .errors import DataError, DataErrors
 from .literals import haystack, may_match, parse, required_literals
+from .records import NamedTuple
 
 if TYPE_CHECKING:
     from pathlib import Path

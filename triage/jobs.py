@@ -21,7 +21,9 @@ import importlib
 import sys
 import time
 from collections import deque
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, Sequence
+
+from .records import NamedTuple
 
 __all__ = ["MAX_BATCH", "Task", "batch_end", "in_order", "results", "run"]
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 from . import cachefile, rx
 from .datadir import builtin_dir, builtin_root
 from .model import Remedy
+from .records import NamedTuple
 
 if TYPE_CHECKING:
     from pathlib import Path

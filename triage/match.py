@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from functools import cache
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
@@ -27,6 +27,7 @@ from .load import REGEX_FLAGS, Patterns, Signature
 from .model import Hit
 from .normalize import MAX_LINE, Buffer, Log, lazy_regex, normalize
 from .prefilter import Prefilter, make_prefilter
+from .records import NamedTuple
 
 if TYPE_CHECKING:
     import regex

@@ -15,12 +15,13 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import regex
 
 from .errors import DataErrors
 from .group import DEFAULT_PATTERNS, LogResult, UsageError, analyse_files, collect_files
+from .records import NamedTuple
 
 __all__ = ["Draft", "draft_groups", "generalise", "mine_main"]
 

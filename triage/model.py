@@ -7,7 +7,9 @@ of a CLI run. pydantic is only used at the data boundary (files in).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
+
+from .records import NamedTuple
 
 __all__ = [
     "Completeness",

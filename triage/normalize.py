@@ -16,7 +16,9 @@ import mmap
 import re
 from functools import cache
 from itertools import accumulate
-from typing import AnyStr, Callable, NamedTuple, NewType, Union
+from typing import AnyStr, Callable, NewType, Union
+
+from .records import NamedTuple
 
 __all__ = ["Log", "NormalizedLog", "clean_line", "lazy_regex", "View", "normalize", "prepare", "unwrap"]
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator
 
 from .model import Evidence, Facts, KeyLine, Match, Report
 from .normalize import lazy_regex
+from .records import NamedTuple
 
 __all__ = ["redact_log", "redact_report", "redact_text", "redact_values"]
 

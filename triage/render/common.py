@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from ..model import Facts, Fingerprint, Match, RemedyStep, names_itself
+from ..records import NamedTuple
 
 __all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "verdict_line"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import anyio
 from starlette.applications import Starlette
@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from ..engine import Engine
 from ..errors import InputError
 from ..model import Report
+from ..records import NamedTuple
 from ..redact import redact_text
 from ..render.json_out import report_dict
 from ..suggest import search_kb

@@ -6,9 +6,9 @@ bigger, so the (already size-capped) body is parsed here, all in memory."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from ..records import NamedTuple
 
 __all__ = ["FormError", "Part", "parse_multipart"]
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ..load import Affected, Entry, KnowledgeBase
 from ..model import Remedy
+from ..records import NamedTuple
 from .names import os_name, product_name
 
 __all__ = ["EntryView", "entry_dict", "entry_view", "index_rows", "md_block", "md_inline", "search_records", "unplaceholder"]

@@ -7,10 +7,11 @@ plain Python, and the templates only lay things out."""
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..decode import decode
 from ..model import Match, RemedyStep, Report
+from ..records import NamedTuple
 from ..redact import redact_text
 from ..render.common import facts_rows
 from .names import os_name, product_name
