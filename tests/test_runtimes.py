@@ -113,6 +113,12 @@ UNDETECTABLE = {
     # llama.cpp#9416: a self-built SYCL llama-server image published on Ollama's port (`-p 11434:11434`); a bare
     # `llama-server` names no runtime (Jan and Ollama run it too), so the port is the only runtime signal left.
     "r31-linux-shared-library-not-found-llamacpp-9416-sycl-docker-libllama.log",
+    # llama.cpp#8996: llama.cpp's legacy converter copied into a folder the reporter named `ollama`
+    # (`/mnt/.../ollama/convert.py`); that folder name is the only runtime word in the paste.
+    "llamacpp-8996-convert-legacy-copied-basevocab-then-metadata.log",
+    # ollama#1965: the issue title alone (`failed to apply lora adapter` with ggml adapter); it names no runtime, and
+    # the message is llama.cpp's, which Ollama vendored.
+    "r34-ollama-1965-ggml-adapter-failed-to-apply-title.log",
 }
 
 
