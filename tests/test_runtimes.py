@@ -31,9 +31,10 @@ RUNTIME_PREFIXES = (  # how SOURCES.tsv names a runtime -> its products/ id
 
 
 def _runtime(product_column: str) -> str | None:
+    """The runtime a product column starts with, as a whole word ("LocalAIVtuber" is an app, not LocalAI)."""
     text = product_column.strip().lower()
     for prefix, pid in RUNTIME_PREFIXES:
-        if text.startswith(prefix):
+        if text.startswith(prefix) and (len(text) == len(prefix) or not text[len(prefix)].isalnum()):
             return pid
     return None
 
