@@ -87,3 +87,23 @@ def test_line_numbers_follow_the_input_with_crlf_and_utf16() -> None:
 def test_code_spans_escape_everything_but_backticks() -> None:
     html = str(code_spans("run `rm -rf <x>` then [a](javascript:alert(1)) <b>"))
     assert html == "run <code>rm -rf &lt;x&gt;</code> then [a](javascript:alert(1)) &lt;b&gt;"
+
+
+def test_a_step_naming_its_runtime_is_not_prefixed_again_under_its_heading() -> None:
+    steps = [RemedyStep("LM Studio: change the models folder.", "lmstudio", None, "LM Studio"),
+             RemedyStep("LM Studio runs GGUF files only.", "lmstudio", None, "LM Studio")]
+    groups = group_remedies(_match(steps), product=None)
+    assert groups[0].heading == "LM Studio"
+    assert groups[0].steps == [("change the models folder.", None), ("LM Studio runs GGUF files only.", None)]
+
+
+def test_kb_page_groups_drop_the_heading_a_remedy_repeats() -> None:
+    from triage.engine import Engine
+    from triage.web.kbpages import entry_view
+
+    kb = Engine.build().kb
+    view = entry_view(kb, kb.entries["disk-space-exhausted"])
+    texts = [(heading, r.text) for heading, rows in view.remedy_groups for r in rows]
+    assert ("LM Studio", "LM Studio: change the models folder (My Models, the folder path at the top) to a drive with "
+            "space, and delete incomplete downloads there.") not in texts
+    assert any(h == "LM Studio" and t.startswith("change the models folder") for h, t in texts)

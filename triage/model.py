@@ -25,6 +25,7 @@ __all__ = [
     "Report",
     "Suggestion",
     "names_itself",
+    "under_heading",
 ]
 
 
@@ -206,6 +207,13 @@ def names_itself(text: str, label: str) -> bool:
     Docker: ..."): many KB remedies name their runtime, and "LM Studio: LM Studio: ..." reads as a glitch."""
     head = text[: len(label)]
     return bool(label) and head.lower() == label.lower() and (len(text) == len(label) or not text[len(label)].isalnum())
+
+
+def under_heading(text: str, heading: str | None) -> str:
+    """A remedy's text shown under a runtime heading: a leading "<heading>:" is dropped (the heading says it)."""
+    if heading and names_itself(text, heading) and text[len(heading):].startswith(":"):
+        return text[len(heading) + 1:].lstrip()
+    return text
 
 
 class Fingerprint(NamedTuple):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Facts, Fingerprint, Match, RemedyStep, names_itself
+from ..model import Facts, Fingerprint, Match, RemedyStep, names_itself, under_heading
 from ..records import NamedTuple
 
 __all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "verdict_line"]
@@ -39,10 +39,8 @@ def _step(label: str, text: str) -> Step:
         said = label[3:]
     if not names_itself(text, said):
         return Step(label, text)
-    rest = text[len(said):]
-    if rest.startswith(":"):
-        return Step(label, rest[1:].lstrip())
-    return Step("", text)
+    shown = under_heading(text, said)
+    return Step(label, shown) if shown != text else Step("", text)
 
 
 def _label(products: list[str], os_name: str | None, facts: Facts) -> str:

@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ..load import Affected, Entry, KnowledgeBase
-from ..model import Remedy
+from ..model import Remedy, under_heading
 from ..records import NamedTuple
 from .names import os_name, product_name
 
@@ -63,7 +63,7 @@ def _groups(kb: KnowledgeBase, remedies: tuple[Remedy, ...]) -> list[tuple[str |
     for remedy in remedies:
         systems = ", ".join(os_name(o) for o in remedy.os) or None
         key = " / ".join(product_name(kb, p) for p in remedy.products) or None
-        groups.setdefault(key, []).append(RemedyView(remedy.text, systems))
+        groups.setdefault(key, []).append(RemedyView(under_heading(remedy.text, key), systems))
     return [(k, v) for k, v in groups.items() if v]
 
 

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from ..decode import decode
-from ..model import Match, RemedyStep, Report
+from ..model import Match, RemedyStep, Report, under_heading
 from ..records import NamedTuple
 from ..redact import redact_text
 from ..render.common import facts_rows
@@ -70,7 +70,7 @@ def group_remedies(match: Match, product: str | None, kb: Any = None) -> list[Re
     groups: dict[str | None, list[tuple[str, str | None]]] = {None: []}
     for key, names in owners.items():
         groups.setdefault(None if key in generic else " / ".join(names), []).append(key)
-    return [RemedyGroup(k, v) for k, v in groups.items() if v]
+    return [RemedyGroup(k, [(under_heading(text, k), os) for text, os in v]) for k, v in groups.items() if v]
 
 
 def _clean(text: str) -> str:
