@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -52,8 +53,6 @@ def test_cli_on_an_unmatched_log_with_an_error_line_still_suggests(tmp_path: Pat
     log.write_text("loading model\nggml_vulkan: Device memory allocaton of size 123456 failed.\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "triage", "--format", "json", str(log)], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)
-    import json
-
     report = json.loads(proc.stdout)
     assert report["matches"] == []
     assert "vulkan-out-of-device-memory" in [s["kb_id"] for s in report["suggestions"]]

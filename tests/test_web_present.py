@@ -90,11 +90,15 @@ def test_code_spans_escape_everything_but_backticks() -> None:
 
 
 def test_a_step_naming_its_runtime_is_not_prefixed_again_under_its_heading() -> None:
-    steps = [RemedyStep("LM Studio: change the models folder.", "lmstudio", None, "LM Studio"),
+    steps = [RemedyStep("Windows: install the vendor's driver.", None, "windows", None),
+             RemedyStep("LM Studio: change the models folder.", "lmstudio", None, "LM Studio"),
              RemedyStep("LM Studio runs GGUF files only.", "lmstudio", None, "LM Studio")]
     groups = group_remedies(_match(steps), product=None)
-    assert groups[0].heading == "LM Studio"
-    assert groups[0].steps == [("change the models folder.", None), ("LM Studio runs GGUF files only.", None)]
+    assert groups[0].steps == [("install the vendor's driver.", "Windows")]  # not "[Windows] Windows: ..."
+    assert groups[1].heading == "LM Studio"
+    assert groups[1].steps == [("change the models folder.", None), ("LM Studio runs GGUF files only.", None)]
+    known = group_remedies(_match(steps[:1]), product="ollama")
+    assert known[0].steps == [("install the vendor's driver.", "Windows")]
 
 
 def test_kb_page_groups_drop_the_heading_a_remedy_repeats() -> None:

@@ -53,8 +53,12 @@ def group_remedies(match: Match, product: str | None, kb: Any = None) -> list[Re
     def os_label(step: RemedyStep) -> str | None:
         return os_name(step.os) if step.os else None
 
+    def shown(text: str, heading: str | None, os: str | None) -> tuple[str, str | None]:
+        # neither the runtime heading nor the OS tag said twice ("[Windows] Windows: install ...")
+        return under_heading(under_heading(text, heading), os), os
+
     if product or all(s.product is None for s in match.remedy_steps):
-        steps = [(s.text, os_label(s)) for s in match.remedy_steps]
+        steps = [shown(s.text, None, os_label(s)) for s in match.remedy_steps]
         return [RemedyGroup(None, steps)] if steps else []
     owners: dict[tuple[str, str | None], list[str]] = {}  # (text, os) -> runtime names, first-seen order
     generic: set[tuple[str, str | None]] = set()
@@ -70,7 +74,7 @@ def group_remedies(match: Match, product: str | None, kb: Any = None) -> list[Re
     groups: dict[str | None, list[tuple[str, str | None]]] = {None: []}
     for key, names in owners.items():
         groups.setdefault(None if key in generic else " / ".join(names), []).append(key)
-    return [RemedyGroup(k, [(under_heading(text, k), os) for text, os in v]) for k, v in groups.items() if v]
+    return [RemedyGroup(k, [shown(text, k, os) for text, os in v]) for k, v in groups.items() if v]
 
 
 def _clean(text: str) -> str:
