@@ -48,6 +48,29 @@ def test_warm_engine_compiles_no_kb_pattern(tmp_path: Path, monkeypatch: pytest.
     assert not set(compiled) & _kb_sources(warm), sorted(set(compiled) & _kb_sources(warm))[:3]
 
 
+def test_cached_kb_thaws_prose_and_examples_only_when_read(tmp_path: Path) -> None:
+    """Entries and the signatures' prose, emitters and examples stay pickled in a warm KB until something reads
+    them (a run renders the one or two entries it matched), and read back equal to the validated data."""
+    Engine.build(cache_dir=tmp_path)
+    warm = load.load_kb(cache=tmp_path)
+    fresh = load.load_kb(cache=None)
+    assert isinstance(warm.entries, load.FrozenEntries)
+    assert not warm.entries._thawed
+    assert all(type(sig._cold) is bytes for sig in warm.signatures)
+    sig = warm.signatures[0]
+    assert sig.examples_match == fresh.signatures[0].examples_match and sig.examples_match
+    assert type(sig._cold) is tuple and all(type(s._cold) is bytes for s in warm.signatures[1:])
+    assert [s.record() for s in warm.signatures] == [s.record() for s in fresh.signatures]
+    kb_id = next(iter(fresh.entries))
+    assert warm.entries[kb_id] == fresh.entries[kb_id] and list(warm.entries._thawed) == [kb_id]
+    assert sorted(warm.entries) == sorted(fresh.entries) and len(warm.entries) == len(fresh.entries)
+    assert dict(warm.entries.items()) == dict(fresh.entries.items())
+    assert "no-such-id" not in warm.entries and warm.entries.get("no-such-id") is None
+    # Pickled again (a worker process, a cache rewrite): the same data.
+    assert [s.record() for s in pickle.loads(pickle.dumps(warm.signatures))] == [s.record() for s in fresh.signatures]
+    assert pickle.loads(pickle.dumps(warm.entries)) == dict(fresh.entries)
+
+
 def test_precompiled_patterns_give_the_same_reports(tmp_path: Path) -> None:
     Engine.build(cache_dir=tmp_path)
     warm = Engine.build(cache_dir=tmp_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 from . import cachefile, rx
@@ -42,27 +43,33 @@ __all__ = [
 ]
 
 REGEX_FLAGS = rx.VERSION1 | rx.IGNORECASE | rx.MULTILINE
-CACHE_FORMAT = 7  # 7: signatures carry an `ungated` reading
+CACHE_FORMAT = 8  # 7: signatures carry an `ungated` reading; 8: cold signature fields and entries pickled apart
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere", "ungated_unless_near",
                    "ungated_unless_anywhere")
+
+
+# Signature fields that only the KB tools, the web pages and the suggestion index read (prose, emitters and
+# examples: about half of each signature's pickled size). The start-up cache keeps them as one pickled blob per
+# signature, thawed on first access, so a run that never looks at them does not build their objects.
+_COLD = ("description", "emitters", "few_fixtures", "examples_match", "examples_match_ungated", "examples_no_match")
+_HOT = (
+    "anywhere_src", "context", "generic", "id", "index", "kb_id", "keywords", "near_src", "path", "products",
+    "regexes_src", "ungated_unless_anywhere_src", "ungated_unless_near_src", "ungated_waive", "ungated_weight",
+    "unless_anywhere_src", "unless_near_src", "unless_src", "variant", "weight", "window",
+)
+FIELDS = tuple(sorted(_HOT + _COLD))
 
 
 class Signature:
     """A compiled signature. Regexes compile on first use: most runs touch only
     the few signatures whose keywords occur in the log, so start-up stays fast."""
 
-    __slots__ = (
-        "_compiled", "anywhere_src", "context", "description", "emitters", "examples_match", "examples_match_ungated",
-        "examples_no_match", "few_fixtures", "generic", "id", "index", "kb_id", "keywords", "near_src", "path", "products",
-        "regexes_src", "ungated_unless_anywhere_src", "ungated_unless_near_src", "ungated_waive", "ungated_weight",
-        "unless_anywhere_src", "unless_near_src", "unless_src", "variant", "weight", "window",
-    )
+    __slots__ = _HOT + ("_cold", "_compiled")
 
     id: str
     kb_id: str
     variant: str | None
-    description: str
     keywords: tuple[bytes, ...]
     regexes_src: tuple[str, ...]
     unless_src: tuple[str, ...]
@@ -75,26 +82,52 @@ class Signature:
     weight: float
     generic: bool
     products: tuple[str, ...]
-    emitters: tuple[tuple[str, str, str, str], ...]  # (project, file, format, commit)
-    few_fixtures: str
     # The "possible" reading when a positive gate fails (None: no such reading): its weight, the gates it
     # does without ("near", "anywhere") and its own vetoes.
     ungated_weight: float | None
     ungated_waive: tuple[str, ...]
     ungated_unless_near_src: tuple[str, ...]
     ungated_unless_anywhere_src: tuple[str, ...]
-    examples_match: tuple[str, ...]
-    examples_match_ungated: tuple[str, ...]
-    examples_no_match: tuple[str, ...]
     path: str
     index: int
+    _cold: tuple[Any, ...] | bytes  # the _COLD fields, or their pickle until first read
     _compiled: dict[str, tuple[regex.Pattern[str], ...]]
 
     def __init__(self, **fields: Any) -> None:
         self._compiled = {}
-        for name in self.__slots__:
-            if name != "_compiled":
-                setattr(self, name, fields[name])
+        for name in _HOT:
+            setattr(self, name, fields[name])
+        self._cold = tuple(fields[name] for name in _COLD)
+
+    def _cold_fields(self) -> tuple[Any, ...]:
+        cold = self._cold
+        if type(cold) is bytes:
+            cold = self._cold = _plain_loads(cold)
+        return cold  # type: ignore[return-value]
+
+    @property
+    def description(self) -> str:
+        return self._cold_fields()[0]  # type: ignore[no-any-return]
+
+    @property
+    def emitters(self) -> tuple[tuple[str, str, str, str], ...]:  # (project, file, format, commit)
+        return self._cold_fields()[1]  # type: ignore[no-any-return]
+
+    @property
+    def few_fixtures(self) -> str:
+        return self._cold_fields()[2]  # type: ignore[no-any-return]
+
+    @property
+    def examples_match(self) -> tuple[str, ...]:
+        return self._cold_fields()[3]  # type: ignore[no-any-return]
+
+    @property
+    def examples_match_ungated(self) -> tuple[str, ...]:
+        return self._cold_fields()[4]  # type: ignore[no-any-return]
+
+    @property
+    def examples_no_match(self) -> tuple[str, ...]:
+        return self._cold_fields()[5]  # type: ignore[no-any-return]
 
     def weight_of(self, ungated: bool) -> float:
         """The weight of a hit in the given reading."""
@@ -106,18 +139,22 @@ class Signature:
 
     def record(self) -> dict[str, Any]:
         """The fields as plain data."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != "_compiled"}
+        return {name: getattr(self, name) for name in FIELDS}
 
     def sources(self) -> list[str]:
         """Every pattern this signature may search with (regexes and all its conditions), as written."""
         return [p for name in _PATTERN_FIELDS for p in getattr(self, f"{name}_src")]
 
-    def __getstate__(self) -> tuple[None, dict[str, Any]]:
-        """What the start-up cache keeps: the fields, without the patterns compiled so far (they are in the
-        cache once, precompiled, and thawed only when a search needs them)."""
-        state = self.record()
-        state["_compiled"] = {}
-        return None, state
+    def __reduce__(self) -> tuple[Any, tuple[tuple[Any, ...], bytes]]:
+        """What the start-up cache keeps: the hot fields as a tuple and the cold ones still pickled, without the
+        patterns compiled so far (they are in the cache once, precompiled, and thawed only when a search needs
+        them). Unpickling a tuple per signature is about half the cost of restoring each slot by name."""
+        cold = self._cold
+        if type(cold) is not bytes:
+            import pickle
+
+            cold = pickle.dumps(cold, protocol=pickle.HIGHEST_PROTOCOL)
+        return _thaw_signature, (tuple(getattr(self, name) for name in _HOT), cold)
 
     def _patterns(self, name: str) -> tuple[regex.Pattern[str], ...]:
         compiled = self._compiled.get(name)
@@ -164,6 +201,24 @@ class Signature:
         for pattern in self.regexes + self.near + self.anywhere:
             out.update(pattern.groupindex)
         return out
+
+
+def _thaw_signature(hot: tuple[Any, ...], cold: bytes) -> Signature:
+    """A Signature from the start-up cache (see `Signature.__reduce__`)."""
+    sig = Signature.__new__(Signature)
+    for set_slot, value in zip(_HOT_SETTERS, hot):
+        set_slot(sig, value)
+    sig._cold = cold
+    sig._compiled = {}
+    return sig
+
+
+_HOT_SETTERS = tuple(getattr(Signature, name).__set__ for name in _HOT)
+
+try:  # the C unpickler alone: the cold fields hold only strings and tuples (no pickle.py import on start-up)
+    from _pickle import loads as _plain_loads
+except ImportError:  # pragma: no cover - CPython always has it
+    from pickle import loads as _plain_loads
 
 
 class Patterns:
@@ -300,7 +355,7 @@ class KnowledgeBase:
     def __init__(
         self,
         signatures: tuple[Signature, ...],
-        entries: dict[str, Entry],
+        entries: Mapping[str, Entry],
         products: dict[str, Product] | None = None,
         tables: dict[str, dict[str, str]] | None = None,
         followup_default: str = "",
@@ -420,10 +475,45 @@ _CACHE_CODE = ("load.py", "rx.py", "literals.py", "model.py", "schema.py", "vali
                "fingerprint_rules.py", "fingerprint_schema.py")
 
 
+class FrozenEntries(Mapping[str, "Entry"]):
+    """KB entries from the start-up cache, each kept pickled until it is read: a run renders the one or two it
+    matched, so the other entries' prose (half the cache) is never turned into objects."""
+
+    __slots__ = ("_raw", "_thawed")
+
+    def __init__(self, raw: dict[str, bytes]) -> None:
+        self._raw = raw
+        self._thawed: dict[str, Entry] = {}
+
+    def __getitem__(self, kb_id: str) -> Entry:
+        entry = self._thawed.get(kb_id)
+        if entry is None:
+            entry = self._thawed[kb_id] = _plain_loads(self._raw[kb_id])
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, kb_id: object) -> bool:
+        return kb_id in self._raw
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Entry]]]:
+        return dict, (dict(self.items()),)
+
+
+def _pickled_entries(entries: Mapping[str, Entry]) -> dict[str, bytes]:
+    import pickle
+
+    return {kb_id: pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL) for kb_id, entry in entries.items()}
+
+
 def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
     return {
         "signatures": list(kb.signatures),  # the objects: unpickling their slots beats Signature(**record)
-        "entries": list(kb.entries.values()),
+        "entries": _pickled_entries(kb.entries),
         "products": list(kb.products.values()),
         "tables": kb.tables,
         "followup_default": kb.followup_default,
@@ -437,7 +527,7 @@ def _from_records(data: dict[str, Any]) -> KnowledgeBase:
     sigs = tuple(data["signatures"])
     kb = KnowledgeBase(
         signatures=sigs,
-        entries={e.id: e for e in data["entries"]},
+        entries=FrozenEntries(data["entries"]),
         products={p.id: p for p in data["products"]},
         tables=data["tables"],
         followup_default=data["followup_default"],
