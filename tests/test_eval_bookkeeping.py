@@ -63,6 +63,14 @@ def test_known_miss_needs_a_reason(tmp_path: Path) -> None:
         evaluate(corpus, KB, jobs=1)
 
 
+def test_known_miss_may_not_also_be_expected(tmp_path: Path) -> None:
+    """An id in both lists would be scored twice (round 40's collectors did this once): a clear error instead."""
+    corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"),
+                                          {"expect": ["cuda-oom"], "known_miss": ["cuda-oom"], "why": "was missed"})})
+    with pytest.raises(InputError, match=r"a\.log\.known_miss: cuda-oom is also in 'expect'"):
+        evaluate(corpus, KB, jobs=1)
+
+
 def test_bad_expectation_names_file_and_field(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"a.log": (_first_log("cuda-oom"), {"expect": "cuda-oom"})})
     with pytest.raises(InputError, match=r"expected\.json: a\.log\.expect: must be a list of KB ids"):

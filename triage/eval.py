@@ -133,6 +133,10 @@ def load_expectations(path: Path) -> dict[str, dict[str, Any]]:
                 raise InputError(f"{path}: {name}.{key}: must be {'a list of KB ids' if kind is list else 'a string'}")
         if spec.get("known_miss") and not spec.get("why"):
             raise InputError(f"{path}: {name}.why: a known_miss needs the reason it is not found yet")
+        both = sorted(set(spec.get("expect") or ()) & set(spec.get("known_miss") or ()))
+        if both:  # the id would be scored twice: once as expected, once as a known miss
+            raise InputError(f"{path}: {name}.known_miss: {', '.join(both)} is also in 'expect'; "
+                             "a known miss replaces the expectation (move the id, keep the reason in 'why')")
     return data
 
 
