@@ -209,10 +209,12 @@ def names_itself(text: str, label: str) -> bool:
     return bool(label) and head.lower() == label.lower() and (len(text) == len(label) or not text[len(label)].isalnum())
 
 
-def under_heading(text: str, heading: str | None) -> str:
-    """A remedy's text shown under a runtime heading: a leading "<heading>:" is dropped (the heading says it)."""
-    if heading and names_itself(text, heading) and text[len(heading):].startswith(":"):
-        return text[len(heading) + 1:].lstrip()
+def under_heading(text: str, *headings: str | None) -> str:
+    """A remedy's text shown under its headings (a runtime heading, then an OS tag): a leading "<heading>:" is
+    dropped for each, in that order (the heading says it)."""
+    for heading in headings:
+        if heading and names_itself(text, heading) and text[len(heading):].startswith(":"):
+            text = text[len(heading) + 1:].lstrip()
     return text
 
 

@@ -64,7 +64,7 @@ def _groups(kb: KnowledgeBase, remedies: tuple[Remedy, ...]) -> list[tuple[str |
         systems = ", ".join(os_name(o) for o in remedy.os) or None
         key = " / ".join(product_name(kb, p) for p in remedy.products) or None
         # the runtime heading and the OS tag show those names: the text does not repeat them
-        groups.setdefault(key, []).append(RemedyView(under_heading(under_heading(remedy.text, key), systems), systems))
+        groups.setdefault(key, []).append(RemedyView(under_heading(remedy.text, key, systems), systems))
     return [(k, v) for k, v in groups.items() if v]
 
 

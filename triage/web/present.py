@@ -55,7 +55,7 @@ def group_remedies(match: Match, product: str | None, kb: Any = None) -> list[Re
 
     def shown(text: str, heading: str | None, os: str | None) -> tuple[str, str | None]:
         # neither the runtime heading nor the OS tag said twice ("[Windows] Windows: install ...")
-        return under_heading(under_heading(text, heading), os), os
+        return under_heading(text, heading, os), os
 
     if product or all(s.product is None for s in match.remedy_steps):
         steps = [shown(s.text, None, os_label(s)) for s in match.remedy_steps]
