@@ -202,3 +202,31 @@ no_match = ['''crafted failure one''']
     _, warnings = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[corpus])
     assert any("crafted-one: backed by 1 real fixture(s); reason: only one public report" in w for w in warnings), warnings
     assert any("crafted-two: backed by 2 real fixtures now; drop its few_fixtures reason" in w for w in warnings), warnings
+
+
+def test_few_fixtures_without_a_reason_is_an_error(tmp_path: Path) -> None:
+    """Issue 14: a signature backed by fewer than two real fixtures must say why; without a reason kb check fails."""
+    sig = """
+[[signature]]
+id = "crafted-lonely"
+kb = "crafted-entry"
+description = "crafted"
+keywords = ["crafted failure"]
+regex = '''crafted failure one'''
+[signature.examples]
+match = ['''crafted failure one''']
+no_match = ['''crafted failure two''']
+"""
+    kb_dir = _kb_dir(tmp_path, sig)
+    corpus = tmp_path / "fixtures"
+    corpus.mkdir()
+    (corpus / "a.log").write_text("crafted failure one\n", encoding="utf-8")
+    (corpus / "expected.json").write_text('{"a.log": {"expect": ["crafted-entry"]}}', encoding="utf-8")
+    errors, _ = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[corpus])
+    assert [(e.field, "crafted-lonely is backed by 1 real fixture(s)" in e.message) for e in errors] == [
+        ("signature[0].few_fixtures", True)], errors
+    (corpus / "b.log").write_text("crafted failure one again\n", encoding="utf-8")
+    (corpus / "expected.json").write_text(
+        '{"a.log": {"expect": ["crafted-entry"]}, "b.log": {"expect": ["crafted-entry"]}}', encoding="utf-8")
+    errors, _ = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[corpus])
+    assert errors == [], errors
