@@ -382,3 +382,14 @@ def test_line_anchored_veto_and_gate_see_through_line_prefixes(tmp_path: Path, p
         == (0.9, "confident", ["demo-anchored"])
     # a prefix does not make a mid-line mention into a line start
     assert _answer(engine, paste("not demo-server starting", "GPU fault at 0x10")) is None
+
+
+def test_gate_pinning_a_line_end_reads_a_crlf_paste(tmp_path: Path) -> None:
+    """A gate ending in `$` (a status line with nothing after it) still opens when the paste came with CRLF line
+    ends: the whole-log condition is tried on the lines as signatures see them, carriage returns gone."""
+    sig = ANCHORED_SIG.replace("anywhere = ['''^demo-server starting''']", "anywhere = ['''-- demo backend found[ \\t]*$''']")
+    sig = sig.replace("match = ['''demo-server starting\nGPU fault at 0x10''']", "match = ['''-- demo backend found\nGPU fault at 0x10''']")
+    engine = _engine(tmp_path, sig)
+    assert _answer(engine, "-- demo backend found\nGPU fault at 0x10\n") == (0.9, "confident", ["demo-anchored"])
+    assert _answer(engine, "-- demo backend found\r\nGPU fault at 0x10\r\n") == (0.9, "confident", ["demo-anchored"])
+    assert _answer(engine, "-- demo backend found, or not\r\nGPU fault at 0x10\r\n") is None

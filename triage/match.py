@@ -476,9 +476,10 @@ def _anywhere_state(sig: Signature, log: Log, start: int, diag: Diagnostics, wor
 
 def _whole_log_search(pattern: str, log: Log, region: tuple[int, int], full: str, diag: Diagnostics, sig_id: str,
                       work: _Work) -> bool:
-    """A whole-log condition: found in the region's text as given or, for a pattern that pins a line start, in the
-    lines as signatures see them (a paste's prefixes stripped: measured, such vetoes let 4-7 near-misses per
-    prefix form through in tests/paste_forms.py). Only when the region is the whole log (a paste, not a big file)."""
+    """A whole-log condition: found in the region's text as given or, for a pattern that pins a line start or end, in
+    the lines as signatures see them (a paste's prefixes and a CRLF's carriage return stripped: measured, such vetoes
+    let 4-7 near-misses per prefix form through in tests/paste_forms.py, and a gate ending in `$` lost a positive
+    under CRLF). Only when the region is the whole log (a paste, not a big file)."""
     if _search(pattern, full, diag, sig_id, work, ANYWHERE_TIMEOUT) is not None:
         return True
     if not _line_anchored(pattern) or region != (0, len(log.data)):
@@ -488,8 +489,10 @@ def _whole_log_search(pattern: str, log: Log, region: tuple[int, int], full: str
 
 
 def _line_anchored(pattern: str) -> bool:
-    """Whether a pattern pins a line start: a `^` that is neither escaped nor a class's negation."""
-    return "^" in pattern.replace("\\\\", "").replace("\\^", "").replace("[^", "[")
+    """Whether a pattern pins a line start or end: a `^` that is neither escaped nor a class's negation, or an
+    unescaped `$`."""
+    bare = pattern.replace("\\\\", "").replace("\\^", "").replace("[^", "[").replace("\\$", "")
+    return "^" in bare or "$" in bare
 
 
 def _ungated_vetoed(sig: Signature, log: Log, start: int, text: str, window_text: list[str], diag: Diagnostics,
