@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from triage.kbtool import check_kb, emitter_lines, emitter_style, instantiate
@@ -33,6 +34,16 @@ def crafted_kb(kb_dir: Path, kb_id: str = "crafted-entry") -> KnowledgeBase:
     kb = load_kb([kb_dir], use_cache=False, cache=None)
     kb.signatures = tuple(s for s in kb.signatures if s.kb_id == kb_id)
     return kb
+
+
+def _fixtures(corpus: Path, logs: dict[str, str]) -> Path:
+    """A fixture folder whose logs all expect the crafted entry (expected.json rewritten to list every log)."""
+    corpus.mkdir(exist_ok=True)
+    for name, text in logs.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    names = sorted(p.name for p in corpus.glob("*.log"))
+    (corpus / "expected.json").write_text(json.dumps({n: {"expect": ["crafted-entry"]} for n in names}), encoding="utf-8")
+    return corpus
 
 
 def _errors(kb_dir: Path) -> list[str]:
@@ -192,13 +203,8 @@ match = ['''crafted failure two''']
 no_match = ['''crafted failure one''']
 """
     kb_dir = _kb_dir(tmp_path, sig)
-    corpus = tmp_path / "fixtures"
-    corpus.mkdir()
-    for name, text in (("a.log", "crafted failure one\n"), ("b.log", "crafted failure two\n"), ("c.log", "crafted failure two\n")):
-        (corpus / name).write_text(text, encoding="utf-8")
-    (corpus / "expected.json").write_text(
-        '{"a.log": {"expect": ["crafted-entry"]}, "b.log": {"expect": ["crafted-entry"]}, "c.log": {"expect": ["crafted-entry"]}}',
-        encoding="utf-8")
+    corpus = _fixtures(tmp_path / "fixtures", {"a.log": "crafted failure one\n", "b.log": "crafted failure two\n",
+                                               "c.log": "crafted failure two\n"})
     _, warnings = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[corpus])
     assert any("crafted-one: backed by 1 real fixture(s); reason: only one public report" in w for w in warnings), warnings
     assert any("crafted-two: backed by 2 real fixtures now; drop its few_fixtures reason" in w for w in warnings), warnings
@@ -218,15 +224,10 @@ match = ['''crafted failure one''']
 no_match = ['''crafted failure two''']
 """
     kb_dir = _kb_dir(tmp_path, sig)
-    corpus = tmp_path / "fixtures"
-    corpus.mkdir()
-    (corpus / "a.log").write_text("crafted failure one\n", encoding="utf-8")
-    (corpus / "expected.json").write_text('{"a.log": {"expect": ["crafted-entry"]}}', encoding="utf-8")
+    corpus = _fixtures(tmp_path / "fixtures", {"a.log": "crafted failure one\n"})
     errors, _ = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[corpus])
     assert [(e.field, "crafted-lonely is backed by 1 real fixture(s)" in e.message) for e in errors] == [
         ("signature[0].few_fixtures", True)], errors
-    (corpus / "b.log").write_text("crafted failure one again\n", encoding="utf-8")
-    (corpus / "expected.json").write_text(
-        '{"a.log": {"expect": ["crafted-entry"]}, "b.log": {"expect": ["crafted-entry"]}}', encoding="utf-8")
+    _fixtures(corpus, {"b.log": "crafted failure one again\n"})
     errors, _ = check_kb(crafted_kb(kb_dir), timing=False, fixtures=[corpus])
     assert errors == [], errors
