@@ -18,6 +18,9 @@ def _facts(product=None, numbers=None, flags=None, gpus=None):
 def test_fmt_mib():
     assert fmt_mib(512) == "512 MiB"
     assert fmt_mib(7825.94) == "7.6 GiB"
+    assert fmt_mib(0.5) == "512 KiB"  # a small request is not "0 MiB"
+    assert fmt_mib(1 / (1024 * 1024)) == "1 byte"
+    assert fmt_mib(300 / (1024 * 1024)) == "300 bytes"
 
 
 def test_parse_size_mib():

@@ -66,9 +66,16 @@ COMPUTED_NAMES = (
 )
 
 def fmt_mib(mib: float) -> str:
+    """A size for a reader: GiB from 1 GiB, KiB or bytes below 1 MiB, so a small request never reads as '0 MiB'."""
     if mib >= 1024:
         return f"{mib / 1024:.1f} GiB"
-    return f"{mib:.0f} MiB"
+    if mib >= 1 or mib <= 0:
+        return f"{mib:.0f} MiB"
+    size = mib * 1024 * 1024
+    if size >= 1024:
+        return f"{size / 1024:.0f} KiB"
+    count = round(size)
+    return f"{count} byte" if count == 1 else f"{count} bytes"
 
 
 def _num(value: str | None) -> float | None:
