@@ -52,3 +52,17 @@ def test_a_cut_last_line_needs_a_real_partial_match_of_32_characters() -> None:
     # a line cut where llama-cpp-python's own path is already there still reads as it
     real = "OSError: /home/u/.venv/lib/python3.12/site-packages/llama_cpp/lib/libllama.so: undefined symbol: llama_get_kv_s"
     assert "llama-cpp-python-version-mismatch" in ids(real)
+
+
+def test_a_last_line_ending_in_a_rule_of_equals_signs_is_not_cut() -> None:
+    """A paste that lost its line breaks ends with pytest's `=== short test summary info ===` rule: a complete
+    line, not one cut after `key=`. Read as cut, three patterns matched up to its end (paste-forms one-line form)."""
+    line = ("E   RuntimeError: Failed to load shared library '/nix/store/x-llama-cpp-python-0.3.16/lib/python3.12/"
+            "site-packages/llama_cpp/lib/libllama.so': libcuda.so.1: cannot open shared object file: No such file or "
+            "directory =========================== short test summary info ============================")
+    assert "linux-glibc-too-old" not in ids(line)
+    # a line really cut after its `=` still reads as cut; a rule of `=` signs does not
+    from triage.match import _looks_cut
+
+    assert _looks_cut("llama_new_context_with_model: n_ctx      =")
+    assert not _looks_cut("=========================== short test summary info ============================")

@@ -520,8 +520,8 @@ def _looks_cut(text: str) -> bool:
     A last line that merely ends where a longer message would go on is complete, and must not match part of a
     pattern (measured: such lines gave forbidden answers on near-misses)."""
     tail = text.rstrip()
-    if tail.endswith(("=", "[", "(", "{", ",")):
-        return True
+    if tail.endswith(("[", "(", "{", ",")) or (tail.endswith("=") and not tail.endswith("==")):
+        return True  # a rule of `=====` (pytest's, a banner's) ends a complete line
     return (
         text.count("[") > text.count("]")
         or text.count("(") > text.count(")")
