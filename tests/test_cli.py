@@ -120,3 +120,18 @@ def test_kb_dir_with_broken_entry_is_a_clear_error(tmp_path: Path) -> None:
     proc = run(["--kb-dir", str(tmp_path), str(ARCH_LOG)])
     assert proc.returncode == 2
     assert b"broken.md" in proc.stderr and b"title" in proc.stderr
+
+
+def test_nearest_entries_say_they_rest_on_wording_and_whether_a_runtime_was_seen(capsys: pytest.CaptureFixture[str],
+                                                                              tmp_path: Path) -> None:
+    """Blind round 50n: Node's EADDRINUSE and PyTorch's `no kernel image` drew suggestions of entries that are about
+    llama.cpp-family runtimes. With no runtime recognised the reader is told to check that first."""
+    node = tmp_path / "node.log"
+    node.write_text("Error: listen EADDRINUSE: address already in use :::5000\n    at Server.setupListenHandle [as _listen2]"
+                    " (node:net:1872:16)\n  code: 'EADDRINUSE',\n  errno: -98,\n  syscall: 'listen',\n  port: 5000\n")
+    assert main([str(node)]) == 1
+    out = capsys.readouterr().out
+    assert "Nearest KB entries:" in out and "port-already-in-use" in out
+    assert "no llama.cpp-family program was recognised" in out
+    assert main(["--format", "markdown", str(node)]) == 1
+    assert "no llama.cpp-family program was recognised" in capsys.readouterr().out

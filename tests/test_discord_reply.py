@@ -170,3 +170,14 @@ def test_entry_search_and_notice_embeds_fit(kb: KnowledgeBase) -> None:
     assert_within_limits(search_embed("cuda", [Suggestion("cuda-oom", "CUDA out of memory", 0.8)]))
     assert search_embed("zzz", [])["title"] == "No KB entry matches"
     assert_within_limits(notice_embed("skipped", ["big.log is over the limit"] * 300))
+
+
+def test_nearest_entries_field_says_no_runtime_was_recognised() -> None:
+    """The Discord reply carries the same note as the CLI: suggestions rest on wording, and this paste names no
+    llama.cpp-family program (Node's own EADDRINUSE)."""
+    report = analyse("Error: listen EADDRINUSE: address already in use :::5000\n    at Server.setupListenHandle"
+                     " [as _listen2] (node:net:1872:16)\n  code: 'EADDRINUSE',\n  syscall: 'listen',\n  port: 5000\n")
+    assert report.suggestions and not report.matches
+    field = next(f for f in report_embed(report)["fields"] if f["name"] == "Nearest KB entries")
+    assert "port-already-in-use" in field["value"]
+    assert "no llama.cpp-family program was recognised" in field["value"]

@@ -522,3 +522,12 @@ def test_any_body_gets_an_answer_never_a_500(client: TestClient, body: bytes, co
     headers = {"content-type": content_type} if content_type else {}
     response = client.post(path, content=body, headers=headers)
     assert response.status_code in (200, 400, 413, 422), (response.status_code, response.text[:200])
+
+
+def test_result_page_says_the_nearest_entries_rest_on_wording(client: TestClient) -> None:
+    """The page carries the CLI's note: no runtime was recognised in Node's own EADDRINUSE paste (round 50n)."""
+    log = ("Error: listen EADDRINUSE: address already in use :::5000\n    at Server.setupListenHandle [as _listen2]"
+           " (node:net:1872:16)\n  code: 'EADDRINUSE',\n  syscall: 'listen',\n  port: 5000\n")
+    html = client.post("/", data={"log": log}).text
+    assert "Nearest KB entries" in html and "port-already-in-use" in html
+    assert "By wording only; no llama.cpp-family program was recognised" in html

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..model import Facts, Fingerprint, Match, RemedyStep, names_itself, under_heading
 from ..records import NamedTuple
 
-__all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "verdict_line"]
+__all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "suggestions_note",
+           "verdict_line"]
 
 OS_NAMES = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
 FINGERPRINT_CHARS = 160  # the fingerprint line stays one short line
@@ -16,6 +17,15 @@ def product_name(product: str, facts: Facts | None = None) -> str:
     if facts is not None and facts.product == product and getattr(facts, "product_name", None):
         return str(facts.product_name)
     return product
+
+
+def suggestions_note(facts: Facts) -> str:
+    """What the nearest entries rest on. They are chosen by wording alone; when no runtime was recognised the
+    paste may come from another program (PyTorch's `no kernel image`, Node's `EADDRINUSE`), and every entry is
+    about llama.cpp-family runtimes, so the reader is told to check that first (blind round 50n)."""
+    if facts.product:
+        return "by wording only"
+    return "by wording only; no llama.cpp-family program was recognised in this paste, so they apply only if it came from one"
 
 
 def verdict_line(match: Match) -> str:

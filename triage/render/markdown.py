@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..model import Match, Report
-from .common import facts_rows, fingerprint_parts, remedy_list, verdict_line
+from .common import facts_rows, fingerprint_parts, remedy_list, suggestions_note, verdict_line
 from .safe import fence, inline_code, neutralize
 
 __all__ = ["to_markdown"]
@@ -99,7 +99,8 @@ def to_markdown(report: Report, heading: str = "##") -> str:
             out.append(_text(report.followup))
             out.append("")
         if report.suggestions:
-            out.append("**Nearest KB entries:** " + ", ".join(f"{inline_code(s.kb_id)} ({_text(s.title)})" for s in report.suggestions))
+            out.append("**Nearest KB entries:** " + ", ".join(f"{inline_code(s.kb_id)} ({_text(s.title)})" for s in report.suggestions)
+                       + f" ({suggestions_note(report.facts)})")
             out.append("")
     if report.fingerprint is not None:
         text, note = fingerprint_parts(report.fingerprint)

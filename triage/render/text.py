@@ -12,7 +12,7 @@ import re
 import textwrap
 
 from ..model import Match, Report
-from .common import facts_rows, fingerprint_parts, remedy_list, verdict_line
+from .common import facts_rows, fingerprint_parts, remedy_list, suggestions_note, verdict_line
 
 __all__ = ["to_text", "wrap"]
 
@@ -119,6 +119,7 @@ def to_text(report: Report, colour: bool = False, width: int = DEFAULT_WIDTH) ->
             out.append(wrap(report.followup, width))
         if report.suggestions:
             out.append(s.bold("Nearest KB entries:"))
+            out.append(s.dim(wrap(f"({suggestions_note(report.facts)})", width)))
             for sug in report.suggestions:
                 out.append(f"  {sug.kb_id}: {sug.title} ({sug.score:.2f})")
     if report.fingerprint is not None:
