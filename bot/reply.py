@@ -17,7 +17,7 @@ from typing import Any
 from triage.feedback import Trend
 from triage.load import Entry
 from triage.model import Facts, Fingerprint, Match, Report, Suggestion
-from triage.render.common import facts_rows, fingerprint_parts, remedy_list, suggestions_note, verdict_line
+from triage.render.common import facts_rows, fingerprint_parts, remedy_list, suggestions_sentence, verdict_line
 from triage.render.safe import fence, inline_code, neutralize
 
 __all__ = [
@@ -344,8 +344,7 @@ def _unknown_embed(report: Report, source: str | None, notes: Sequence[str], see
     if report.followup:
         b.field(20, "What to send next", _prose(report.followup))
     if report.suggestions:
-        note = suggestions_note(report.facts)
-        note = _prose(note[:1].upper() + note[1:] + ".")
+        note = _prose(suggestions_sentence(report.facts))
         b.field(30, "Nearest KB entries", "\n".join([*(_suggestion_line(s) for s in report.suggestions), note]))
     if notes:
         b.field(50, "Notes", _notes_text(notes))

@@ -6,7 +6,7 @@ from ..model import Facts, Fingerprint, Match, RemedyStep, names_itself, under_h
 from ..records import NamedTuple
 
 __all__ = ["Step", "facts_rows", "facts_summary", "fingerprint_parts", "product_name", "remedy_list", "suggestions_note",
-           "verdict_line"]
+           "suggestions_sentence", "verdict_line"]
 
 OS_NAMES = {"macos": "macOS", "linux": "Linux", "windows": "Windows"}
 FINGERPRINT_CHARS = 160  # the fingerprint line stays one short line
@@ -26,6 +26,12 @@ def suggestions_note(facts: Facts) -> str:
     if facts.product:
         return "by wording only"
     return "by wording only; no llama.cpp-family program was recognised in this paste, so they apply only if it came from one"
+
+
+def suggestions_sentence(facts: Facts) -> str:
+    """The same note as a sentence of its own (the web page, the Discord reply)."""
+    note = suggestions_note(facts)
+    return note[:1].upper() + note[1:] + "."
 
 
 def verdict_line(match: Match) -> str:

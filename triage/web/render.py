@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from ..render.common import suggestions_note
+from ..render.common import suggestions_sentence
 from .kbpages import md_block, md_inline
 
 __all__ = ["code_spans", "environment", "render"]
@@ -30,10 +30,6 @@ def code_spans(text: str) -> Markup:
     return Markup("".join(out))
 
 
-def _sentence(note: str) -> str:
-    return note[:1].upper() + note[1:] + "."
-
-
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -45,7 +41,7 @@ def environment() -> Environment:
     env.filters["code"] = code_spans
     env.filters["md"] = md_inline
     env.filters["mdblock"] = md_block
-    env.globals["suggestions_note"] = lambda facts: _sentence(suggestions_note(facts))
+    env.globals["suggestions_note"] = suggestions_sentence
     return env
 
 
