@@ -41,7 +41,7 @@ def environment() -> Environment:
     env.filters["code"] = code_spans
     env.filters["md"] = md_inline
     env.filters["mdblock"] = md_block
-    env.globals["suggestions_note"] = suggestions_sentence
+    env.globals["suggestions_sentence"] = suggestions_sentence
     return env
 
 
