@@ -141,6 +141,8 @@ def _paste_and_submit(driver: Any, base: str, text: str) -> None:
 
 def test_paste_page_looks_right_and_runs_its_script(browser: Any, server: str, shots: Path) -> None:
     browser.get(server + "/")
+    # the module's first page load (a cold Chromium) has once returned before the title was set: wait for it
+    WebDriverWait(browser, 10).until(EC.title_contains("triage"))
     assert "triage" in browser.title
     assert browser.find_element(By.ID, "log").is_displayed()
     assert browser.find_element(By.ID, "analyse").text == "Analyse"
