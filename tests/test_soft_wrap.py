@@ -109,12 +109,24 @@ NOT_JOINED = {
     "a program's own prefix": "nvcc fatal   : Value 'native' is not defined for option 'gpu-architecture'\n"
                               "/usr/bin/nvcc: returned nonzero exit status\n",
     "a Markdown fence": "llama_new_context_with_model: n_ctx      = 4096 and everything else looks fine\n```\n",
+    # two journal records: the prefix makes the first 72 characters wide, a soft-wrap width, and the next message
+    # starts in lower case; but the program broke the line before journald added the prefix (ollama/ollama#8456's
+    # `ollama create` lines, which would otherwise reach into the window of its `Error: invalid file magic`)
+    "two journal records": "Dec 03 10:00:01 myhost ollama[812]: $ ollama create minicpm-v:test again\n"
+                           "Dec 03 10:00:02 myhost ollama[812]: gathering model components from the Modelfile in this folder\n",
 }
 
 
 @pytest.mark.parametrize("name", sorted(NOT_JOINED))
 def test_records_frames_and_tables_are_not_joined(name: str) -> None:
     assert _joined(NOT_JOINED[name]) == [], name
+
+
+def test_a_journal_record_as_wide_as_a_wrap_width_is_no_wrap() -> None:
+    first, second = NOT_JOINED["two journal records"].splitlines()
+    assert len(first) == 72  # a soft-wrap width: without the record check the pair would be joined
+    # a terminal that wrapped the record itself leaves the continuation without a prefix: that is still joined
+    assert _joined(first + "\n" + second.split(": ", 1)[1] + "\n") == [1]
 
 
 def test_a_plain_log_without_wraps_is_left_as_it_is() -> None:

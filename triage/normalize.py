@@ -671,7 +671,13 @@ def _soft_candidates(source: bytes, joined: set[int], continued: set[int]) -> se
                 continue
         if widths is None:
             widths = _soft_widths(source)
-        if _broken_before(_width(line), nxt, widths) or _broken_before(_width(raw), nxt, widths):
+        # When the next line starts a record of its own (journald's or a timestamped log's prefix on both lines),
+        # the program broke its message before the prefix was added: the width as written counts only against the
+        # paste's own widest line (which carries a prefix too), not against a terminal's width that the prefix
+        # alone may make the line reach.
+        own_record = line is not raw and _RECORD_START().match(raw_next) is not None
+        raw_widths = widths[len(SOFT_WIDTHS) :] if own_record else widths
+        if _broken_before(_width(line), nxt, widths) or _broken_before(_width(raw), nxt, raw_widths):
             wrapped.add(i)
     return wrapped
 
