@@ -54,3 +54,39 @@ def _summary(path: Path, backend: str) -> str:
 def test_reports_identical_with_and_without_hyperscan() -> None:
     for path in LOGS:
         assert _summary(path, "hyperscan") == _summary(path, "ahocorasick") == _summary(path, "python"), path.name
+
+
+# --- keywords with letters beyond ASCII ----------------------------------------------------------------------
+
+CYRILLIC_SIG = """[[signature]]
+id = "demo-file-missing-ru"
+kb = "demo-crash"
+description = "d"
+keywords = ["не удается найти указанный файл"]
+regex = '''(?i)не удается найти указанный файл'''
+weight = 0.9
+[signature.examples]
+match = ['''Не удается найти указанный файл.''']
+no_match = ['''Не удается открыть файл.''']
+"""
+
+
+def test_keyword_forms_cover_the_cases_a_log_prints() -> None:
+    from triage.validate import keyword_forms
+
+    assert keyword_forms("Out Of Memory") == (b"out of memory",)  # ASCII: the scan is caseless already
+    forms = {f.decode() for f in keyword_forms("не удается")}
+    assert forms == {"не удается", "Не удается", "НЕ УДАЕТСЯ"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_lower_case_cyrillic_keyword_finds_the_sentence_that_starts_with_it(tmp_path: Path, backend: str) -> None:
+    """The log is scanned ASCII-lowercased, so `Не` and `не` differ byte for byte: the keyword's other forms are
+    looked for too (a localized Windows message starts with a capital)."""
+    from conftest import write_demo_kb
+    from triage.load import load_kb
+
+    kb = load_kb([write_demo_kb(tmp_path, CYRILLIC_SIG)], builtin=False, use_cache=False)
+    engine = Engine(kb, prefilter=backend)
+    for line in ("Не удается найти указанный файл.", "НЕ УДАЕТСЯ НАЙТИ УКАЗАННЫЙ ФАЙЛ", "ошибка: не удается найти указанный файл"):
+        assert "demo-crash" in {m.kb_id for m in engine.analyse(f"CreateFile C:\\m\\x.gguf: {line}\n").matches}, line

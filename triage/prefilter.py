@@ -4,7 +4,8 @@ Backends, best first: Hyperscan (SIMD literal matching), pyahocorasick (an
 Aho-Corasick automaton in C), and plain `bytes.find` per keyword. All three
 return the same offsets; tests compare them on the whole corpus.
 Keywords are ASCII-lowercased and the log is scanned as `bytes.lower()`, so
-case-insensitivity means the same thing in every backend.
+case-insensitivity means the same thing in every backend (a keyword with other
+cased letters comes in several forms: `validate.keyword_forms`).
 """
 
 from __future__ import annotations

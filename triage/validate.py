@@ -25,7 +25,19 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["compile_regex", "split_front_matter", "validate_dirs"]
+__all__ = ["compile_regex", "keyword_forms", "split_front_matter", "validate_dirs"]
+
+
+def keyword_forms(keyword: str) -> tuple[bytes, ...]:
+    """The byte strings the prefilter looks for to find `keyword` in any case. It scans the log ASCII-lowercased
+    (`bytes.lower()`, at memory speed), so an ASCII keyword is caseless as it is; other cased letters (Cyrillic,
+    Greek, accented Latin) are compared byte for byte, so such a keyword is also looked for lower-cased,
+    capitalised and in capitals: `не удается` then finds the sentence's `Не удается` and a dialog's `НЕ УДАЕТСЯ`."""
+    if keyword.isascii():
+        return (keyword.encode("utf-8").lower(),)
+    low = keyword.lower()
+    forms = (keyword, low, low[:1].upper() + low[1:], keyword.upper())
+    return tuple(dict.fromkeys(form.encode("utf-8").lower() for form in forms))
 
 
 def _display(path: Path) -> str:
@@ -146,7 +158,7 @@ def _compile_signature(
         kb_id=sig.kb or default_kb,
         variant=sig.variant,
         description=sig.description,
-        keywords=tuple(kw.encode("utf-8").lower() for kw in sig.keywords) if sig.prefilter else (),
+        keywords=tuple(form for kw in sig.keywords for form in keyword_forms(kw)) if sig.prefilter else (),
         regexes_src=regexes,
         unless_src=many("unless", sig.unless),
         near_src=many("near", sig.near),
@@ -290,7 +302,7 @@ def _load_product(path: Path, errors: list[DataError]) -> Product | None:
                 continue
             if is_version and not any(g.startswith(_VERSION_GROUPS) for g in pattern.groupindex):
                 errors.append(DataError(shown, f"{field}[{i}].regex", "a version pattern needs a group named version... or build..."))
-            markers.append(Marker(tuple(k.encode("utf-8").lower() for k in m.keywords), m.regex, m.weight, m.raw, is_version))
+            markers.append(Marker(tuple(form for k in m.keywords for form in keyword_forms(k)), m.regex, m.weight, m.raw, is_version))
     if not spec.hidden and spec.logs is None:
         errors.append(DataError(shown, "logs.followup", "a runtime needs its follow-up text (where its logs are, how to get a verbose one)"))
     if len(errors) != before:
