@@ -125,10 +125,12 @@ no_match = ["Illegal instruction"]
 
 
 @pytest.mark.parametrize(("keyword", "found"), [("Недопустимая инструкция", True), ("едопустимая инструкция", True),
-                                                 ("недопустимая инструкция", False)])
+                                                 ("недопустимая инструкция", True), ("НЕДОПУСТИМАЯ ИНСТРУКЦИЯ", True),
+                                                 ("недопустимый адрес", False)])
 def test_keywords_fold_ascii_only_like_the_prefilter(tmp_path: Path, keyword: str, found: bool) -> None:
-    """The log is scanned as bytes.lower(): a capital Cyrillic letter stays capital, so a keyword must keep it
-    (or start after it), and kb check folds examples the same way instead of calling a dead keyword fine."""
+    """The log is scanned as bytes.lower(): a capital Cyrillic letter stays capital, so a keyword is also looked
+    for lower-cased, Capitalised and in capitals (`keyword_forms`), and kb check folds examples the same way: a
+    keyword the example does not hold in any of those forms is still called dead."""
     from triage.engine import Engine
     from triage.kbtool import check_kb
 
