@@ -97,6 +97,13 @@ def json_body(text: str) -> str:
     )
 
 
+def json_nested(text: str) -> str:
+    """A proxy's or an agent's JSON error quoting the provider's JSON body (claude-code-router, LiteLLM): the
+    provider's `\\n` and `\\"` escaped once more, `\\\\n` and `\\\\\\"` on one line."""
+    inner = json.dumps({"error": {"message": text.rstrip("\n"), "type": "api_error"}})
+    return "API Error: 500 " + json.dumps({"error": {"message": f"Error from provider(500): {inner}"}})
+
+
 def py_repr(text: str) -> str:
     """A Python exception repr: `ValueError('...\\n...')` on one line."""
     return f"Traceback (most recent call last):\nValueError({text.rstrip()!r})"
@@ -124,6 +131,7 @@ FORMS: dict[str, Form] = {
     "wrap120": wrap120,
     "one-line": one_line,
     "json-body": json_body,
+    "json-nested": json_nested,
     "py-repr": py_repr,
     "langchain": langchain,
 }

@@ -25,6 +25,7 @@ FLOORS = {
     "wrap120": 0.97,
     "one-line": 0.88,
     "json-body": 0.95,
+    "json-nested": 0.95,
     "py-repr": 0.95,
     "langchain": 0.95,
     "cut-last": 0.2,
@@ -69,6 +70,8 @@ def test_sample_of_every_folder_survives_every_form() -> None:
         f"ValueError({LOG!r})",
         # the same inside a repr of a dict (two levels of quoting)
         repr({"error": LOG}),
+        # Ollama's JSON error quoted inside a proxy's JSON error (two levels of JSON escaping)
+        "API Error: 500 " + json.dumps({"error": {"message": "Error from provider(500): " + json.dumps({"error": LOG})}}),
         # LangChain's pydantic wrapper
         f"1 validation error for LlamaCpp\n__root__\n  Could not load Llama model from path: m.gguf. Received error {ARCH} (type=value_error)",
         # docker compose, journalctl, quoted, timestamped, CRLF, coloured, scraped from a web page, indented
@@ -82,7 +85,7 @@ def test_sample_of_every_folder_survives_every_form() -> None:
         LOG.replace("'", "&#39;"),
         "".join(f"    {line}\n" for line in LOG.splitlines()),
     ],
-    ids=["ollama-500-json", "py-repr", "dict-repr", "langchain", "compose", "journald", "quote", "iso-time",
+    ids=["ollama-500-json", "py-repr", "dict-repr", "proxy-json-nested", "langchain", "compose", "journald", "quote", "iso-time",
          "bracket-time", "crlf", "ansi-in-keyword", "html-entity", "indent"],
 )
 def test_wrapped_known_message_is_found(paste: str) -> None:

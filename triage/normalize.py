@@ -500,11 +500,35 @@ def _open_string(line: bytes) -> list[bytes]:
     if start >= 0:
         head, body = line[: start + 1], line[start + 1 :]
         quote = line[start : start + 1]
+        end = _string_end(body, quote)
         rest = body.rstrip(b" \t\r)]},;.")
-        if rest.endswith(quote) and not rest.endswith(b"\\" + quote):
+        if end >= 0:  # the string closes: what follows (`"}`, `", "type": "api_error"}}`, `')`) is the tail
+            body, tail = body[:end], body[end:]
+        elif rest.endswith(quote) and not rest.endswith(b"\\" + quote):  # unescaped quotes inside: the last one
             body, tail = rest[:-1], body[len(rest) - 1 :]
     pieces = _ESCAPE().sub(_escape, body).split(b"\n")
     return ([head] if head.strip() else []) + pieces + ([tail] if tail else [])
+
+
+_AFTER_STRING = frozenset(b",}])")  # what follows a closed string in JSON or a Python repr
+
+
+def _string_end(body: bytes, quote: bytes) -> int:
+    """The offset in `body` of the quote that closes the string `body` continues: the first one not escaped by an
+    odd run of backslashes and followed (after spaces) by a separator or closer (`,` `}` `]` `)`) or the end; -1
+    when there is none (a cut paste, or a message whose own quotes the program did not escape). Linear: each
+    backslash run is counted once, for the quote after it."""
+    at = body.find(quote)
+    while at >= 0:
+        run = 0
+        while run < at and body[at - run - 1] == 0x5C:
+            run += 1
+        if run % 2 == 0:
+            after = body[at + 1 : at + 80].lstrip(b" \t\r")
+            if not after or after[0] in _AFTER_STRING:
+                return at
+        at = body.find(quote, at + 1)
+    return -1
 
 
 def _expand(
@@ -527,9 +551,23 @@ def _expand(
     return out, out_origin
 
 
-def _escaped_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
-    """An escaped-string line split at its escaped line breaks."""
-    return _open_string(line) if b"\\" in line and _escaped_string(line) else None
+MAX_ESCAPE_DEPTH = 3  # a JSON error body inside another's message (a proxy's or an agent's), and one level more
+
+
+def _escaped_pieces(line: bytes, prev: bytes, depth: int = 1) -> list[bytes] | None:
+    """An escaped-string line split at its escaped line breaks. A piece that is itself an escaped string is opened
+    too, up to MAX_ESCAPE_DEPTH levels: a provider's JSON error quoted inside a proxy's JSON error still has its
+    quotes and line breaks escaped once the outer string is opened."""
+    if not (b"\\" in line and _escaped_string(line)):
+        return None
+    pieces = _open_string(line)
+    if depth >= MAX_ESCAPE_DEPTH or not any(b"\\" in piece for piece in pieces):
+        return pieces
+    out: list[bytes] = []
+    for piece in pieces:
+        inner = _escaped_pieces(piece, b"", depth + 1)
+        out.extend(inner if inner is not None else [piece])
+    return out
 
 
 def _width(line: bytes) -> int:
