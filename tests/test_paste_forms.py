@@ -231,3 +231,14 @@ def test_wrap_of_a_non_ascii_line_is_measured_in_characters() -> None:
     pasted = line[:cut] + "\n" + line[cut:] + "\n"
     assert "unknown model architecture" not in line[:cut] and "unknown model architecture" not in line[cut:]
     assert _ids(pasted)[:1] == ["unknown-model-architecture"]
+
+
+def test_the_last_piece_of_a_hard_wrapped_line_is_not_read_as_cut() -> None:
+    """A terminal wrapped a complete line so that its last piece holds one quote of a pair: the paste is not cut
+    there, so no pattern may match that piece "as far as it goes" (round 52's runc line read as a missing GGUF)."""
+    line = ('Error response from daemon: OCI runtime create failed: runc create failed: unable to start container '
+            'process: exec: "vllm": executable file not found in $PATH: unknown')
+    wrapped = FORMS["wrap120"](line + "\n")
+    last = wrapped.rstrip("\n").split("\n")[-1]
+    assert last.count('"') % 2 == 1 and line.count('"') % 2 == 0
+    assert _ids(wrapped) == []

@@ -395,7 +395,11 @@ def _check_line(
                 text = joined
             else:
                 m = None
-        elif len(text) >= PARTIAL_MIN and _looks_cut(text) and not log.neighbours(start, 0, 1)[1]:
+        elif (
+            len(text) >= PARTIAL_MIN
+            and _looks_cut(lines.get(log.chains[start]) if log.chains and start in log.chains else text)
+            and not log.neighbours(start, 0, 1)[1]
+        ):  # a hard wrap's last piece is cut only if the whole line is (its opening quote is in an earlier piece)
             m = _cut_match(sig, text, diag, work)
         if m is None:
             seen_text[text] = None
