@@ -397,7 +397,7 @@ def _check_line(
                 m = None
         elif (
             len(text) >= PARTIAL_MIN
-            and _looks_cut(lines.get(log.chains[start]) if log.chains and start in log.chains else text)
+            and _looks_cut(lines.get(log.chains[start]) if start in log.chains else text)
             and not log.neighbours(start, 0, 1)[1]
         ):  # a hard wrap's last piece is cut only if the whole line is (its opening quote is in an earlier piece)
             m = _cut_match(sig, text, diag, work)

@@ -501,11 +501,8 @@ def _open_string(line: bytes) -> list[bytes]:
         head, body = line[: start + 1], line[start + 1 :]
         quote = line[start : start + 1]
         end = _string_end(body, quote)
-        rest = body.rstrip(b" \t\r)]},;.")
         if end >= 0:  # the string closes: what follows (`"}`, `", "type": "api_error"}}`, `')`) is the tail
             body, tail = body[:end], body[end:]
-        elif rest.endswith(quote) and not rest.endswith(b"\\" + quote):  # unescaped quotes inside: the last one
-            body, tail = rest[:-1], body[len(rest) - 1 :]
     pieces = _ESCAPE().sub(_escape, body).split(b"\n")
     return ([head] if head.strip() else []) + pieces + ([tail] if tail else [])
 
@@ -515,9 +512,10 @@ _AFTER_STRING = frozenset(b",}])")  # what follows a closed string in JSON or a 
 
 def _string_end(body: bytes, quote: bytes) -> int:
     """The offset in `body` of the quote that closes the string `body` continues: the first one not escaped by an
-    odd run of backslashes and followed (after spaces) by a separator or closer (`,` `}` `]` `)`) or the end; -1
-    when there is none (a cut paste, or a message whose own quotes the program did not escape). Linear: each
-    backslash run is counted once, for the quote after it."""
+    odd run of backslashes and followed (after spaces) by a separator or closer (`,` `}` `]` `)`) or the end;
+    failing that (a message whose own quotes the program did not escape), the line's last quote before its closers
+    if it is not escaped; -1 when there is none (a cut paste). Linear: each backslash run is counted once, for the
+    quote after it."""
     at = body.find(quote)
     while at >= 0:
         run = 0
@@ -528,7 +526,8 @@ def _string_end(body: bytes, quote: bytes) -> int:
             if not after or after[0] in _AFTER_STRING:
                 return at
         at = body.find(quote, at + 1)
-    return -1
+    rest = body.rstrip(b" \t\r)]},;.")
+    return len(rest) - 1 if rest.endswith(quote) and not rest.endswith(b"\\" + quote) else -1
 
 
 def _expand(
