@@ -242,3 +242,16 @@ def test_the_last_piece_of_a_hard_wrapped_line_is_not_read_as_cut() -> None:
     last = wrapped.rstrip("\n").split("\n")[-1]
     assert last.count('"') % 2 == 1 and line.count('"') % 2 == 0
     assert _ids(wrapped) == []
+
+
+def test_pieces_of_one_escaped_line_are_not_rejoined_as_a_terminal_wrap() -> None:
+    """Opening a proxy's nested JSON error splits one user line into pieces; a piece that happens to be 132 bytes
+    wide (a terminal width) was rejoined with the closing `"}}` after it as if a terminal had wrapped it, and the
+    odd quote then made it read as a cut paste (the json-nested sweep's one forbidden hit, Zed's LM Studio 503)."""
+    inner = "Failed to connect to LM Studio API: 503 Service Unavailable"
+    paste = FORMS["json-nested"](inner + "\n")
+    view, origin, wraps, chains, soft = unwrap(paste.encode())
+    piece = b'Error from provider(500): {"error": {"message": "' + inner.encode() + b'", "type": "api_error"}}'
+    assert len(piece) == 132 and piece in view.split(b"\n")
+    assert wraps is None and chains is None
+    assert _ids(paste) == []

@@ -590,23 +590,43 @@ def _starts_record(first: bytes, nxt: bytes) -> bool:
     return _RECORD_START().match(nxt) is not None
 
 
-def _rejoin_wraps(lines: list[bytes]) -> tuple[list[bytes], dict[int, int], dict[int, int]]:
+def _rejoin_wraps(
+    lines: list[bytes], numbers: list[int] | None = None
+) -> tuple[list[bytes], dict[int, int], dict[int, int]]:
     """A line exactly as wide as a terminal, followed by more text, continues on the next line: each piece but the
     last becomes itself joined with the pieces after it, and matches must start in the piece itself (`Log.wraps`),
     so a line that only looked wrapped still matches as it is, and the number of lines does not change.
+    `numbers` (the user's line number of each line, when an earlier step split lines) keeps apart the pieces of
+    one user line: a terminal wraps the lines it was given, so where an escaped string or a run-on line was split
+    is never a wrap, however wide the piece before it happens to be.
     Returns the lines, {line index: bytes of its own piece} and {continuation index: its first piece's index}."""
     out = list(lines)
     firsts: dict[int, int] = {}  # line index -> bytes of its own piece
     heads: dict[int, int] = {}  # continuation line index -> the index of its wrapped line's first piece
     i = 0
     n = len(lines)
+
+    def split_here(k: int) -> bool:  # lines k and k + 1 are pieces of one user line
+        return numbers is not None and numbers[k] == numbers[k + 1]
+
     while i < n - 1:
         line = lines[i]
-        if len(line) < 80 or (w := _width(line)) not in WRAP_WIDTHS or _starts_record(line, lines[i + 1]):
+        if (
+            len(line) < 80
+            or (w := _width(line)) not in WRAP_WIDTHS
+            or split_here(i)
+            or _starts_record(line, lines[i + 1])
+        ):
             i += 1
             continue
         j = i + 1  # lines[i:j+1] are the pieces: each but the last exactly as wide as the first
-        while j < n - 1 and j - i < MAX_WRAP_CHAIN and _width(lines[j]) == w and not _starts_record(line, lines[j + 1]):
+        while (
+            j < n - 1
+            and j - i < MAX_WRAP_CHAIN
+            and _width(lines[j]) == w
+            and not split_here(j)
+            and not _starts_record(line, lines[j + 1])
+        ):
             j += 1
         pieces = [piece.rstrip(b"\r") for piece in lines[i : j + 1]]
         for k in range(len(pieces) - 1):  # each piece joined with the rest: a message may start in any of them
@@ -829,6 +849,7 @@ def unwrap(data: Buffer) -> View:
         data = _ENTITY_B().sub(_entity, data)
     origin: list[int] | None = None
     lines: list[bytes] | None = None
+    numbers: list[int] | None = None  # the user's line number of each line, once a step split lines
     splits: list[Callable[[bytes, bytes], list[bytes] | None]] = []  # the steps that split a line into several
     if b"\\" in data and _ESCAPED_BREAK().search(data):
         splits.append(_escaped_pieces)
@@ -837,7 +858,7 @@ def unwrap(data: Buffer) -> View:
     if _LONG().search(data):
         splits.append(_run_on_pieces)
     for step in splits:
-        if lines is None:
+        if lines is None or numbers is None:
             lines = data.split(b"\n")
             numbers = list(range(1, len(lines) + 1))
         lines, numbers = _expand(lines, numbers, step)
@@ -858,7 +879,7 @@ def unwrap(data: Buffer) -> View:
         lines, firsts, heads = data.split(b"\n"), dict[int, int](), dict[int, int]()
     else:
         source = data if lines is None else b"\n".join(lines)  # the lines before hard wraps are joined (same count)
-        lines, firsts, heads = _rejoin_wraps(lines if lines is not None else data.split(b"\n"))
+        lines, firsts, heads = _rejoin_wraps(lines if lines is not None else data.split(b"\n"), numbers)
         wrapped = _soft_candidates(source, set(firsts), set(heads)) if soft_ok else set()
     lines, own = _soft_join(lines, wrapped)
     data = b"\n".join(lines)
