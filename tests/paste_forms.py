@@ -68,6 +68,12 @@ bracket_time = _per_line(lambda i: f"[2024-12-03 10:00:{i % 60:02d}] ")
 indent = _per_line(lambda i: "    ")
 
 
+def code_span(text: str) -> str:
+    """Each line as an inline code span, as chat and issue writers quote a line (`` `Error: ...` ``); a line that
+    holds a backtick itself cannot be one span and stays as it is."""
+    return "\n".join(f"`{line}`" if line.strip() and "`" not in line else line for line in _lines(text))
+
+
 def _wrap(width: int) -> Form:
     def form(text: str) -> str:
         out: list[str] = []
@@ -127,6 +133,7 @@ FORMS: dict[str, Form] = {
     "timestamp": timestamp,
     "bracket-time": bracket_time,
     "indent": indent,
+    "code-span": code_span,
     "wrap80": wrap80,
     "wrap120": wrap120,
     "one-line": one_line,
@@ -136,7 +143,7 @@ FORMS: dict[str, Form] = {
     "langchain": langchain,
 }
 # Forms that keep one output line per input line, so evidence must keep pointing at the same line numbers.
-LINE_PRESERVING = {"crlf", "ansi", "html", "compose", "journald", "quote", "timestamp", "bracket-time", "indent"}
+LINE_PRESERVING = {"crlf", "ansi", "html", "compose", "journald", "quote", "timestamp", "bracket-time", "indent", "code-span"}
 # The paste ends inside the first evidence line of the expected entry (needs the report): its last quarter (at
 # most 24 characters) or its last eighth (at most 12 characters) is gone.
 CUTS = {"cut-last": (4, 24), "cut-tail": (8, 12)}

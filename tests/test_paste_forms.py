@@ -11,7 +11,7 @@ import pytest
 
 from conftest import shared_engine
 from paste_forms import CUTS, FORMS, LINE_PRESERVING, cases, sample, sweep, table
-from triage.normalize import PASTE_LIMIT, unwrap
+from triage.normalize import PASTE_LIMIT, clean_line, unwrap
 
 ARCH = "llama_model_load: error loading model: error loading model architecture: unknown model architecture: 'glm4moe'"
 OOM = "ggml_backend_cuda_buffer_type_alloc_buffer: allocating 8192.00 MiB on device 0: cudaMalloc failed: out of memory"
@@ -84,9 +84,17 @@ def test_sample_of_every_folder_survives_every_form() -> None:
         LOG.replace("unknown model", "\x1b[31munknown\x1b[0m model"),
         LOG.replace("'", "&#39;"),
         "".join(f"    {line}\n" for line in LOG.splitlines()),
+        # the one line quoted as an inline code span, in a chat message or an issue, behind a quote mark
+        f"`{ARCH}`\n",
+        f"> `{ARCH}` \n",
+        # Ollama's slog line as a code span: its escaped quotes close before the span's backtick
+        '`level=ERROR source=create.go:162 msg="error converting from safetensors" '
+        'error="unsupported architecture \\"Qwen3ForCausalLM\\""`\n',
+        "ollama-1  | `" + ARCH + "`\n",
     ],
     ids=["ollama-500-json", "py-repr", "dict-repr", "proxy-json-nested", "langchain", "compose", "journald", "quote", "iso-time",
-         "bracket-time", "crlf", "ansi-in-keyword", "html-entity", "indent"],
+         "bracket-time", "crlf", "ansi-in-keyword", "html-entity", "indent", "code-span", "quoted-code-span",
+         "slog-code-span", "compose-code-span"],
 )
 def test_wrapped_known_message_is_found(paste: str) -> None:
     assert "unknown-model-architecture" in _ids(paste)
@@ -255,3 +263,16 @@ def test_pieces_of_one_escaped_line_are_not_rejoined_as_a_terminal_wrap() -> Non
     assert len(piece) == 132 and piece in view.split(b"\n")
     assert wraps is None and chains is None
     assert _ids(paste) == []
+
+
+def test_a_line_written_as_one_code_span_is_read_as_the_line() -> None:
+    """A chat or an issue quotes a line as an inline code span: the backticks must not stand where signatures expect
+    the line to start or end, but backticks inside a line (glibc's quoting) stay."""
+    status5 = "ggml_metal_graph_compute: command buffer 0 failed with status 5"
+    assert clean_line(f"`{status5}`") == status5
+    assert clean_line(f"> `{status5}`  ") == status5
+    assert clean_line("`    at e.getModelCapabilitiesInfo (main_window.js:46:22543)`") == "    at e.getModelCapabilitiesInfo (main_window.js:46:22543)"
+    glibc = "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by ./llama-server)"
+    assert clean_line(glibc) == glibc
+    assert clean_line("`a` and `b`") == "`a` and `b`"
+    assert clean_line("```") == ""

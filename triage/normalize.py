@@ -68,6 +68,17 @@ def _unescape(m: re.Match[str]) -> str:
     return {"n": " ", "t": " "}.get(ch, ch)
 
 
+def _code_span_line(text: str) -> str:
+    """A whole line written as one inline code span (`` `Error: ...` `` in an issue, a chat or a Discord message)
+    as the program printed it: the span's backticks would otherwise stand where signatures expect the line to start
+    or end. Only a single span that is the whole line is opened; backticks inside a line (glibc's `` `GLIBC_2.28' ``,
+    Rust's and CMake's quoted names) and fences are left as they are."""
+    body = text.strip()
+    if len(body) > 2 and body[0] == "`" and body[-1] == "`" and body.count("`") == 2:
+        return body[1:-1].rstrip()  # the span's own indentation is the line's (a stack frame's `    at ...`)
+    return text
+
+
 def clean_line(text: str) -> str:
     """One raw line to the text signatures see."""
     if "\x1b" in text:
@@ -101,6 +112,8 @@ def clean_line(text: str) -> str:
             text = text[m.end() :]
         if text is before:
             break
+    if "`" in text[:4]:  # after the prefixes a chat or a container put in front of the span, before slog's
+        text = _code_span_line(text)
     if text.startswith("time=") and (m := _SLOG().match(text)):
         msg = m.group("msg")
         if len(msg) >= 2 and msg.startswith('"') and msg.endswith('"'):
@@ -507,7 +520,7 @@ def _open_string(line: bytes) -> list[bytes]:
     return ([head] if head.strip() else []) + pieces + ([tail] if tail else [])
 
 
-_AFTER_STRING = frozenset(b",}])")  # what follows a closed string in JSON or a Python repr
+_AFTER_STRING = frozenset(b",}])`")  # what follows a closed string in JSON or a Python repr (or ends a code span)
 
 
 def _string_end(body: bytes, quote: bytes) -> int:
@@ -526,7 +539,7 @@ def _string_end(body: bytes, quote: bytes) -> int:
             if not after or after[0] in _AFTER_STRING:
                 return at
         at = body.find(quote, at + 1)
-    rest = body.rstrip(b" \t\r)]},;.")
+    rest = body.rstrip(b" \t\r)]},;.`")
     return len(rest) - 1 if rest.endswith(quote) and not rest.endswith(b"\\" + quote) else -1
 
 
