@@ -200,8 +200,11 @@ def test_langchain_wrapper_with_a_message_is_not_read_as_an_empty_error() -> Non
         b"&quot;" * 200_000 + b"\n",
         b"".join(b"%079d\n" % i for i in range(12_000)) + b"".join(b"%080d\n" % i for i in range(12_000)),
         b"Received error x (type=value_error)\n" * 30_000,
+        b"see `llama_model_load: error loading model: x` and " * 20_000 + b"\n",
+        (b"it says `CUDA error: out of memory in ggml_cuda_op` " * 40 + b"\n") * 2_000,
     ],
-    ids=["backslash-run", "escaped-quotes", "late-escape", "run-on", "entities", "wrap-widths", "langchain"],
+    ids=["backslash-run", "escaped-quotes", "late-escape", "run-on", "entities", "wrap-widths", "langchain",
+         "code-spans", "code-span-lines"],
 )
 def test_hostile_pastes_stay_fast(paste: bytes) -> None:
     """The paste-wide rewrites are C-speed searches plus per-line work bounded by the line count."""
@@ -276,3 +279,19 @@ def test_a_line_written_as_one_code_span_is_read_as_the_line() -> None:
     assert clean_line(glibc) == glibc
     assert clean_line("`a` and `b`") == "`a` and `b`"
     assert clean_line("```") == ""
+
+
+def test_a_line_quoted_as_a_code_span_in_prose_is_also_read_alone() -> None:
+    """Reporters quote the line that matters inside a sentence (round 58b's llama.cpp#4495); the span is read as a
+    line of its own as well, while the sentence stays as written (a program's own message may end in a quoted
+    command, Ollama's `run \\`ollama run x\\``), and a program's backticked path or name is no line."""
+    status5 = "ggml_metal_graph_compute: command buffer 3 failed with status 5"
+    prose = f"Hi, llama.cpp on my M1 fails with `{status5}` right after loading, any idea?\n"
+    view = unwrap(prose.encode())[0].split(b"\n")
+    assert view[0] == prose.rstrip("\n").encode() and view[1] == status5.encode()
+    crun = "Error: crun: cannot stat `/usr/lib64/libEGL_nvidia.so.550.135`: No such file or directory\n"
+    assert unwrap(crun.encode())[0] == crun.encode()
+    rust = "error[E0425]: cannot find value `x` in this scope\n"
+    assert unwrap(rust.encode())[0] == rust.encode()
+    quoted = 'ollama create fails with `Error: unsupported architecture "Qwen3ForCausalLM"` on 0.6.5, any idea?\n'
+    assert _evidence(quoted, "unknown-model-architecture") == 1  # the user's line, not the piece's

@@ -15,7 +15,7 @@ from __future__ import annotations
 import mmap
 import re
 from functools import cache
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import AnyStr, Callable, NewType, Union
 
 from .records import NamedTuple
@@ -814,6 +814,28 @@ def _wrapper_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
     return pieces
 
 
+# An inline code span in prose: `ggml_metal_graph_compute: command buffer 3 failed with status 5` quoted in a sentence.
+# A message, not a name: words with a space between them (a program's own line quotes paths and names in backticks,
+# crun's `cannot stat `/usr/lib64/libEGL_nvidia.so.550`: ...`), and long enough to be a line (checked by the caller).
+MAX_CODE_SPANS = 64  # inline code spans a paste may hold for them to be read as quoted lines
+_CODE_SPAN = lazy_regex(rb"(?<![`\w])`([^`\n ]{1,200} [^`\n]{1,400})`(?![`\w])")
+
+
+def _code_span_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
+    """A line of prose quoting a program's line as an inline code span: the quoted line on a line of its own, so
+    that it starts and ends as the program printed it, with the prose around it on lines of their own. A line that
+    is one span as a whole is `clean_line`'s; a fence, and a program's own line that quotes names in backticks
+    (a span shorter than a line), are left whole."""
+    if b"```" in line or _width(line) in WRAP_WIDTHS or _width(prev) in WRAP_WIDTHS:  # a fence, a hard wrap's piece
+        return None
+    spans = [m.span(1) for m in _CODE_SPAN().finditer(line) if m.end(1) - m.start(1) >= 24]
+    if not spans:
+        return None
+    if len(spans) == 1 and not (line[: spans[0][0] - 1].strip(b" \t>") or line[spans[0][1] + 1 :].strip()):
+        return None  # the whole line is the span: clean_line reads it
+    return [line, *(line[start:end] for start, end in spans)]
+
+
 def _run_on_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
     """A whole log pasted as one line (a chat box or a form field that ate the line breaks) split again before
     each record start it holds (`llama_model_load: `, `time=`, a timestamp, a stack frame, an exception). Only a
@@ -864,6 +886,8 @@ def unwrap(data: Buffer) -> View:
     lines: list[bytes] | None = None
     numbers: list[int] | None = None  # the user's line number of each line, once a step split lines
     splits: list[Callable[[bytes, bytes], list[bytes] | None]] = []  # the steps that split a line into several
+    if b"`" in data and 0 < sum(1 for _ in islice(_CODE_SPAN().finditer(data), MAX_CODE_SPANS + 1)) <= MAX_CODE_SPANS:
+        splits.append(_code_span_pieces)  # a prose report quotes a few lines; hundreds of spans are no report
     if b"\\" in data and _ESCAPED_BREAK().search(data):
         splits.append(_escaped_pieces)
     if b"Received error" in data or b"(type=value_error)" in data:
