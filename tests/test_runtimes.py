@@ -120,6 +120,10 @@ UNDETECTABLE = {
     # ollama#1965: the issue title alone (`failed to apply lora adapter` with ggml adapter); it names no runtime, and
     # the message is llama.cpp's, which Ollama vendored.
     "r34-ollama-1965-ggml-adapter-failed-to-apply-title.log",
+    # text-generation-webui#2899 (round 58b): the web UI's two lines are `INFO:Loading settings from settings.yaml...`
+    # and `INFO:Loading <model>...`, which many Python programs print; the only program the paste names is the
+    # llama-cpp-python build in pip's temporary folder, so that is the reasonable reading.
+    "r58-textgen-2899-clblast-wheel-no-platform.log",
 }
 
 
