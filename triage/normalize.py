@@ -816,16 +816,17 @@ def _wrapper_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
 
 # An inline code span in prose: `ggml_metal_graph_compute: command buffer 3 failed with status 5` quoted in a sentence.
 # A message, not a name: words with a space between them (a program's own line quotes paths and names in backticks,
-# crun's `cannot stat `/usr/lib64/libEGL_nvidia.so.550`: ...`), and long enough to be a line (checked by the caller).
+# crun's `cannot stat `/usr/lib64/libEGL_nvidia.so.550`: ...`), and long enough to be a line (24 characters, checked
+# by `_code_span_pieces`; the paste-wide count below counts every span).
 MAX_CODE_SPANS = 64  # inline code spans a paste may hold for them to be read as quoted lines
 _CODE_SPAN = lazy_regex(rb"(?<![`\w])`([^`\n ]{1,200} [^`\n]{1,400})`(?![`\w])")
 
 
 def _code_span_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
-    """A line of prose quoting a program's line as an inline code span: the quoted line on a line of its own, so
-    that it starts and ends as the program printed it, with the prose around it on lines of their own. A line that
-    is one span as a whole is `clean_line`'s; a fence, and a program's own line that quotes names in backticks
-    (a span shorter than a line), are left whole."""
+    """A line of prose quoting a program's line as an inline code span: the line as written, then each quoted line
+    on a line of its own, so that it starts and ends as the program printed it (the sentence is kept whole: programs
+    print backticked commands in their own messages). A line that is one span as a whole is `clean_line`'s; a
+    fence, a hard wrap's piece and a program's own line that quotes names in backticks are left alone."""
     if b"```" in line or _width(line) in WRAP_WIDTHS or _width(prev) in WRAP_WIDTHS:  # a fence, a hard wrap's piece
         return None
     spans = [m.span(1) for m in _CODE_SPAN().finditer(line) if m.end(1) - m.start(1) >= 24]
