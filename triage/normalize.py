@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from collections.abc import Iterator
 from functools import cache
 from itertools import accumulate, islice
 from typing import AnyStr, Callable, NewType, Union
@@ -816,10 +817,18 @@ def _wrapper_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
 
 # An inline code span in prose: `ggml_metal_graph_compute: command buffer 3 failed with status 5` quoted in a sentence.
 # A message, not a name: words with a space between them (a program's own line quotes paths and names in backticks,
-# crun's `cannot stat `/usr/lib64/libEGL_nvidia.so.550`: ...`), and long enough to be a line (24 characters, checked
-# by `_code_span_pieces`; the paste-wide count below counts every span).
-MAX_CODE_SPANS = 64  # inline code spans a paste may hold for them to be read as quoted lines
+# crun's `cannot stat `/usr/lib64/libEGL_nvidia.so.550`: ...`), and long enough to be a line (MIN_CODE_SPAN; checked
+# after the match, so that a short span is still consumed whole and its closing backtick never opens another).
+MAX_CODE_SPANS = 64  # quoted-line spans a paste may hold for them to be read as quoted lines
+MIN_CODE_SPAN = 24
 _CODE_SPAN = lazy_regex(rb"(?<![`\w])`([^`\n ]{1,200} [^`\n]{1,400})`(?![`\w])")
+
+
+def _quoted_spans(data: bytes) -> Iterator[tuple[int, int]]:
+    """Where each inline code span long enough to be a quoted line holds its text."""
+    for m in _CODE_SPAN().finditer(data):
+        if m.end(1) - m.start(1) >= MIN_CODE_SPAN:
+            yield m.span(1)
 
 
 def _code_span_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
@@ -829,11 +838,11 @@ def _code_span_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
     fence, a hard wrap's piece and a program's own line that quotes names in backticks are left alone."""
     if b"```" in line or _width(line) in WRAP_WIDTHS or _width(prev) in WRAP_WIDTHS:  # a fence, a hard wrap's piece
         return None
-    spans = [m.span(1) for m in _CODE_SPAN().finditer(line) if m.end(1) - m.start(1) >= 24]
+    spans = list(_quoted_spans(line))
     if not spans:
         return None
-    if len(spans) == 1 and not (line[: spans[0][0] - 1].strip(b" \t>") or line[spans[0][1] + 1 :].strip()):
-        return None  # the whole line is the span: clean_line reads it
+    if len(spans) == 1 and line.count(b"`") == 2 and "`" not in clean_line(line.decode("utf-8", "replace")):
+        return None  # the whole line is the span (behind any prefix clean_line strips): clean_line opens it
     return [line, *(line[start:end] for start, end in spans)]
 
 
@@ -887,7 +896,7 @@ def unwrap(data: Buffer) -> View:
     lines: list[bytes] | None = None
     numbers: list[int] | None = None  # the user's line number of each line, once a step split lines
     splits: list[Callable[[bytes, bytes], list[bytes] | None]] = []  # the steps that split a line into several
-    if b"`" in data and 0 < sum(1 for _ in islice(_CODE_SPAN().finditer(data), MAX_CODE_SPANS + 1)) <= MAX_CODE_SPANS:
+    if b"`" in data and 0 < sum(1 for _ in islice(_quoted_spans(data), MAX_CODE_SPANS + 1)) <= MAX_CODE_SPANS:
         splits.append(_code_span_pieces)  # a prose report quotes a few lines; hundreds of spans are no report
     if b"\\" in data and _ESCAPED_BREAK().search(data):
         splits.append(_escaped_pieces)
