@@ -133,6 +133,9 @@ def test_unwrap_leaves_plain_logs_and_windows_paths_alone() -> None:
     assert unwrap(plain) == (plain, None, None, None, None)
     path = b'error: C:\\new\\nvidia\\bin "C:\\Users\\x\\n.gguf" \\n\n'
     assert unwrap(path) == (path, None, None, None, None)  # single backslashes: a raw Windows path, not an escaped string
+    # Node prints a native addon's path behind Windows' long-path prefix (round 64c, humanify#135)
+    addon = b"npm error \\\\?\\C:\\Users\\u\\AppData\\Roaming\\npm\\node_modules\\x\\llama-addon.node\n"
+    assert b"\\\\?\\C:\\" in addon and unwrap(addon) == (addon, None, None, None, None)
     big = b"x" * (PASTE_LIMIT + 1) + b"\x1b[31m"
     assert unwrap(big)[0] is big
 

@@ -413,8 +413,9 @@ _ENTITY_B = lazy_regex(_ENTITY_SOURCE.encode())
 # An escaped string's line break or quote: `\n`, `\"`, `\'` after an even number of backslashes.
 _ESCAPED_BREAK = lazy_regex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
 _ESCAPE = lazy_regex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
-# A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`).
-_RAW_PATH = lazy_regex(rb"(?<![\w\\])[A-Za-z]:\\(?![\\\nn\"])")
+# A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`); also behind
+# Windows' long-path prefix `\\?\` (Node's dlopen errors print `\\?\C:\...\npm\node_modules\...\llama-addon.node`).
+_RAW_PATH = lazy_regex(rb"(?:(?<![\w\\])|(?<=\\\\\?\\))[A-Za-z]:\\(?![\\\nn\"])")
 # A relative Windows path with single backslashes (`models\nous-hermes.gguf`, `bin\rocm\x`): its one `\n` is
 # a folder name, not an escaped line break.
 _PATH_TOKEN = lazy_regex(rb"[\w.-]\\[\w.-]+(?:\.[A-Za-z0-9]{1,12}\b|\\[\w.-])")
