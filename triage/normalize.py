@@ -837,6 +837,8 @@ def _code_span_pieces(line: bytes, prev: bytes) -> list[bytes] | None:
     on a line of its own, so that it starts and ends as the program printed it (the sentence is kept whole: programs
     print backticked commands in their own messages). A line that is one span as a whole is `clean_line`'s; a
     fence, a hard wrap's piece and a program's own line that quotes names in backticks are left alone."""
+    if b"`" not in line:  # most lines of a paste that quotes a span somewhere: no width to measure, no search
+        return None
     if b"```" in line or _width(line) in WRAP_WIDTHS or _width(prev) in WRAP_WIDTHS:  # a fence, a hard wrap's piece
         return None
     spans = list(_quoted_spans(line))
