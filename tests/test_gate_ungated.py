@@ -156,6 +156,7 @@ def test_a_repeated_line_keeps_its_reading(tmp_path: Path) -> None:
     ("edit", "expected"),
     [
         (("weight = 0.55", "weight = 0.9"), "signature[0].ungated.weight: 0.9 must be below the signature's weight 0.9"),
+        (("weight = 0.55", "weight = 0.6"), "signature[0].ungated.weight: 0.6 would answer confidently; an ungated reading is a 'possible' answer, below 0.6"),
         (("weight = 0.55", "weight = 1.5"), "signature[0].ungated.weight: Input should be less than or equal to 1"),
         (("weight = 0.55", "weight = 0.55\nwaive = ['near']"), "signature[0].ungated.waive[0]: the signature has no 'near' gate to waive"),
         (("weight = 0.55", "weight = 0.55\nwaive = ['unless']"), "signature[0].ungated.waive[0]: Input should be 'near' or 'anywhere'"),

@@ -18,6 +18,7 @@ from .gatesets import GATE_SETS_FILE, SET_FIELDS, expand, parse_gate_sets, refer
 from .load import REGEX_FLAGS, Affected, Entry, KnowledgeBase, Marker, Product, Signature, Variant, layout
 from .model import Remedy
 from .placeholders import names as placeholder_names
+from .rank import CONFIDENT
 from .schema import GATES, AffectedSpec, EntrySpec, ProductSpec, RemedySpec, SignatureFile, SignatureSpec
 
 if sys.version_info >= (3, 11):
@@ -198,6 +199,10 @@ def _ungated_fields(sig: SignatureSpec, where: str, shown: str, errors: list[Dat
             errors.append(DataError(shown, f"{where}.ungated.waive[{j}]", f"the signature has no {gate!r} gate to waive"))
     if reading.weight >= sig.weight:
         errors.append(DataError(shown, f"{where}.ungated.weight", f"{reading.weight} must be below the signature's weight {sig.weight}"))
+    elif reading.weight >= CONFIDENT:
+        # The reading holds when the paste does not name the program: it can say "possibly", never "it is".
+        errors.append(DataError(shown, f"{where}.ungated.weight", f"{reading.weight} would answer confidently; an ungated "
+                                f"reading is a 'possible' answer, below {CONFIDENT}"))
     if not sig.examples.match_ungated:
         errors.append(DataError(shown, f"{where}.examples.match_ungated", "the ungated reading needs at least one example it accepts"))
     return {
