@@ -318,3 +318,18 @@ def test_short_code_spans_do_not_use_up_the_cap() -> None:
     flags = " ".join(f"`-c {n}`" for n in range(MAX_CODE_SPANS + 10))
     paste = f"I tried {flags}\nand it fails with `{status5}` every time\n"
     assert status5.encode() in unwrap(paste.encode())[0].split(b"\n")
+
+
+def test_a_report_field_exactly_as_wide_as_a_terminal_is_not_joined_to_the_next_field() -> None:
+    """A bug-report form's field line that happens to be 100 columns wide is followed by the next field, not by the
+    rest of a wrapped line: joining them glued `pytorch_model.bin` to `Default Model:` (vibe#1225, round 67d), and a
+    gate that read the file name's end failed."""
+    models = "Models: ggml-large-v3-turbo.bin, ggml-model_05jk3mw6.bin, ggml-model_10jrq7j6.bin, pytorch_model.bin"
+    assert len(models) == 100
+    paste = f"App Version: vibe 3.0.21\n{models}\nDefault Model: \"C:\\\\vibe\\\\ggml-model_05jk3mw6.bin\"\nAVX2: true\n"
+    view, origin, wraps, chains, soft = unwrap(paste.encode())
+    assert b"binDefault" not in view
+    assert wraps is None
+    # A real wrap at the same width still joins: the continuation is not a field.
+    wrapped = "prep\n" + "\n".join(OOM[i : i + 100] for i in range(0, len(OOM), 100)) + "\nmain: exiting\n"
+    assert _evidence(wrapped, "cuda-oom") == 2

@@ -427,6 +427,10 @@ _WIDE = lazy_regex(rb"(?m)^[^\n]{81,}\r?\n[^\n]")
 # A continuation that only looks like a `file.ext: ` logger because the wrap cut a word (`...TensileLibrary.dat: `
 # cut after `Te`): lower case, a dot, and no underscore, after a piece that ends inside a word.
 _CUT_NAME = lazy_regex(rb"[a-z0-9][A-Za-z0-9]{0,40}\.[\w.-]{0,40}: ")
+# A bug-report form's field (`App Version: `, `Default Model: `, `OS: `): Title Case words, a colon, a value. A terminal
+# that wraps at a column rarely cuts a line just before such a head, and a report's field line that happens to be
+# exactly 80 or 100 columns wide is followed by the next field (Vibe's `Models: ...` then `Default Model: `, vibe#1225).
+_FIELD_START = lazy_regex(rb"[A-Z][A-Za-z]{0,20}(?: [A-Z][A-Za-z]{0,20}){0,3}: \S")
 _RECORD_START = lazy_regex(
     rb"(?:time=|\[?\d{4}[-/]\d\d[-/]\d\d[T ]|[A-Z][a-z]{2} +\d{1,2} \d\d:|[\w.-]{1,40} +\| "
     rb"|(?:[A-Za-z]\w{0,40}[_.][\w.-]{0,40}|[A-Z]\w{0,40}(?:Error|Exception)|(?i:error|warning|info|debug|fatal|note|panic)): )"
@@ -593,7 +597,8 @@ def _width(line: bytes) -> int:
 def _starts_record(first: bytes, nxt: bytes) -> bool:
     """Whether `nxt` begins a log record of its own rather than continuing a wrapped line: it is blank, begins
     like `first` does (the same prefix, logger or timestamp), or begins with a timestamp, `time=`, a logger's
-    `function_name: ` / `file.go: `, an exception's name or a level (`error: `); `rror: ` is a continuation.
+    `function_name: ` / `file.go: `, an exception's name, a level (`error: `) or a report form's field
+    (`Default Model: `); `rror: ` is a continuation.
     A terminal wraps at a column, not at a word, so a continuation rarely begins like any of these."""
     if not nxt.strip():
         return True
@@ -602,7 +607,7 @@ def _starts_record(first: bytes, nxt: bytes) -> bool:
         return True
     if first.rstrip(b"\r")[-1:].isalnum() and _CUT_NAME().match(nxt) is not None:
         return False  # a word cut in two, not a logger's name
-    return _RECORD_START().match(nxt) is not None
+    return _RECORD_START().match(nxt) is not None or _FIELD_START().match(nxt) is not None
 
 
 def _rejoin_wraps(
