@@ -124,6 +124,10 @@ UNDETECTABLE = {
     # and `INFO:Loading <model>...`, which many Python programs print; the only program the paste names is the
     # llama-cpp-python build in pip's temporary folder, so that is the reasonable reading.
     "r58-textgen-2899-clblast-wheel-no-platform.log",
+    # text-generation-webui#4615 (round 67a): three lines, the CUDA error with the path of jllllll's
+    # llama-cpp-python-cuBLAS-wheels build and pyarrow's S3 notice at exit; no web UI line, so llama-cpp-python is
+    # the reasonable reading.
+    "r67-textgen-4615-llama-cpp-python-cublas-wheel-cuda-error-35.log",
 }
 
 
