@@ -5,7 +5,9 @@ page, a terminal, a container runtime or another program's error wrapper. Each t
 log's text and returns the form a user would paste; `sweep` applies every form to every fixture that passes
 today and counts, per form, how many expected ids are still found (recall) and how many forbidden ids appear on
 the near-misses. `python tests/paste_forms.py` runs the full sweep (a few minutes on two cores); the pytest
-file runs a fixed sample.
+file runs a fixed sample. After editing a signature, `--changed-since REV` (or `--id ID`) sweeps only the cases of
+the edited ids, in a minute or so: a veto written against the paste as posted (a `^` at a line start) is what
+the other forms break.
 """
 
 from __future__ import annotations
@@ -289,6 +291,23 @@ def table(tallies: dict[str, Tally]) -> str:
     return "\n".join(rows)
 
 
+def concerns(case: Case, ids: set[str]) -> bool:
+    """Whether a case tests one of `ids`: it expects, forbids (`*` counts) or must not be confident of it, or sits in
+    its folder."""
+    named = {*case.expect, *case.forbid, *case.not_confident, case.path.parent.name}
+    return bool(ids & named) or ("*" in case.forbid and bool(ids))
+
+
+def changed_ids(rev: str) -> set[str]:
+    """The ids whose signature file differs between `rev` and the working tree (a veto edited since then is what a
+    paste form may break)."""
+    import subprocess
+
+    out = subprocess.run(["git", "diff", "--name-only", rev, "--", "signatures/"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return {Path(line).stem for line in out.split() if line.endswith(".toml")}
+
+
 def _worker(args: tuple[list[str], list[str]]) -> dict[str, Tally]:
     paths, forms = args
     sys.path.insert(0, str(ROOT))
@@ -308,10 +327,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("-j", type=int, default=2)
     parser.add_argument("--form", action="append", choices=all_forms())
     parser.add_argument("--per-folder", type=int, default=0, help="sample this many logs per folder (0: all)")
+    parser.add_argument("--id", action="append", default=[], metavar="KB_ID",
+                        help="only cases that expect, forbid or must not be confident of this id (repeatable)")
+    parser.add_argument("--changed-since", metavar="REV",
+                        help="only cases of the ids whose signatures/<id>.toml differs from REV (with --id: both)")
     parser.add_argument("-v", action="store_true")
     args = parser.parse_args(argv)
     forms = args.form or all_forms()
     chosen = cases() if not args.per_folder else sample(cases(), args.per_folder)
+    ids = set(args.id) | (changed_ids(args.changed_since) if args.changed_since else set())
+    if args.id or args.changed_since:
+        chosen = [c for c in chosen if concerns(c, ids)]
+        print(f"{len(chosen)} cases of {len(ids)} ids: {' '.join(sorted(ids))}")
     paths = [str(c.path) for c in chosen]
     chunks = [(paths[i :: args.j], forms) for i in range(args.j)]
     with Pool(args.j) as pool:

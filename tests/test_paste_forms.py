@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import shared_engine
-from paste_forms import CUTS, FORMS, LINE_PRESERVING, cases, sample, sweep, table
+from paste_forms import CUTS, FORMS, LINE_PRESERVING, Case, cases, concerns, sample, sweep, table
 from triage.normalize import MAX_CODE_SPANS, PASTE_LIMIT, clean_line, unwrap
 
 ARCH = "llama_model_load: error loading model: error loading model architecture: unknown model architecture: 'glm4moe'"
@@ -333,3 +333,18 @@ def test_a_report_field_exactly_as_wide_as_a_terminal_is_not_joined_to_the_next_
     # A real wrap at the same width still joins: the continuation is not a field.
     wrapped = "prep\n" + "\n".join(OOM[i : i + 100] for i in range(0, len(OOM), 100)) + "\nmain: exiting\n"
     assert _evidence(wrapped, "cuda-oom") == 2
+
+
+def test_a_targeted_sweep_takes_the_cases_that_test_an_id() -> None:
+    """`--id`/`--changed-since` pick what a signature's edit can break: its positives, the near-misses that forbid
+    it wherever they sit, and the logs that forbid every id."""
+    from pathlib import Path
+
+    def case(folder: str, expect: list[str], forbid: list[str]) -> Case:
+        return Case(Path("tests/logs") / folder / "x.log", expect, forbid, [])
+
+    ids = {"port-already-in-use"}
+    assert concerns(case("port-already-in-use", ["port-already-in-use"], []), ids)
+    assert concerns(case("client-cannot-reach-server", [], ["port-already-in-use"]), ids)
+    assert concerns(case("none", [], ["*"]), ids)
+    assert not concerns(case("cuda-oom", ["cuda-oom"], ["host-oom-killed"]), ids)
