@@ -394,3 +394,27 @@ def test_gate_pinning_a_line_end_reads_a_crlf_paste(tmp_path: Path) -> None:
     assert _answer(engine, "-- demo backend found\nGPU fault at 0x10\n") == (0.9, "confident", ["demo-anchored"])
     assert _answer(engine, "-- demo backend found\r\nGPU fault at 0x10\r\n") == (0.9, "confident", ["demo-anchored"])
     assert _answer(engine, "-- demo backend found, or not\r\nGPU fault at 0x10\r\n") is None
+
+
+# A second "possible" signature of the same entry: a shell's retelling, weight below CONFIDENT, no gate.
+RETOLD_SIG = """
+[[signature]]
+id = "demo-fault-retold"
+description = "d"
+keywords = ["the gpu faulted"]
+regex = '''the GPU faulted'''
+weight = 0.5
+[signature.examples]
+match = ['''the GPU faulted''']
+no_match = ['''the GPU is fine''']
+"""
+
+
+def test_possible_readings_together_stay_possible(tmp_path: Path) -> None:
+    """Two readings that are each only "possible" (an ungated reading and a weak retelling) add up to no more than
+    "possible": the paste still names no program of the family (before, 0.55 + 0.05 made a confident 0.60)."""
+    engine = _engine(tmp_path, ANYWHERE_SIG + RETOLD_SIG)
+    both = _answer(engine, "some app\nGPU fault at 0x10\nthe GPU faulted\n")
+    assert both is not None and both[1] == "possible" and both[0] < 0.6
+    gated = _answer(engine, "ggml\nGPU fault at 0x10\nthe GPU faulted\n")
+    assert gated is not None and gated[1] == "confident" and gated[0] > 0.9

@@ -17,6 +17,10 @@ __all__ = ["CONFIDENT", "rank"]
 CONFIDENT = 0.6  # at or above: "confident"; below: "possible"
 WRAPPER_CAP = 0.55
 GENERIC_CAP = 0.45
+# Readings that are each only "possible" (weights below CONFIDENT, ungated readings among them) stay possible
+# together: two retellings of one event are not evidence of a runtime (a shell's `Killed` beside the kernel's OOM line
+# of a faster-whisper run named no program of the family, yet added up to a confident 0.60).
+POSSIBLE_CAP = 0.59
 MAX_EVIDENCE = 6
 
 
@@ -95,6 +99,8 @@ def _confidence(entry: Entry, hits: list[Hit], sigs: dict[str, Signature], facts
     conf = max(weights) + min(0.1, 0.05 * (len(used) - 1))
     if all(sigs[s].generic for s, _ in used):
         conf = min(conf, GENERIC_CAP)
+    if max(weights) < CONFIDENT:
+        conf = min(conf, POSSIBLE_CAP)
     if entry.kind == "wrapper":
         conf = min(conf, WRAPPER_CAP)
     return min(conf, 0.99)
