@@ -90,3 +90,27 @@ def test_crafted_kb_dir_catastrophic_patterns_are_caught(tmp_path: Path) -> None
     assert fields == ["signature[0].regex[0]", "signature[1].anywhere[0]", "signature[2].unless_anywhere[0]",
                       "signature[3].near[0]"], [str(e) for e in errors]
     assert all("slow on hostile input" in e.message for e in errors)
+
+
+# Quadratic, but each measurement is cut off at the time limit: 200 ms (capped) on 20 kB, about 150 on half and
+# 37 on a quarter, so neither growth step reads as x2.8 and a quarter is under twice the limit. A pattern that
+# reaches the cap on its own hostile input is slow whatever its growth looks like (round 72l's veto before it was
+# bounded: `(?:sudo[ \t]+)?(?![^\n]*...)` over a run of spaces).
+CAPPED = """
+[[signature]]
+id = "capped-quadratic"
+kb = "crafted-entry"
+description = "quadratic veto whose growth the time limit hides"
+keywords = ["qqkill"]
+regex = '''qqkill'''
+unless_anywhere = ['''qqline \\d{1,6}: (?:sudo[ \\t]+)?(?![^\\n]*zzz)[a-z]''']
+[signature.examples]
+match = ['''qqkill''']
+no_match = ['''qqkill
+qqline 1: sudo x''']
+"""
+
+
+def test_pattern_that_reaches_the_time_limit_is_caught_whatever_its_growth(tmp_path: Path) -> None:
+    errors, _ = check_kb(crafted_kb(_kb_dir(tmp_path, CAPPED)), timing=True, fixtures=[])
+    assert [e.field for e in errors] == ["signature[0].unless_anywhere[0]"], [str(e) for e in errors]
