@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import regex
 
-from triage import load
+from triage import load, rx
 from triage.engine import Engine
 from triage.facts import FACT_FLAGS
 from triage.load import REGEX_FLAGS, Patterns, _cache_path, builtin_dir
@@ -86,7 +86,7 @@ def test_a_damaged_or_foreign_entry_is_compiled_afresh() -> None:
     store = Patterns({("a+", REGEX_FLAGS): b"not a pickle", ("c+", FACT_FLAGS): other})
     for source, flags in (("a+", REGEX_FLAGS), ("c+", FACT_FLAGS), ("d+", FACT_FLAGS)):
         found = store.get(source, flags)
-        assert found.pattern == source and found.search(f"x{source[0] * 3}y")
+        assert found.pattern == rx.source(source, flags) and found.search(f"x{source[0] * 3}y")
         assert store.get(source, flags) is found  # compiled once
 
 
@@ -144,3 +144,12 @@ def test_flat_kb_directory_is_keyed_by_its_own_files(tmp_path: Path) -> None:
 def test_missing_data_directory_means_no_cache_path_error(tmp_path: Path) -> None:
     # A directory that vanished is reported by validation, not by the cache key.
     assert _cache_path([tmp_path / "gone"], tmp_path / "cache") is not None
+
+
+def test_signature_patterns_fold_case_simply() -> None:
+    """Full case folding is off for the signatures' flags (rx.compile): `ß` is not `SS` there, while plain case
+    still folds. With it on, `regex` took over a second on a few hundred `i`s for a class holding `\\w` repeated in an
+    alternation (`(?:sd|[\\w.-]{0,80}\\.llamafile)`); bench/'s crafted inputs measure the speed, this pins the switch."""
+    assert rx.compile("ß", REGEX_FLAGS).search("SS") is None
+    assert rx.compile("Killed", REGEX_FLAGS).search("KILLED")
+    assert rx.compile("(?:sd|[\\w.-]{0,80}\\.llamafile)", REGEX_FLAGS).search("run ./Model.LLAMAFILE")

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 REGEX_FLAGS = rx.VERSION1 | rx.IGNORECASE | rx.MULTILINE
-CACHE_FORMAT = 8  # 7: signatures carry an `ungated` reading; 8: cold signature fields and entries pickled apart
+CACHE_FORMAT = 9  # 7: signatures carry an `ungated` reading; 8: cold signature fields and entries pickled apart; 9: patterns compiled without full case folding (rx.compile)
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere", "ungated_unless_near",
                    "ungated_unless_anywhere")
@@ -250,7 +250,7 @@ class Patterns:
             found = rx.loads(blob)
         except Exception:  # noqa: BLE001 - a damaged entry is compiled afresh
             return None
-        return found if hasattr(found, "search") and getattr(found, "pattern", None) == key[0] else None
+        return found if hasattr(found, "search") and getattr(found, "pattern", None) == rx.source(*key) else None
 
 
 def precompile(patterns: Iterable[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
