@@ -128,6 +128,10 @@ UNDETECTABLE = {
     # llama-cpp-python-cuBLAS-wheels build and pyarrow's S3 notice at exit; no web UI line, so llama-cpp-python is
     # the reasonable reading.
     "r67-textgen-4615-llama-cpp-python-cublas-wheel-cuda-error-35.log",
+    # lollms-webui#129 (round 71d): ParisNeo's "GPT4All UI" (later lollms-webui), not Nomic's GPT4All, whose runtime
+    # column reads as gpt4all; the paste is llama.cpp's 2023 loader under a `models/llama_cpp/` folder and names no
+    # UI, so the llama-cpp-python binding is the reasonable reading.
+    "r71-lollms-webui-129-vicuna-q4-2-bad-f16-value-5.log",
 }
 
 
