@@ -139,3 +139,55 @@ def test_forked_pool_reports_every_file_once(monkeypatch: pytest.MonkeyPatch) ->
     single = sorted(group.analyse_files(files, (), 1), key=lambda r: r["file"])
     assert [r["file"] for r in pooled] == sorted(files)
     assert pooled == single
+
+
+def test_a_big_logs_anywhere_regions_are_not_lowered_one_by_one(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> None:
+    """Above 4 MiB each anchor line has its own `anywhere` region, a new string of up to 3 MiB: lower-casing each for
+    the literal pre-check cost 11.8 s on 6 MB of crafted lines (1.4 s after). The regions' literals are looked up in
+    the log's haystack, built once; the report is the one the error gets on its own."""
+    from triage import match
+
+    healthy = (ROOT / "tests" / "corpus" / "none__llamacpp-12295-server-embeddings-200-ok.log").read_bytes()
+    error = (ROOT / "tests" / "corpus" / "metal-init-failed__llamacpp6426-llama-cpp-python-server-m1.log").read_bytes()
+    keywords = b"".join(k + b" ./" + b"i" * 200 + b"\n" for k in engine.index.keywords[:400] if 3 <= len(k) <= 40)
+    data = (healthy + keywords) * (5 * 1024 * 1024 // len(healthy + keywords) + 1) + error
+    lowered: list[int] = []
+    regions: list[int] = []
+    real_haystack, real_rules_out = match.haystack, match._Work.rules_out
+
+    def counting_haystack(text: str) -> str:
+        if len(text) > 65536:
+            lowered.append(len(text))
+        return real_haystack(text)
+
+    def counting_rules_out(self: Any, source: str, text: str, log: Log | None = None) -> bool:
+        if log is not None:
+            regions.append(len(text))
+        return real_rules_out(self, source, text, log)
+
+    monkeypatch.setattr(match, "haystack", counting_haystack)
+    monkeypatch.setattr(match._Work, "rules_out", counting_rules_out)
+    big = engine.analyse(data)
+    assert regions, "no anywhere condition read a region: the test no longer covers the path"
+    assert len(lowered) <= 2  # the log's text and, at most, its cleaned form
+    assert [m.kb_id for m in big.matches][:1] == [m.kb_id for m in engine.analyse(error).matches][:1] == ["metal-init-failed"]
+
+
+def test_a_regions_literal_check_never_rules_out_what_the_region_holds(engine: Engine) -> None:
+    """Soundness of the shortcut above: wherever the region's own haystack holds a pattern's literal, the whole log's
+    does (a region is the log's head and a slice of it); patterns whose literals hold a newline lower the region."""
+    from triage.match import _Work
+
+    lines = [b"ggml_metal_init: error: %d llama.cpp failed CUDA error %d" % (i, i) for i in range(200)]
+    data = b"\n".join(lines * 600) + "\nwhisper ß İ ü ollama\n".encode()
+    log = normalize(data)
+    assert len(log.data) > 4 * 1024 * 1024
+    patterns = [p for s in engine.kb.signatures for p in (*s.anywhere_src, *s.unless_anywhere_src)][:400]
+    assert patterns
+    plain = _Work(engine.index.literals, engine.index.patterns)
+    shortcut = _Work(engine.index.literals, engine.index.patterns)
+    for lo, hi in ((1024 * 1024 + 17, 3 * 1024 * 1024 + 5), (len(data) - 2 * 1024 * 1024, len(data))):
+        region = log.region_text(lo, hi)
+        for p in patterns:
+            if not plain.rules_out(p, region):
+                assert not shortcut.rules_out(p, region, log), p

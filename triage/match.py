@@ -216,7 +216,7 @@ class _Work:
     """Characters every regex search of this scan has looked at, against WORK_BUDGET: a count, not a clock;
     plus each pattern's required literals (from the Engine's index) and this scan's lower-cased lines."""
 
-    __slots__ = ("anywhere", "exhausted", "literals", "lowered", "patterns", "spent")
+    __slots__ = ("anywhere", "big", "exhausted", "in_log", "literals", "log_hay", "lowered", "patterns", "spent")
 
     def __init__(self, literals: dict[str, tuple[str, ...] | None], patterns: Patterns) -> None:
         self.spent = 0
@@ -225,19 +225,38 @@ class _Work:
         self.literals = literals
         self.patterns = patterns
         self.lowered: dict[str, str] = {}
+        self.big: dict[int, tuple[str, str]] = {}  # id -> (text, haystack) of the log's whole texts (text kept alive)
+        self.log_hay: str | None = None  # the whole log's haystack, for the regions of a big log
+        self.in_log: dict[str, bool] = {}  # pattern -> whether the whole log holds one of its literals
 
-    def rules_out(self, source: str, text: str) -> bool:
-        """True when the pattern cannot match: none of its required literals is in the text."""
+    def rules_out(self, source: str, text: str, log: Log | None = None) -> bool:
+        """True when the pattern cannot match: none of its required literals is in the text.
+
+        `log`: `text` is a region of that log's text (`Log.region_text`). A region is a new string per anchor line,
+        so lower-casing each (megabytes, once per signature and anchor) cost seconds per big log; instead the
+        literals are looked up once in the whole log's haystack. Sound: a literal in the region is in the log (a
+        literal holding a newline could span the region's join, so such patterns lower the region itself)."""
         if source not in self.literals:
             self.literals[source] = required_literals(source)
         needed = self.literals[source]
         if needed is None:
             return False
-        lower = self.lowered.get(text)
-        if lower is None:
-            lower = haystack(text)
-            if len(text) <= 65536:  # lines and windows, not the whole-log text of `anywhere` conditions
-                self.lowered[text] = lower
+        if log is not None and not any("\n" in literal for literal in needed):
+            found = self.in_log.get(source)
+            if found is None:
+                if self.log_hay is None:
+                    self.log_hay = haystack(log.text)
+                found = self.in_log[source] = may_match(needed, self.log_hay)
+            return not found
+        if len(text) <= 65536:  # lines and windows
+            lower = self.lowered.get(text)
+            if lower is None:
+                lower = self.lowered[text] = haystack(text)
+        else:  # a whole-log text (the log's, its cleaned form), the same object at every call
+            kept = self.big.get(id(text))
+            if kept is None or kept[0] is not text:
+                kept = self.big[id(text)] = (text, haystack(text))
+            lower = kept[1]
         return not may_match(needed, lower)
 
 
@@ -256,6 +275,7 @@ def _search(
     work: _Work,
     timeout: float = REGEX_TIMEOUT,
     partial: bool = False,
+    region_of: Log | None = None,
 ) -> regex.Match[str] | None:
     whole_log = timeout == ANYWHERE_TIMEOUT
     if not whole_log:
@@ -265,7 +285,7 @@ def _search(
         if work.spent > WORK_BUDGET:  # the pre-checks alone used it up
             _exhausted(work, diag, sig_id)
             return None
-    if not partial and work.rules_out(pattern, text):  # a cut line may have lost the literal a match needs
+    if not partial and work.rules_out(pattern, text, region_of):  # a cut line may have lost the literal a match needs
         return None
     if whole_log:
         if work.anywhere + len(text) > ANYWHERE_BUDGET:
@@ -484,9 +504,10 @@ def _whole_log_search(pattern: str, log: Log, region: tuple[int, int], full: str
     the lines as signatures see them (a paste's prefixes and a CRLF's carriage return stripped: measured, such vetoes
     let 4-7 near-misses per prefix form through in tests/paste_forms.py, and a gate ending in `$` lost a positive
     under CRLF). Only when the region is the whole log (a paste, not a big file)."""
-    if _search(pattern, full, diag, sig_id, work, ANYWHERE_TIMEOUT) is not None:
+    whole = region == (0, len(log.data))
+    if _search(pattern, full, diag, sig_id, work, ANYWHERE_TIMEOUT, region_of=None if whole else log) is not None:
         return True
-    if not _line_anchored(pattern) or region != (0, len(log.data)):
+    if not whole or not _line_anchored(pattern):
         return False
     cleaned = log.cleaned_text
     return cleaned is not None and _search(pattern, cleaned, diag, sig_id, work, ANYWHERE_TIMEOUT) is not None
