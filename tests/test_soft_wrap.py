@@ -187,3 +187,34 @@ def test_a_big_paste_is_not_looked_at() -> None:
     big = pair * (SOFT_LIMIT // len(pair) + 1)
     assert _joined(small)[:1] == [1]
     assert unwrap(big.encode()).soft is None
+
+
+CUT_SIG = """[[signature]]
+id = "demo-cut"
+description = "d"
+keywords = ["demo backend failed"]
+regex = '''demo backend failed at stage [a-z]{1,40} with code \\d{1,5} and a long tail of words that goes on'''
+unless = ['''library=other''']
+weight = 0.9
+[signature.examples]
+match = ['''demo backend failed at stage compute with code 12 and a long tail of words that goes on''']
+no_match = ['''demo backend''']
+"""
+
+
+def test_a_guard_in_an_earlier_piece_vetoes_a_cut_last_piece(tmp_path: Path) -> None:
+    """A line hard-wrapped at 80 columns whose last piece is cut: the partial match on that piece is vetoed by a
+    guard in an earlier piece, as a whole match is (round 77n: an `unless` on Ollama's `library=metal` cleared the
+    paste as given but not its wrap80 form)."""
+    from triage.engine import Engine
+    from triage.load import load_kb
+
+    write_demo_kb(tmp_path, CUT_SIG)
+    engine = Engine(load_kb([tmp_path], builtin=False, use_cache=False))
+    head = 'time=2024 level=INFO msg="offload library=other layers=12 gpu=0 vram=8 extra=abcdef ('
+    line = head + "x" * (80 - len(head)) + "demo backend failed at stage compute with code 12 and a long tail of wo"
+    wrapped = "\n".join(line[i:i + 80] for i in range(0, len(line), 80)) + "\n"
+    for text in (line + "\n", wrapped):
+        assert engine.analyse(text).matches == []
+    for text in (line.replace("library=other", "library=metal") + "\n", wrapped.replace("library=other", "library=metal")):
+        assert [m.kb_id for m in engine.analyse(text).matches] == ["demo-crash"]

@@ -421,6 +421,10 @@ def _check_line(
             and not log.neighbours(start, 0, 1)[1]
         ):  # a hard wrap's last piece is cut only if the whole line is (its opening quote is in an earlier piece)
             m = _cut_match(sig, text, diag, work)
+            if m is not None and start in log.chains and any(
+                _search(p, lines.get(log.chains[start]), diag, sig.id, work) for p in sig.unless_src
+            ):
+                m = None  # as below for a whole line: the guard may sit in the wrapped line's earlier pieces
         if m is None:
             seen_text[text] = None
             return None
