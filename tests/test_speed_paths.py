@@ -191,3 +191,22 @@ def test_a_regions_literal_check_never_rules_out_what_the_region_holds(engine: E
         for p in patterns:
             if not plain.rules_out(p, region):
                 assert not shortcut.rules_out(p, region, log), p
+
+
+def test_the_big_text_haystacks_a_scan_keeps_are_bounded(engine: Engine) -> None:
+    """Whole-log texts keep their haystack by identity; a caller that builds a new big string per call (a region of a
+    big log, say) must not make the scan hold one haystack per call (megabytes each)."""
+    from triage.match import BIG_TEXTS_KEPT, _Work
+
+    work = _Work(engine.index.literals, engine.index.patterns)
+    pattern = engine.kb.signatures[0].regexes_src[0]
+    texts = [("ggml_metal_init: error %d\n" % i) * 4000 for i in range(BIG_TEXTS_KEPT + 6)]
+    for text in texts:
+        assert len(text) > 65536
+        work.rules_out(pattern, text)
+    assert len(work.big) <= BIG_TEXTS_KEPT
+    log = normalize(texts[0].encode())
+    newline_pattern = "first line\\nsecond line"
+    for _ in range(3):
+        work.rules_out(newline_pattern, log.region_text(0, len(log.data) // 2), log)
+    assert len(work.big) <= BIG_TEXTS_KEPT and not work.lowered.get(texts[0])

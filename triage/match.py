@@ -212,6 +212,9 @@ class _Lines:
         return text
 
 
+BIG_TEXTS_KEPT = 4  # whole-log texts whose haystack a scan keeps: the log's text and its cleaned form
+
+
 class _Work:
     """Characters every regex search of this scan has looked at, against WORK_BUDGET: a count, not a clock;
     plus each pattern's required literals (from the Engine's index) and this scan's lower-cased lines."""
@@ -241,7 +244,9 @@ class _Work:
         needed = self.literals[source]
         if needed is None:
             return False
-        if log is not None and not any("\n" in literal for literal in needed):
+        if log is not None:
+            if any("\n" in literal for literal in needed):
+                return not may_match(needed, haystack(text))  # a region: a new string each time, never kept
             found = self.in_log.get(source)
             if found is None:
                 if self.log_hay is None:
@@ -252,12 +257,15 @@ class _Work:
             lower = self.lowered.get(text)
             if lower is None:
                 lower = self.lowered[text] = haystack(text)
-        else:  # a whole-log text (the log's, its cleaned form), the same object at every call
-            kept = self.big.get(id(text))
-            if kept is None or kept[0] is not text:
-                kept = self.big[id(text)] = (text, haystack(text))
-            lower = kept[1]
-        return not may_match(needed, lower)
+            return not may_match(needed, lower)
+        # a whole-log text (the log's, its cleaned form): the same object at every call, so kept by identity; at most
+        # a few are kept, so a caller that builds a new big string per call cannot make the cache grow
+        kept = self.big.get(id(text))
+        if kept is None or kept[0] is not text:
+            kept = (text, haystack(text))
+            if len(self.big) < BIG_TEXTS_KEPT:
+                self.big[id(text)] = kept
+        return not may_match(needed, kept[1])
 
 
 def _exhausted(work: _Work, diag: Diagnostics, sig_id: str) -> None:
