@@ -219,7 +219,7 @@ class _Work:
     """Characters every regex search of this scan has looked at, against WORK_BUDGET: a count, not a clock;
     plus each pattern's required literals (from the Engine's index) and this scan's lower-cased lines."""
 
-    __slots__ = ("anywhere", "big", "exhausted", "in_log", "literals", "log_hay", "lowered", "patterns", "spent")
+    __slots__ = ("anywhere", "big", "exhausted", "in_log", "literals", "lowered", "patterns", "spent")
 
     def __init__(self, literals: dict[str, tuple[str, ...] | None], patterns: Patterns) -> None:
         self.spent = 0
@@ -229,7 +229,6 @@ class _Work:
         self.patterns = patterns
         self.lowered: dict[str, str] = {}
         self.big: dict[int, tuple[str, str]] = {}  # id -> (text, haystack) of the log's whole texts (text kept alive)
-        self.log_hay: str | None = None  # the whole log's haystack, for the regions of a big log
         self.in_log: dict[str, bool] = {}  # pattern -> whether the whole log holds one of its literals
 
     def rules_out(self, source: str, text: str, log: Log | None = None) -> bool:
@@ -249,23 +248,24 @@ class _Work:
                 return not may_match(needed, haystack(text))  # a region: a new string each time, never kept
             found = self.in_log.get(source)
             if found is None:
-                if self.log_hay is None:
-                    self.log_hay = haystack(log.text)
-                found = self.in_log[source] = may_match(needed, self.log_hay)
+                found = self.in_log[source] = may_match(needed, self._whole_haystack(log.text))
             return not found
         if len(text) <= 65536:  # lines and windows
             lower = self.lowered.get(text)
             if lower is None:
                 lower = self.lowered[text] = haystack(text)
             return not may_match(needed, lower)
-        # a whole-log text (the log's, its cleaned form): the same object at every call, so kept by identity; at most
-        # a few are kept, so a caller that builds a new big string per call cannot make the cache grow
+        return not may_match(needed, self._whole_haystack(text))
+
+    def _whole_haystack(self, text: str) -> str:
+        """The haystack of a whole-log text (the log's, its cleaned form): the same object at every call, so kept by
+        identity; at most a few are kept, so a caller that builds a new big string per call cannot make it grow."""
         kept = self.big.get(id(text))
         if kept is None or kept[0] is not text:
             kept = (text, haystack(text))
             if len(self.big) < BIG_TEXTS_KEPT:
                 self.big[id(text)] = kept
-        return not may_match(needed, kept[1])
+        return kept[1]
 
 
 def _exhausted(work: _Work, diag: Diagnostics, sig_id: str) -> None:
@@ -429,10 +429,8 @@ def _check_line(
             and not log.neighbours(start, 0, 1)[1]
         ):  # a hard wrap's last piece is cut only if the whole line is (its opening quote is in an earlier piece)
             m = _cut_match(sig, text, diag, work)
-            if m is not None and start in log.chains and any(
-                _search(p, lines.get(log.chains[start]), diag, sig.id, work) for p in sig.unless_src
-            ):
-                m = None  # as below for a whole line: the guard may sit in the wrapped line's earlier pieces
+            if m is not None and _guarded_in_earlier_pieces(sig, start, lines, log, diag, work):
+                m = None  # as below for a whole line
         if m is None:
             seen_text[text] = None
             return None
@@ -441,8 +439,8 @@ def _check_line(
         return None
     elif cut is not None and any(_search(p, text[:cut], diag, sig.id, work) for p in sig.unless_src):
         return None  # a line that only looked wrapped: its guard sees the line as it is, too
-    elif start in log.chains and any(_search(p, lines.get(log.chains[start]), diag, sig.id, work) for p in sig.unless_src):
-        return None  # a hard-wrapped line's continuation: its guard may sit in the line's earlier pieces
+    elif _guarded_in_earlier_pieces(sig, start, lines, log, diag, work):
+        return None
     if log.soft and sig.unless_src and (message := log.soft_whole(start)) is not None and any(
         _search(p, message, diag, sig.id, work) for p in sig.unless_src
     ):
@@ -489,6 +487,15 @@ def _check_line(
 
 
 _VETOED, _GATE_PASSED, _GATE_MISSING = 0, 1, 2
+
+
+def _guarded_in_earlier_pieces(sig: Signature, start: int, lines: _Lines, log: Log, diag: Diagnostics,
+                               work: _Work) -> bool:
+    """A hard-wrapped line's continuation (a whole match or a cut one): its guard may sit in the line's earlier
+    pieces, which the continuation's own text does not hold."""
+    return start in log.chains and any(
+        _search(p, lines.get(log.chains[start]), diag, sig.id, work) for p in sig.unless_src
+    )
 
 
 def _anywhere_state(sig: Signature, log: Log, start: int, diag: Diagnostics, work: _Work,
