@@ -218,3 +218,17 @@ def test_a_guard_in_an_earlier_piece_vetoes_a_cut_last_piece(tmp_path: Path) -> 
         assert engine.analyse(text).matches == []
     for text in (line.replace("library=other", "library=metal") + "\n", wrapped.replace("library=other", "library=metal")):
         assert [m.kb_id for m in engine.analyse(text).matches] == ["demo-crash"]
+
+
+def test_a_code_span_line_as_wide_as_a_wrap_width_keeps_its_match() -> None:
+    """A line written as an inline code span that comes out exactly 132 columns wide is read as a hard wrap and
+    joined to the next line; cleaned alone that piece is opened and its slog message taken out (62 characters), so
+    the cut measured from it fell before the match and the line was lost (round 82e's code-span form of
+    obsidian-smart-composer#204's Ollama truncation line). The cut is now read from the joined line's own end."""
+    line = ('time=2025-01-10T08:13:47.938Z level=WARN source=runner.go:129 msg="truncating input prompt" limit=2048 '
+            'prompt=7948 keep=5 new=2048')
+    text = f"`{line}`\n`[GIN] 2025/01/10 - 08:13:50 | 200 | 4.768963448s | POST \"/v1/chat/completions\"`\n"
+    assert len(text.split("\n")[0]) == 132
+    assert unwrap(text.encode()).wraps  # read as a hard wrap: the case this test is about
+    assert "prompt-exceeds-context" in _found(text)
+    assert "prompt-exceeds-context" in _found(f"{line}\nnext line\n")  # the plain form, as before

@@ -387,7 +387,7 @@ def _check_line(
         _, after = log.neighbours(start, 0, sig.context)
         return RawHit(sig, start, cached[0], after, cached[1])
     m = None
-    cut = log.wrap_cut(start) if log.wraps else None
+    cut = log.wrap_cut(start, text) if log.wraps else None
     for pattern in sig.regexes_src:
         m = _search(pattern, text, diag, sig.id, work)
         if m and (cut is None or m.start() < cut):  # a rejoined wrap: the match must start in the first piece
