@@ -287,24 +287,22 @@ class Log:
             piece = self._pieces[start] = clean_line(self.data[start : start + n].decode("utf-8", errors="replace"))
         return piece
 
-    def wrap_cut(self, start: int, cleaned: str | None = None) -> int | None:
-        """For a rejoined line: where its own piece ends in the cleaned text (None for any other line).
+    def wrap_cut(self, start: int, cleaned: str) -> int | None:
+        """For a rejoined line: where its own piece ends in `cleaned`, the line's cleaned text (None for any other
+        line).
 
-        `cleaned`: the rejoined line's cleaned text. Cleaning a piece alone can shorten it more than cleaning the
-        whole line shortens the same piece (a 132-column line written as a code span is opened, and its slog
-        message taken out, only when it stands alone), so where the cleaned line still ends with the next pieces
-        as the user wrote them, the cut is read from that end."""
-        piece = self.piece_text(start)
-        if piece is None:
+        Cleaning a piece alone can shorten it more than cleaning the whole line shortens the same piece (a 132-column
+        line written as a code span is opened, and its slog message taken out, only when it stands alone), so where
+        the cleaned line still ends with the next pieces as the user wrote them, the cut is read from that end; else
+        it is the length of the piece cleaned alone."""
+        n = self.wraps.get(start)
+        if n is None:
             return None
-        if cleaned is not None:
-            n = self.wraps[start]
-            end = self.data.find(b"\n", start + n)
-            tail = self.data[start + n : end if end >= 0 else len(self.data)].decode("utf-8", errors="replace")
-            tail = tail.rstrip("\r")
-            if tail and len(tail) < len(cleaned) and cleaned.endswith(tail):
-                return len(cleaned) - len(tail)
-        return len(piece)
+        end = self.data.find(b"\n", start + n)
+        tail = self.data[start + n : end if end >= 0 else len(self.data)].decode("utf-8", errors="replace").rstrip("\r")
+        if tail and len(tail) < len(cleaned) and cleaned.endswith(tail):
+            return len(cleaned) - len(tail)
+        return len(self.piece_text(start) or "")
 
     def line_starts(self, offsets: list[int]) -> list[int]:
         """The start offset of each line holding one of `offsets`, ascending and unique."""
