@@ -71,6 +71,31 @@ def test_cached_kb_thaws_prose_and_examples_only_when_read(tmp_path: Path) -> No
     assert pickle.loads(pickle.dumps(warm.entries)) == dict(fresh.entries)
 
 
+def test_cached_signatures_thaw_only_when_a_run_reads_them(tmp_path: Path) -> None:
+    """A warm run turns into objects only the signatures its log's keywords name (and those without keywords):
+    the rest stay pickled. Their ids, entry ids and keywords are read from plain columns, equal to the data's."""
+    Engine.build(cache_dir=tmp_path)
+    warm = Engine.build(cache_dir=tmp_path)
+    fresh = load.load_kb(cache=None)
+    sigs = warm.kb.signatures
+    assert isinstance(sigs, load.FrozenSignatures)
+    assert len(sigs) == len(fresh.signatures) and sigs._thawed.count(None) == len(sigs)  # the index read columns only
+    assert list(sigs.id) == [s.id for s in fresh.signatures]
+    assert list(sigs.kb_id) == [s.kb_id for s in fresh.signatures]
+    assert list(sigs.keywords) == [s.keywords for s in fresh.signatures]
+    log = TESTS / "corpus" / "metal-init-failed__llamacpp6426-llama-cpp-python-server-m1.log"
+    report = warm.analyse(log.read_bytes())
+    assert report.matches and report.matches[0].kb_id == "metal-init-failed"
+    thawed = len(sigs) - sigs._thawed.count(None)
+    assert 0 < thawed < len(sigs) // 4, thawed
+    target = fresh.signatures[-1]
+    assert warm.kb.signature(target.id).record() == target.record()
+    assert [s.id for s in warm.kb.signatures_for(target.kb_id)] == [s.id for s in fresh.signatures_for(target.kb_id)]
+    with pytest.raises(KeyError):
+        warm.kb.signature("no-such-signature")
+    assert [s.id for s in sigs[2:5]] == [s.id for s in fresh.signatures[2:5]]
+
+
 def test_precompiled_patterns_give_the_same_reports(tmp_path: Path) -> None:
     Engine.build(cache_dir=tmp_path)
     warm = Engine.build(cache_dir=tmp_path)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+from collections.abc import Sequence as SequenceBase
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union, overload
 
 from . import cachefile, rx
 from .datadir import builtin_dir, builtin_root
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 REGEX_FLAGS = rx.VERSION1 | rx.IGNORECASE | rx.MULTILINE
-CACHE_FORMAT = 9  # 7: signatures carry an `ungated` reading; 8: cold signature fields and entries pickled apart; 9: patterns compiled without full case folding (rx.compile)
+CACHE_FORMAT = 10  # 7: signatures carry an `ungated` reading; 8: cold signature fields and entries pickled apart; 9: patterns compiled without full case folding (rx.compile); 10: signatures pickled one by one (FrozenSignatures)
 
 _PATTERN_FIELDS = ("regexes", "unless", "near", "unless_near", "anywhere", "unless_anywhere", "ungated_unless_near",
                    "ungated_unless_anywhere")
@@ -349,12 +350,12 @@ class KnowledgeBase:
     the suggestion index) belongs to an Engine.
     """
 
-    __slots__ = ("compiled", "entries", "fingerprint_rules", "followup_default", "literals", "products", "signatures",
-                 "tables")
+    __slots__ = ("_by_id", "compiled", "entries", "fingerprint_rules", "followup_default", "literals", "products",
+                 "signatures", "tables")
 
     def __init__(
         self,
-        signatures: tuple[Signature, ...],
+        signatures: Sequence[Signature],
         entries: Mapping[str, Entry],
         products: dict[str, Product] | None = None,
         tables: dict[str, dict[str, str]] | None = None,
@@ -362,6 +363,7 @@ class KnowledgeBase:
         fingerprint_rules: Any = None,
     ) -> None:
         self.signatures = signatures
+        self._by_id: dict[str, int] | None = None
         self.fingerprint_rules = fingerprint_rules  # fingerprint_rules.FingerprintRules, validated with the rest
         self.entries = entries
         self.products: dict[str, Product] = products if products is not None else {}
@@ -373,7 +375,14 @@ class KnowledgeBase:
         self.literals: dict[str, tuple[str, ...] | None] = {}
 
     def signatures_for(self, kb_id: str) -> list[Signature]:
-        return [s for s in self.signatures if s.kb_id == kb_id]
+        sigs = self.signatures
+        return [sigs[i] for i, owner in enumerate(signature_column(sigs, "kb_id")) if owner == kb_id]
+
+    def signature(self, sig_id: str) -> Signature:
+        """The signature with this id (KeyError when there is none); only that one is thawed."""
+        if self._by_id is None:
+            self._by_id = {sig_id: i for i, sig_id in enumerate(signature_column(self.signatures, "id"))}
+        return self.signatures[self._by_id[sig_id]]
 
     def product_name(self, product_id: str | None) -> str | None:
         """The display name of a runtime id (the id itself when no products/ file names it)."""
@@ -475,6 +484,63 @@ _CACHE_CODE = ("load.py", "rx.py", "literals.py", "model.py", "schema.py", "vali
                "fingerprint_rules.py", "fingerprint_schema.py")
 
 
+class FrozenSignatures(SequenceBase[Signature]):
+    """Signatures from the start-up cache, each kept pickled until it is read. A run searches only the signatures
+    whose keywords occur in its log (a few dozen of about a thousand), so the others' fields are never turned into
+    objects: unpickling all of them was most of the cache's load time. The columns every run reads for all of them
+    (ids, entry ids, keywords) are kept apart, as plain tuples."""
+
+    __slots__ = ("_raw", "_thawed", "id", "kb_id", "keywords")
+
+    def __init__(self, raw: Sequence[bytes], ids: tuple[str, ...], kb_ids: tuple[str, ...],
+                 keywords: tuple[tuple[bytes, ...], ...]) -> None:
+        self._raw = raw
+        self._thawed: list[Signature | None] = [None] * len(raw)
+        self.id = ids
+        self.kb_id = kb_ids
+        self.keywords = keywords
+
+    @classmethod
+    def of(cls, signatures: Sequence[Signature]) -> FrozenSignatures:
+        """The frozen form of loaded signatures (for the cache)."""
+        import pickle
+
+        raw = [pickle.dumps(sig, protocol=pickle.HIGHEST_PROTOCOL) for sig in signatures]
+        return cls(raw, tuple(s.id for s in signatures), tuple(s.kb_id for s in signatures),
+                   tuple(s.keywords for s in signatures))
+
+    @overload
+    def __getitem__(self, i: int) -> Signature: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Signature]: ...
+
+    def __getitem__(self, i: int | slice) -> Signature | list[Signature]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self._raw)))]
+        sig = self._thawed[i]
+        if sig is None:
+            sig = self._thawed[i] = _plain_loads(self._raw[i])
+        return sig
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __iter__(self) -> Iterator[Signature]:
+        return (self[i] for i in range(len(self._raw)))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return FrozenSignatures, (self._raw, self.id, self.kb_id, self.keywords)
+
+
+def signature_column(signatures: Sequence[Signature], name: str) -> Sequence[Any]:
+    """One field of every signature (`id`, `kb_id` or `keywords`): read from the frozen columns when the
+    signatures came from the start-up cache, so none is thawed for it."""
+    if isinstance(signatures, FrozenSignatures):
+        return getattr(signatures, name)  # type: ignore[no-any-return]
+    return [getattr(sig, name) for sig in signatures]
+
+
 class FrozenEntries(Mapping[str, "Entry"]):
     """KB entries from the start-up cache, each kept pickled until it is read: a run renders the one or two it
     matched, so the other entries' prose (half the cache) is never turned into objects."""
@@ -512,7 +578,7 @@ def _pickled_entries(entries: Mapping[str, Entry]) -> dict[str, bytes]:
 
 def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
     return {
-        "signatures": list(kb.signatures),  # the objects: unpickling their slots beats Signature(**record)
+        "signatures": kb.signatures if isinstance(kb.signatures, FrozenSignatures) else FrozenSignatures.of(kb.signatures),
         "entries": _pickled_entries(kb.entries),
         "products": list(kb.products.values()),
         "tables": kb.tables,
@@ -524,9 +590,8 @@ def _to_records(kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def _from_records(data: dict[str, Any]) -> KnowledgeBase:
-    sigs = tuple(data["signatures"])
     kb = KnowledgeBase(
-        signatures=sigs,
+        signatures=data["signatures"],
         entries=FrozenEntries(data["entries"]),
         products={p.id: p for p in data["products"]},
         tables=data["tables"],

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Sequence
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
 from .literals import haystack, may_match, required_literals
-from .load import REGEX_FLAGS, Patterns, Signature
+from .load import REGEX_FLAGS, Patterns, Signature, signature_column
 from .model import Hit
 from .normalize import MAX_LINE, Buffer, Log, lazy_regex, normalize
 from .prefilter import Prefilter, make_prefilter
@@ -172,7 +172,7 @@ def build_index(
             positions[kw] = len(positions)
         return positions[kw]
 
-    sig_keywords = [[idx(kw) for kw in sig.keywords] for sig in signatures]
+    sig_keywords = [[idx(kw) for kw in kws] for kws in signature_column(signatures, "keywords")]
     fact_keywords = [[idx(kw) for kw in rule.keywords] for rule in fact_rules]
     keyline_keywords = [idx(kw) for kw in KEYLINE_KEYWORDS]
     index = Index(list(positions), sig_keywords, fact_keywords, keyline_keywords, backend, cache_dir, patterns)

@@ -132,7 +132,7 @@ def _pick_variant(entry: Entry, hits: list[Hit], sigs: dict[str, Signature]) -> 
 
 
 def rank(hits: list[Hit], facts: Facts, kb: KnowledgeBase) -> list[Match]:
-    sigs = {s.id: s for s in kb.signatures}
+    sigs = {h.signature: kb.signature(h.signature) for h in hits}  # only the hits' own: the rest stay frozen
     by_kb: dict[str, list[Hit]] = {}
     for hit in hits:
         by_kb.setdefault(hit.kb_id, []).append(hit)
