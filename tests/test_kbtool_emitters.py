@@ -86,6 +86,10 @@ def test_wrappers_include_slog_for_go_and_log_prefix_for_llama_cpp() -> None:
     assert "slog msg (level=ERROR)" in names and "journald prefix" in names
     names = {name for name, _ in emitter_lines("ggml-org/llama.cpp", "src/llama.cpp", "%s: error")}
     assert "llama.cpp log prefix" in names and not any(n.startswith("slog") for n in names)
+    # CMake prints a build file's message(WARNING ...) at configure time, never through ggml's logger
+    for build_file in ("ggml/src/CMakeLists.txt", "ggml/cmake/common.cmake", "src/Makefile"):
+        names = {name for name, _ in emitter_lines("ggml-org/llama.cpp", build_file, "cuBLAS not found")}
+        assert "llama.cpp log prefix" not in names and "journald prefix" in names, build_file
 
 
 def test_regex_that_misses_a_path_with_spaces_is_reported(tmp_path: Path) -> None:

@@ -291,6 +291,9 @@ def _example_values(pieces: Sequence[str | Hole], examples: Sequence[str]) -> li
 # Source trees that print through ggml/llama.cpp's logging (and may get its timestamped prefix): recognised by the
 # emitter file's path, so no list of runtimes lives here (they are data in products/).
 _GGML_LOGGING = re.compile(r"(?:^|/)(?:src|common|ggml|tools|examples|otherarch|llama\.cpp|llamafile|llama/llama\.cpp)/")
+# Build files under those folders (ggml/src/CMakeLists.txt's message(WARNING ...), a .cmake module) are printed by
+# CMake at configure time, never through ggml's logger, so they do not get its prefix.
+_BUILD_FILE = re.compile(r"(?:^|/)(?:CMakeLists\.txt|[\w.-]+\.cmake|Makefile|[\w.-]+\.mk)$")
 
 
 def wrap(project: str, file: str, line: str) -> list[tuple[str, str]]:
@@ -302,7 +305,7 @@ def wrap(project: str, file: str, line: str) -> list[tuple[str, str]]:
     first, nl, rest = line.partition("\n")
     out.append(("journald prefix", f"Mar 01 12:00:00 host ollama[1234]: {first}{nl}{rest}"))
     out.append(("docker compose prefix", f"ollama-1  | {first}{nl}{rest}"))
-    if _GGML_LOGGING.search(file):
+    if _GGML_LOGGING.search(file) and not _BUILD_FILE.search(file):
         out.append(("llama.cpp log prefix", f"0.01.234.567 E {first}{nl}{rest}"))
     if emitter_style(file) == "go":
         for level in ("ERROR", "INFO"):
