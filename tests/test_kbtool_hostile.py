@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import regex
 
 from triage.kbtool import check_kb, pattern_attacks
@@ -114,3 +115,15 @@ qqline 1: sudo x''']
 def test_pattern_that_reaches_the_time_limit_is_caught_whatever_its_growth(tmp_path: Path) -> None:
     errors, _ = check_kb(crafted_kb(_kb_dir(tmp_path, CAPPED)), timing=True, fixtures=[])
     assert [e.field for e in errors] == ["signature[0].unless_anywhere[0]"], [str(e) for e in errors]
+
+
+@pytest.mark.skipif(time.get_clock_info("thread_time").resolution > 1e-6, reason="coarse thread clock: wall time is used")
+def test_time_spent_waiting_for_a_core_is_not_counted_as_the_pattern_s() -> None:
+    """A linear pattern descheduled on a loaded machine (here: a search that sleeps, using no CPU) is not slow."""
+    from triage.kbtool import SLOW_LIMIT, _time_search
+
+    class Descheduled:
+        def search(self, text: str, timeout: float) -> None:
+            time.sleep(SLOW_LIMIT * 1.5)
+
+    assert _time_search(Descheduled(), "x", SLOW_LIMIT * 4) < SLOW_LIMIT / 4  # type: ignore[arg-type]
