@@ -126,4 +126,4 @@ def test_time_spent_waiting_for_a_core_is_not_counted_as_the_pattern_s() -> None
         def search(self, text: str, timeout: float) -> None:
             time.sleep(SLOW_LIMIT * 1.5)
 
-    assert _time_search(Descheduled(), "x", SLOW_LIMIT * 4) < SLOW_LIMIT / 4  # type: ignore[arg-type]
+    assert _time_search(Descheduled(), "x", SLOW_LIMIT * 4) < SLOW_LIMIT / 4
