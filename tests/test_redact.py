@@ -41,6 +41,8 @@ def test_secrets_removed(secret: str) -> None:
         (r"C:\\Users\\jdoe\\AppData\\Local\\Temp\\_MEI1234\\koboldcpp_cublas.dll", "jdoe"),
         ("cognibuild@DESKTOP-I6N5JH7:/mnt/e/OneClickLLMs$ ./x", "DESKTOP-I6N5JH7"),
         ("[lzb@VKF-NLP-GPU-01 ggml-server-example]$", "VKF-NLP-GPU-01"),
+        ("jdoe@192.168.1.20:~/llama.cpp$ ./build/bin/llama-server", "jdoe"),
+        ("jdoe@gpu1:~/llama.cpp$ make", "jdoe"),
         ("HF_TOKEN=abcdef123456 python run.py", "abcdef123456"),
         ("https://user:hunter2@example.org/model.gguf", "hunter2"),
     ],
@@ -77,6 +79,9 @@ def test_non_ascii_user_folder_keeps_that_fact(text: str, name: str, marker: str
         "Windows 10.0.19045.0",
         "Error: listen tcp 127.0.0.1:11434: bind: address already in use",
         "listen tcp 0.0.0.0:8080",
+        "npm warn deprecated inflight@1.0.6: This module is not supported, and leaks memory.",
+        "npm warn deprecated glob@7.2.3: Glob versions prior to v9 are no longer supported",
+        "added llama-cpp-python@0.3.16 and node-llama-cpp@3.0.0-beta.44 to the lockfile",
     ],
 )
 def test_diagnostic_numbers_kept(keep: str) -> None:
