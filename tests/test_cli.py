@@ -135,3 +135,16 @@ def test_nearest_entries_say_they_rest_on_wording_and_whether_a_runtime_was_seen
     assert "no llama.cpp-family program was recognised" in out
     assert main(["--format", "markdown", str(node)]) == 1
     assert "no llama.cpp-family program was recognised" in capsys.readouterr().out
+
+
+def test_a_wrapper_only_log_gets_the_follow_up_and_no_nearest_entry(capsys: pytest.CaptureFixture[str],
+                                                                     tmp_path: Path) -> None:
+    """Round 85n: Open WebUI's bare `Ollama: 500` was 0.74 "near" illegal-instruction-cpu-isa through another
+    entry's envelope example. An envelope's wording says nothing of the cause, so only the request for the server's
+    log is shown (measured on tests/logs: such suggestions named the right entry 18 times in 126)."""
+    log = tmp_path / "owui.log"
+    log.write_text("Error : 500: Ollama: 500, message='Internal Server Error', url='http://127.0.0.1:11434/api/chat'\n")
+    assert main([str(log)]) == 1
+    out = capsys.readouterr().out
+    assert "Completeness: wrapper-only" in out and "Please post the Ollama *server* log" in out
+    assert "Nearest KB entries" not in out

@@ -76,7 +76,9 @@ def run(engine: Engine, raw: bytes | str | mmap.mmap, *, redact: bool = True, ti
     keylines: list[KeyLine] = rank_keylines([(numbers[s], log.text_at(s)) for s in keyline_starts], patterns=engine.patterns)
     completeness = assess(matches, keylines, log.tail(12))
     suggestions = []
-    if not any(m.certainty == "confident" for m in matches):
+    # A wrapper-only log holds envelopes alone (`Ollama: 500`, an exit status): their wording is close only to other
+    # entries' envelope examples, which says nothing of the cause, so no entry is suggested by it.
+    if not any(m.certainty == "confident" for m in matches) and completeness.verdict != "wrapper-only":
         from .suggest import suggest
 
         taken = {m.kb_id for m in matches}
