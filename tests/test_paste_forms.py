@@ -72,6 +72,8 @@ def test_sample_of_every_folder_survives_every_form() -> None:
         repr({"error": LOG}),
         # Ollama's JSON error quoted inside a proxy's JSON error (two levels of JSON escaping)
         "API Error: 500 " + json.dumps({"error": {"message": "Error from provider(500): " + json.dumps({"error": LOG})}}),
+        # .NET's System.Text.Json writes the apostrophes as \u0027 (Semantic Kernel, LLamaSharp hosts; audit 85w)
+        json.dumps({"error": ARCH}).replace("'", "\\u0027"),
         # LangChain's pydantic wrapper
         f"1 validation error for LlamaCpp\n__root__\n  Could not load Llama model from path: m.gguf. Received error {ARCH} (type=value_error)",
         # docker compose, journalctl, quoted, timestamped, CRLF, coloured, scraped from a web page, indented
@@ -92,7 +94,7 @@ def test_sample_of_every_folder_survives_every_form() -> None:
         'error="unsupported architecture \\"Qwen3ForCausalLM\\""`\n',
         "ollama-1  | `" + ARCH + "`\n",
     ],
-    ids=["ollama-500-json", "py-repr", "dict-repr", "proxy-json-nested", "langchain", "compose", "journald", "quote", "iso-time",
+    ids=["ollama-500-json", "py-repr", "dict-repr", "proxy-json-nested", "dotnet-json-u0027", "langchain", "compose", "journald", "quote", "iso-time",
          "bracket-time", "crlf", "ansi-in-keyword", "html-entity", "indent", "code-span", "quoted-code-span",
          "slog-code-span", "compose-code-span"],
 )
@@ -178,6 +180,21 @@ def test_one_line_break_in_a_repr_is_opened_and_an_apostrophe_is_not_a_quote() -
     assert view.data.split(b"\n")[0] == b'it can\'t load "'
 
 
+def test_json_unicode_escapes_of_quotes_and_markup_are_opened() -> None:
+    # audit 85w: Go's JSON encoder (Ollama's error body, relayed by LiteLLM, Continue, LangChain, Spring AI) writes
+    # `<` as \u003c, and .NET's System.Text.Json (Semantic Kernel, LLamaSharp hosts) writes `'` as \u0027: one such
+    # escape in a quoted string, with no \n or \" beside it, left the message unread.
+    splits = '{"error":"llama runner process has terminated: GGML_ASSERT(n_inputs \\u003c GGML_SCHED_MAX_SPLIT_INPUTS) failed"}\n'
+    assert "ggml-sched-too-many-splits" in _ids(splits)
+    arch = '{"error":"llama runner process has terminated: error loading model: unknown model architecture: \\u0027gemma3n\\u0027"}\n'
+    assert "unknown-model-architecture" in _ids(arch)
+    # outside a quoted string, or another \u escape alone: the line is left as it is
+    prose = b"the encoder writes \\u003c for a less-than sign\n"
+    assert unwrap(prose).data == prose
+    accent = b'{"error":"caf\\u00e9 model not found"}\n'
+    assert unwrap(accent).data == accent
+
+
 def test_relative_windows_path_with_backslash_n_stays_one_line() -> None:
     line = b"OSError: It looks like the config file at 'models\\nous-capybara-34b.Q3_K_M.gguf' is not a valid JSON file.\n"
     assert unwrap(line).data == line  # `models\nous-...` is a folder and a file, not an escaped line break
@@ -198,6 +215,7 @@ def test_langchain_wrapper_with_a_message_is_not_read_as_an_empty_error() -> Non
     [
         b"x " + b"\\" * 1_000_000 + b"n end\n",
         b'{"error": "' + b'\\"a' * 300_000 + b'"}\n',
+        b'{"error": "' + b"\\u003c" * 300_000 + b'"}\n',
         b"a" * 1_000_000 + b' "x\\ny"\n',
         b" ".join([b"llama_model_load: x"] * 50_000) + b"\n",
         b"&quot;" * 200_000 + b"\n",
@@ -206,7 +224,7 @@ def test_langchain_wrapper_with_a_message_is_not_read_as_an_empty_error() -> Non
         b"see `llama_model_load: error loading model: x` and " * 20_000 + b"\n",
         (b"it says `CUDA error: out of memory in ggml_cuda_op` " * 40 + b"\n") * 2_000,
     ],
-    ids=["backslash-run", "escaped-quotes", "late-escape", "run-on", "entities", "wrap-widths", "langchain",
+    ids=["backslash-run", "escaped-quotes", "unicode-escapes", "late-escape", "run-on", "entities", "wrap-widths", "langchain",
          "code-spans", "code-span-lines"],
 )
 def test_hostile_pastes_stay_fast(paste: bytes) -> None:

@@ -422,8 +422,12 @@ MAX_WRAP_CHAIN = 16  # pieces of one wrapped line rejoined at most
 
 _ANSI_B = lazy_regex(rb"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b")
 _ENTITY_B = lazy_regex(_ENTITY_SOURCE.encode())
-# An escaped string's line break or quote: `\n`, `\"`, `\'` after an even number of backslashes.
-_ESCAPED_BREAK = lazy_regex(rb"(?<!\\)(?:\\\\)*\\[nr\"']")
+# An escaped string's line break or quote: `\n`, `\"`, `\'` after an even number of backslashes; or a quote or markup
+# character a JSON encoder writes as a `\u` escape: Go's encoder (Ollama's `{"error":"..."}`) writes `<`, `>`, `&`
+# as `\u003c`, `\u003e`, `\u0026`, .NET's System.Text.Json also `'`, `"`, `+` and a backtick (`\u0027`, `\u0022`,
+# `\u002B`, `\u0060`): `GGML_ASSERT(n_inputs \u003c GGML_SCHED_MAX_SPLIT_INPUTS)`, `architecture: \u0027gemma3n\u0027`.
+# Only these eight: other `\u` escapes open a string only beside one of the escapes above.
+_ESCAPED_BREAK = lazy_regex(rb"(?<!\\)(?:\\\\)*\\(?:[nr\"']|u00(?:3[cCeE]|2[267bB]|60))")
 _ESCAPE = lazy_regex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
 # A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`); also behind
 # Windows' long-path prefix `\\?\` (Node's dlopen errors print `\\?\C:\...\npm\node_modules\...\llama-addon.node`).
@@ -479,7 +483,7 @@ def _escape(m: re.Match[bytes]) -> bytes:
 
 def _escaped_string(line: bytes) -> bool:
     """A line holding an escaped multi-line string or quoted message: a JSON error body, a Python repr, a shell
-    argument: two escapes, or one line break inside a quoted string. Ollama's own slog lines are left to
+    argument: two escapes, or one line break (or one `\u003c`-style escape) inside a quoted string. Ollama's own slog lines are left to
     `clean_line`, which reads their quoting itself; a line with a single-backslash Windows path is raw text."""
     if line.startswith(b"time=") or _RAW_PATH().search(line):
         return False
@@ -490,7 +494,7 @@ def _escaped_string(line: bytes) -> bool:
     if next(found, None) is not None:
         return True
     return (
-        line[first.end() - 1 : first.end()] == b"n"
+        (first.group().endswith(b"n") or first.group()[-5:-2] == b"u00")  # a line break, or a `\u003c` ...
         and _string_start(line, first.start()) >= 0
         and _PATH_TOKEN().search(line) is None
     )
