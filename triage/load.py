@@ -381,7 +381,7 @@ class KnowledgeBase:
     def signature(self, sig_id: str) -> Signature:
         """The signature with this id (KeyError when there is none); only that one is thawed."""
         if self._by_id is None:
-            self._by_id = {sig_id: i for i, sig_id in enumerate(signature_column(self.signatures, "id"))}
+            self._by_id = {name: i for i, name in enumerate(signature_column(self.signatures, "id"))}
         return self.signatures[self._by_id[sig_id]]
 
     def product_name(self, product_id: str | None) -> str | None:
@@ -487,8 +487,9 @@ _CACHE_CODE = ("load.py", "rx.py", "literals.py", "model.py", "schema.py", "vali
 class FrozenSignatures(SequenceBase[Signature]):
     """Signatures from the start-up cache, each kept pickled until it is read. A run searches only the signatures
     whose keywords occur in its log (a few dozen of about a thousand), so the others' fields are never turned into
-    objects: unpickling all of them was most of the cache's load time. The columns every run reads for all of them
-    (ids, entry ids, keywords) are kept apart, as plain tuples."""
+    objects: unpickling all of them was about a quarter of the cache's load (12.7-13.7 ms against 9.7-11.0 ms in a
+    fresh process). The columns every run reads for all of them (ids, entry ids, keywords) are kept apart, as plain
+    tuples."""
 
     __slots__ = ("_raw", "_thawed", "id", "kb_id", "keywords")
 

@@ -208,8 +208,8 @@ RULES: tuple[_Rule, ...] = (
     _Rule("email", _c(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"),
           _fixed("<email>"), _lit("@")),
     _Rule(
-        "prompt",  # user@host: in shell prompts; not a package pinned to a version (npm's `inflight@1.0.6:`, pip's
-        # `name@1.2.0-rc.1`): a host of one to three numbers is a version (a prompt's bare IP address has four)
+        "prompt",  # user@host: in shell prompts; not a package pinned to a version (npm's `inflight@1.0.6:` and
+        # `name@3.0.0-beta.44`): a host of one to three numbers is a version (a prompt's bare IP address has four)
         _c(r"\b(?P<user>[a-z_][a-z0-9_.-]{0,31})@(?!\d{1,9}(?:\.\d{1,9}){0,2}(?:-[A-Za-z0-9.]{1,40})?(?=[:\s\]]))"
            r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,62})(?=[:\s\]])"),
         lambda m: ("<user>@<host>", m.group(0)),
