@@ -426,7 +426,7 @@ _ENTITY_B = lazy_regex(_ENTITY_SOURCE.encode())
 # character a JSON encoder writes as a `\u` escape: Go's encoder (Ollama's `{"error":"..."}`) writes `<`, `>`, `&`
 # as `\u003c`, `\u003e`, `\u0026`, .NET's System.Text.Json also `'`, `"`, `+` and a backtick (`\u0027`, `\u0022`,
 # `\u002B`, `\u0060`): `GGML_ASSERT(n_inputs \u003c GGML_SCHED_MAX_SPLIT_INPUTS)`, `architecture: \u0027gemma3n\u0027`.
-# Only these eight: other `\u` escapes open a string only beside one of the escapes above.
+# Only these seven: other `\u` escapes open a string only beside one of the escapes above.
 _ESCAPED_BREAK = lazy_regex(rb"(?<!\\)(?:\\\\)*\\(?:[nr\"']|u00(?:3[cCeE]|2[267bB]|60))")
 _ESCAPE = lazy_regex(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[^\n])")
 # A Windows path written with single backslashes: the line is not an escaped string (`C:\new\nvidia`); also behind
@@ -482,9 +482,10 @@ def _escape(m: re.Match[bytes]) -> bytes:
 
 
 def _escaped_string(line: bytes) -> bool:
-    """A line holding an escaped multi-line string or quoted message: a JSON error body, a Python repr, a shell
-    argument: two escapes, or one line break (or one `\u003c`-style escape) inside a quoted string. Ollama's own slog lines are left to
-    `clean_line`, which reads their quoting itself; a line with a single-backslash Windows path is raw text."""
+    r"""A line holding an escaped multi-line string or quoted message: a JSON error body, a Python repr, a shell
+    argument: two escapes, or one line break (or one `\u003c`-style escape) inside a quoted string. Ollama's own slog
+    lines are left to `clean_line`, which reads their quoting itself; a line with a single-backslash Windows path is
+    raw text."""
     if line.startswith(b"time=") or _RAW_PATH().search(line):
         return False
     found = _ESCAPED_BREAK().finditer(line, 0, MAX_LINE * 8)
@@ -494,7 +495,7 @@ def _escaped_string(line: bytes) -> bool:
     if next(found, None) is not None:
         return True
     return (
-        (first.group().endswith(b"n") or first.group()[-5:-2] == b"u00")  # a line break, or a `\u003c` ...
+        (first.group().endswith(b"n") or first.group()[-6:-4] == b"\\u")  # a line break, or a `\u003c`-style escape
         and _string_start(line, first.start()) >= 0
         and _PATH_TOKEN().search(line) is None
     )
