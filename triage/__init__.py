@@ -6,7 +6,9 @@ pipeline. The CLI, the Discord bot, the GitHub Action and the web app are thin l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Engine"]
 __version__ = "0.1.0"

@@ -7,7 +7,9 @@ Everything compiled from the data comes from the Engine passed in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 from .completeness import assess, followup_request
 from .decode import decode, decode_mapped
@@ -15,7 +17,7 @@ from .facts import extract_facts
 from .keylines import rank_keylines
 from .match import resolve_hits, scan
 from .model import KeyLine, Report
-from .normalize import Buffer, NormalizedLog, prepare
+from .normalize import prepare
 from .rank import rank
 from .redact import redact_report
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     import mmap
 
     from .engine import Engine
+    from .normalize import Buffer, NormalizedLog
 
 __all__ = ["run"]
 

@@ -8,7 +8,9 @@ facts already known so the user does not repeat them.
 from __future__ import annotations
 
 import re
-from typing import Any
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 from .load import KnowledgeBase
 from .model import Completeness, Facts, KeyLine, Match

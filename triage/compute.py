@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from typing import TYPE_CHECKING, Sequence
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Sequence
 
 from .model import Facts
 from .normalize import lazy_regex

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -10,7 +10,9 @@ indexes.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Sequence
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 from .facts import FactRule, product_rules, static_rules
 from .load import KnowledgeBase, Patterns

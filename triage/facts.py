@@ -7,7 +7,9 @@ function that records what it found; rules run only on lines a keyword hit.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Sequence
 
 from . import rx
 from .model import Facts, Gpu
@@ -99,7 +101,8 @@ class FactState:
         self.facts.numbers.setdefault(name, value)
 
 
-Handler = Callable[[FactState, "regex.Match[str]"], None]
+if TYPE_CHECKING:
+    Handler = Callable[[FactState, "regex.Match[str]"], None]
 
 
 class FactRule:

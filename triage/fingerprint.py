@@ -17,7 +17,9 @@ system calls, and most rules cannot match most lines.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Callable, Sequence
 
 from .fingerprint_rules import FingerprintRules, Kind, Rewrite, gate_passes, screened_out
 from .literals import haystack, may_match

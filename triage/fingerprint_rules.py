@@ -10,7 +10,9 @@ under different rules never collide (Sentry versions its grouping likewise).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Sequence
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 from . import rx
 from .errors import DataError, DataErrors

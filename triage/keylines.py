@@ -7,7 +7,9 @@ for the completeness verdict.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Callable
 
 from . import rx
 from .literals import may_match

@@ -17,7 +17,9 @@ POSIX class (`[[:alpha:]]`, a set to `re`) and a `{...}` that is not a repeat co
 from __future__ import annotations
 
 import re
-from typing import Any
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["haystack", "may_match", "minimal", "parse", "required_literals"]
 

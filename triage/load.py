@@ -11,7 +11,12 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from collections.abc import Sequence as SequenceBase
-from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union, overload
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Sequence, Union, overload
+else:
+    def overload(fn: object) -> object:  # typing.overload's run-time effect, minus its registry
+        return fn
 
 from . import cachefile, rx
 from .datadir import builtin_dir, builtin_root

@@ -18,19 +18,24 @@ from __future__ import annotations
 import os
 import time
 from functools import cache
-from typing import TYPE_CHECKING, Sequence
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Sequence
 
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
 from .literals import haystack, may_match, required_literals
 from .load import REGEX_FLAGS, Patterns, Signature, signature_column
 from .model import Hit
-from .normalize import MAX_LINE, Buffer, Log, lazy_regex, normalize
-from .prefilter import Prefilter, make_prefilter
+from .normalize import MAX_LINE, Log, lazy_regex, normalize
+from .prefilter import make_prefilter
 from .records import NamedTuple
 
 if TYPE_CHECKING:
     import regex
+
+    from .normalize import Buffer
+    from .prefilter import Prefilter
 
 __all__ = ["Diagnostics", "Index", "RawHit", "ScanResult", "build_index", "resolve_hits", "scan"]
 

@@ -7,7 +7,9 @@ of a CLI run. pydantic is only used at the data boundary (files in).
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 from .records import NamedTuple
 

@@ -17,7 +17,9 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from itertools import accumulate, islice
-from typing import AnyStr, Callable, NewType, Union
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import AnyStr, Callable, NewType, Union
 
 from .records import NamedTuple
 
@@ -57,10 +59,15 @@ _ENTITY_SOURCE = r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});"
 _ENTITY = lazy_regex(_ENTITY_SOURCE)
 _SLOG_ESC = lazy_regex(r'\\(["\\nt])')
 
-NormalizedLog = NewType("NormalizedLog", "Log")
+if TYPE_CHECKING:
+    NormalizedLog = NewType("NormalizedLog", "Log")
+else:
+    def NormalizedLog(log: Log) -> Log:  # what typing.NewType does at run time
+        return log
 # A big log file may arrive memory-mapped (no copy of the input): mmap has find, rfind and slicing
 # (which returns bytes), but no count, endswith, lower or decode; Log supplies those itself.
-Buffer = Union[bytes, mmap.mmap]
+if TYPE_CHECKING:
+    Buffer = Union[bytes, mmap.mmap]
 COUNT_CHUNK = 1024 * 1024  # newlines of a mapped log are counted this many bytes at a time
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import mmap
 import os
 from collections import deque
-from typing import Any, Callable, Protocol, cast
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Protocol
 
 __all__ = ["Prefilter", "available_backends", "make_prefilter"]
 
@@ -21,19 +23,19 @@ HEAD_HITS = 1000  # per keyword: the first ones ...
 TAIL_HITS = 1000  # ... and the last ones; a log that repeats a line 10^6 times needs no more
 
 
-class _Text(Protocol):
-    data: bytes | mmap.mmap  # a big log may be memory-mapped; Hyperscan scans the mapping in place
+if TYPE_CHECKING:  # the shapes scanners and texts have; only type checkers need them
+    class _Text(Protocol):
+        data: bytes | mmap.mmap  # a big log may be memory-mapped; Hyperscan scans the mapping in place
 
-    @property
-    def lower(self) -> bytes: ...
+        @property
+        def lower(self) -> bytes: ...
 
+    class Prefilter(Protocol):
+        name: str
 
-class Prefilter(Protocol):
-    name: str
-
-    def scan(self, log: _Text) -> list[list[int]]:
-        """Start offsets per keyword index (capped, ascending)."""
-        ...
+        def scan(self, log: _Text) -> list[list[int]]:
+            """Start offsets per keyword index (capped, ascending)."""
+            ...
 
 
 class _Collector:
@@ -143,7 +145,7 @@ class HyperscanPrefilter:
                 col = cols[index] = _Collector()
             col.add(end - lengths[index])
 
-        self.db.scan(cast(bytes, data), match_event_handler=on_match, scratch=self.scratch)  # a mapping scans as is
+        self.db.scan(data, match_event_handler=on_match, scratch=self.scratch)  # type: ignore[type-var]  # a mapping scans as is
         return _results(cols, self.count)
 
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Iterator
 
 from .model import Evidence, Facts, KeyLine, Match, Report
 from .normalize import lazy_regex

@@ -14,7 +14,9 @@ from __future__ import annotations
 import _thread
 import io
 import sys
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from types import ModuleType

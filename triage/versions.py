@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Callable
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Callable
 
 from .load import Affected
 

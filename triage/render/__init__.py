@@ -6,7 +6,9 @@ Each renderer is imported when first asked for, so a run loads only the one it w
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from .json_out import report_dict, to_json
