@@ -132,6 +132,10 @@ UNDETECTABLE = {
     # column reads as gpt4all; the paste is llama.cpp's 2023 loader under a `models/llama_cpp/` folder and names no
     # UI, so the llama-cpp-python binding is the reasonable reading.
     "r71-lollms-webui-129-vicuna-q4-2-bad-f16-value-5.log",
+    # round 91b: a hand-run `cmake .. -DGGML_CUDA=ON` in `~/text-generation-webui/repositories/llama.cpp/build` (a
+    # Gemini chat export); the prompt's path is the only runtime word and it names the web UI, whose own remedy
+    # (its installer's prebuilt wheels) is a fair first step for someone building inside its tree.
+    "r91b-gemini-chatlog-wsl-llamacpp-ggml-cuda-nvcc-not-found.log",
 }
 
 
