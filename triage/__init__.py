@@ -7,13 +7,12 @@ pipeline. The CLI, the Discord bot, the GitHub Action and the web app are thin l
 from __future__ import annotations
 
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Any
-
 __all__ = ["Engine"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .engine import Engine
 
 

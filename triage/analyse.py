@@ -8,9 +8,6 @@ Everything compiled from the data comes from the Engine passed in.
 from __future__ import annotations
 
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Any
-
 from .completeness import assess, followup_request
 from .decode import decode, decode_mapped
 from .facts import extract_facts
@@ -23,6 +20,7 @@ from .redact import redact_report
 
 if TYPE_CHECKING:
     import mmap
+    from typing import Any
 
     from .engine import Engine
     from .normalize import Buffer, NormalizedLog

@@ -13,12 +13,10 @@ import os
 import sys
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
 if TYPE_CHECKING:
-    from typing import Any, Callable, NoReturn, Sequence
-
-if TYPE_CHECKING:
     import argparse
     import mmap
     from pathlib import Path
+    from typing import Any, Callable, NoReturn, Sequence
 
     from .engine import Engine
     from .model import Report

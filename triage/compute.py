@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Sequence
-
 from .model import Facts
 from .normalize import lazy_regex
 
 if TYPE_CHECKING:
+    from typing import Sequence
+
     from .load import Product
 
 __all__ = ["COMPUTED_NAMES", "SETTING_LABELS", "compute_values", "exit_code_hex", "fmt_mib", "parse_size_mib"]

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Any, Sequence
-
 from .facts import FactRule, product_rules, static_rules
 from .load import KnowledgeBase, Patterns
 from .match import Index, build_index
@@ -21,6 +18,7 @@ from .match import Index, build_index
 if TYPE_CHECKING:
     import mmap
     from pathlib import Path
+    from typing import Any, Sequence
 
     from .model import Fingerprint, KeyLine, Match, Report
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Callable, Iterable, Sequence
-
 from . import rx
 from .model import Facts, Gpu
 from .normalize import lazy_regex
 
 if TYPE_CHECKING:
+    from typing import Callable, Iterable, Sequence
+
     import regex
 
     from .load import Patterns, Product

@@ -18,9 +18,6 @@ system calls, and most rules cannot match most lines.
 from __future__ import annotations
 
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Callable, Sequence
-
 from .fingerprint_rules import FingerprintRules, Kind, Rewrite, gate_passes, screened_out
 from .literals import haystack, may_match
 from .model import Fingerprint, KeyLine, Match
@@ -28,6 +25,8 @@ from .records import NamedTuple
 from .sha import sha256
 
 if TYPE_CHECKING:
+    from typing import Callable, Sequence
+
     import regex
 
 __all__ = ["Candidate", "candidates", "fingerprint", "normalise"]

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import re
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Any, Sequence
-
 from . import rx
 from .errors import DataError, DataErrors
 from .literals import haystack, may_match, parse, required_literals
@@ -21,6 +18,7 @@ from .records import NamedTuple
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, Sequence
 
     import regex
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Callable
-
 from . import rx
 from .literals import may_match
 from .model import KeyLine
 from .normalize import lazy_regex
 
 if TYPE_CHECKING:
+    from typing import Callable
+
     from .load import Patterns
 
 __all__ = ["KEYLINE_KEYWORDS", "KEYLINE_PATTERNS", "is_wrapper", "rank_keylines", "score_line"]

@@ -19,9 +19,6 @@ import os
 import time
 from functools import cache
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
-if TYPE_CHECKING:
-    from typing import Sequence
-
 from .facts import FactRule
 from .keylines import KEYLINE_KEYWORDS
 from .literals import haystack, may_match, required_literals
@@ -32,6 +29,8 @@ from .prefilter import make_prefilter
 from .records import NamedTuple
 
 if TYPE_CHECKING:
+    from typing import Sequence
+
     import regex
 
     from .normalize import Buffer

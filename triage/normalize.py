@@ -61,13 +61,12 @@ _SLOG_ESC = lazy_regex(r'\\(["\\nt])')
 
 if TYPE_CHECKING:
     NormalizedLog = NewType("NormalizedLog", "Log")
+    # A big log file may arrive memory-mapped (no copy of the input): mmap has find, rfind and slicing
+    # (which returns bytes), but no count, endswith, lower or decode; Log supplies those itself.
+    Buffer = Union[bytes, mmap.mmap]
 else:
     def NormalizedLog(log: Log) -> Log:  # what typing.NewType does at run time
         return log
-# A big log file may arrive memory-mapped (no copy of the input): mmap has find, rfind and slicing
-# (which returns bytes), but no count, endswith, lower or decode; Log supplies those itself.
-if TYPE_CHECKING:
-    Buffer = Union[bytes, mmap.mmap]
 COUNT_CHUNK = 1024 * 1024  # newlines of a mapped log are counted this many bytes at a time
 
 

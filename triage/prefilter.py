@@ -17,7 +17,7 @@ TYPE_CHECKING = False  # true for type checkers only: typing is not imported at 
 if TYPE_CHECKING:
     from typing import Any, Callable, Protocol
 
-__all__ = ["Prefilter", "available_backends", "make_prefilter"]
+__all__ = ["available_backends", "make_prefilter"]  # and, for type checkers, the Prefilter protocol below
 
 HEAD_HITS = 1000  # per keyword: the first ones ...
 TAIL_HITS = 1000  # ... and the last ones; a log that repeats a line 10^6 times needs no more

@@ -13,7 +13,7 @@ of a 50 ms run on the bench machine, and with `from __future__ import annotation
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
+TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (the docstring says why)
 
 __all__ = ["NamedTuple"]
 

@@ -16,10 +16,8 @@ import io
 import sys
 TYPE_CHECKING = False  # true for type checkers only: typing is not imported at run time (records.py says why)
 if TYPE_CHECKING:
-    from typing import Any
-
-if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Any
 
     import regex
 
