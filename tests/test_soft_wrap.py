@@ -148,7 +148,44 @@ def test_joined_text_is_bounded_for_a_long_wrapped_paragraph() -> None:
 def test_a_continuation_may_start_with_the_space_the_wrap_moved() -> None:
     head = "llama_model_load: error loading model: error loading model architecture: unknown"
     assert _joined(f"{head[:-1]}\n model architecture: 'qwen3next'\nnext\n") == [1]
-    assert _joined(f"{head[:-1]}\n  model architecture: 'qwen3next'\nnext\n") == []  # two spaces: an indent
+    # two spaces before a lower-case word: a hanging indent, read as the rest of the line too (below)
+    assert _joined(f"{head[:-1]}\n  model architecture: 'qwen3next'\nnext\n") == [1]
+
+
+# --- hanging indents: a line broken by hand, the rest indented (round 91's notes) ---------------------------
+
+HANGING = [
+    # (text, kb id): each was a blind miss of round 91 while only its pieces were read
+    ("llama_model_load: error loading model: check_tensor_dims: tensor 'blk.48.nextn.eh_proj.weight'\n"
+     "   not found\n", "model-tensor-mismatch"),
+    ("ollama._types.ResponseError: registry.ollama.ai/library/llama3:latest\n"
+     "   does not support tools (status code: 400)\n", "model-capability-unsupported"),
+    ("send_error: task id = 0, error: request (134712 tokens) exceeds the available\n"
+     "  context size (131072 tokens), try increasing it\n", "prompt-exceeds-context"),
+]
+
+
+@pytest.mark.parametrize(("text", "kb_id"), HANGING)
+def test_a_hanging_indent_is_read_as_the_rest_of_its_line(text: str, kb_id: str) -> None:
+    assert _joined(text) == [1]
+    assert kb_id in _found(text)
+
+
+NOT_HANGING = {
+    "a block under a header": "ggml_cuda_init: found 1 CUDA devices:\n  device 0: rtx 3090, compute capability 8.6\n",
+    "code under a Python frame": '  File "/app/llama_cpp/server/app.py", line 368, in create_chat_completion\n'
+                                 "    first_response = await run_in_threadpool(next, iterator_or_completion)\n",
+    "a return under a Python frame": '  File "/app/fastapi/routing.py", line 191, in run_endpoint_function\n'
+                                     "    return await dependant.call(**values)\n",
+    "a stack frame": "Error: llama runner process has terminated unexpectedly\n    at runner.go:12 (main)\n",
+    "the same indent": "main: loading\n  llama_model_load: error loading model: check_tensor_dims\n  tensor not found in file\n",
+    "a capitalised line": "llama_model_load: error loading model architecture\n    Device 0: NVIDIA GeForce RTX 3090\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_HANGING))
+def test_an_indented_line_that_starts_its_own_record_is_not_joined(name: str) -> None:
+    assert _joined(NOT_HANGING[name]) == [], name
 
 
 # --- kb check reads an example's keyword as the prefilter does ---------------------------------------------

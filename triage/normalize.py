@@ -700,7 +700,17 @@ SOFT_LIMIT = 256 * 1024
 # (`. ! ? ;`, `{`, `[`; a colon may end a piece: `.../rope.cu:531:` / `GGML_ASSERT(...) failed`). Whether the
 # next word would have fitted is `_broken_before`'s question, whether the next line reads as the rest of the
 # sentence `_continues`'.
-_SOFT_HEAD = lazy_regex(rb"(?m)^[^\n]{%d,%d}(?<![\s.!?;{\[])[ \t]*\r?\n(?= ?[^\s])" % (SOFT_MIN, SOFT_MAX))
+_SOFT_HEAD = lazy_regex(rb"(?m)^[^\n]{%d,%d}(?<![\s.!?;{\[])[ \t]*\r?\n(?=[ \t]{0,16}[^\s])" % (SOFT_MIN, SOFT_MAX))
+# A hanging indent: notes, bug-report drafts and chat answers break a long quoted line by hand and indent the rest
+# (`radv/amdgpu: Not enough memory` / `  for command submission`, `check_tensor_dims: tensor '...'` / `   not
+# found`). The break is where the author chose, so no wrap width tells; what tells is the shape: the piece is
+# indented deeper than its line and reads as the rest of a sentence (a lower-case word), and the line is no
+# header of a block (`:` at its end: `found 1 CUDA devices:`, CMake's `(message):`) and no Python frame (its
+# code follows indented).
+_HANG_INDENT = lazy_regex(rb"(?:[ ]{2,16}|\t{1,2})(?=[a-z])")
+# A stack frame (`at loader.cpp:123`) or a line of code is no rest of a sentence.
+_HANG_STOP = lazy_regex(rb"at |(?:return|raise|await|yield|import|def|class|elif|else) |self\.")
+_FRAME_LINE = lazy_regex(rb"\s*File \"|.*, line \d+, in \S+\s*$")
 # What begins a line of its own rather than continuing a sentence: a bracketed or numbered head (`[pid]`,
 # `[INFO]`, `1. `, `12:00`, llama.cpp's `0.06.650.537 E`, a crash report's `8   libggml.dylib`), a Markdown
 # fence, a Go or C frame (`runtime.cgocall(`, `free(): `), a pip pin, closing quotes alone (`")`), a list, table,
@@ -721,7 +731,8 @@ _SOFT_STOP = lazy_regex(
 
 def _continues(line: bytes, nxt: bytes) -> bool:
     """Whether `nxt` reads as the rest of `line`'s sentence: not blank, not indented (one space is the one the
-    wrap moved), not the start of a record (`_RECORD_START`, the same head as `line`, `_SOFT_STOP`)."""
+    wrap moved; a hanging indent is `_hangs`'), not the start of a record (`_RECORD_START`, the same head as
+    `line`, `_SOFT_STOP`)."""
     if nxt[:1] == b" " and nxt[1:2] not in b" \t":
         nxt = nxt[1:]  # the wrap left the space before the word on the next line: not an indent
     if not nxt.strip() or nxt[:1] in b" \t":
@@ -730,6 +741,21 @@ def _continues(line: bytes, nxt: bytes) -> bool:
     if len(head) == 8 and nxt.startswith(head):
         return False
     return _RECORD_START().match(nxt) is None and _SOFT_STOP().match(nxt) is None
+
+
+def _hangs(line: bytes, nxt: bytes) -> bool:
+    """Whether `nxt` is the rest of `line` broken by hand with a hanging indent (see `_HANG_INDENT`)."""
+    m = _HANG_INDENT().match(nxt)
+    if m is None or line.rstrip(b" \t\r")[-1:] == b":":
+        return False
+    own = len(line) - len(line.lstrip(b" \t"))
+    body = nxt[m.end() :]
+    return (
+        m.end() > own
+        and _HANG_STOP().match(body) is None
+        and _FRAME_LINE().match(line) is None
+        and _continues(line.lstrip(b" \t"), body)
+    )
 
 
 def _soft_widths(source: bytes) -> tuple[int, ...]:
@@ -763,6 +789,9 @@ def _soft_candidates(source: bytes, joined: set[int], continued: set[int]) -> se
         # quote mark, a container's or journald's prefix, a timestamp: a quoted or prefixed copy of a wrapped paste).
         if _continues(raw, raw_next):
             line, nxt = raw, raw_next
+        elif _hangs(raw, raw_next):
+            wrapped.add(i)  # broken by hand: no wrap width to check
+            continue
         elif not (_maybe_prefixed(raw) and _maybe_prefixed(raw_next)):
             continue
         else:
@@ -793,8 +822,8 @@ def _soft_join(lines: list[bytes], wrapped: set[int]) -> tuple[list[bytes], dict
         while j in wrapped and j - i < MAX_SOFT_CHAIN - 1:
             j += 1
         first = lines[i].rstrip(b" \t\r")
-        rest = [_cleaned(piece).rstrip(b" \t\r").removeprefix(b" ") for piece in lines[i + 1 : j]]
-        rest.append(_cleaned(lines[j]).removeprefix(b" "))
+        rest = [_cleaned(piece).rstrip(b" \t\r").lstrip(b" \t") for piece in lines[i + 1 : j]]
+        rest.append(_cleaned(lines[j]).lstrip(b" \t"))
         out[i] = b" ".join([first, *rest])
         own[i] = len(first)
     return out, own
