@@ -162,6 +162,9 @@ HANGING = [
      "   does not support tools (status code: 400)\n", "model-capability-unsupported"),
     ("send_error: task id = 0, error: request (134712 tokens) exceeds the available\n"
      "  context size (131072 tokens), try increasing it\n", "prompt-exceeds-context"),
+    # Go's chain of errors broken where it had its space (the trailing space kept): no width tells, the `: ` does
+    ('Error: max retries exceeded: Get "https://huggingface.co/v2/...": \n'
+     "dial tcp 128.242.240.59:443: connectex: A connection attempt failed...\n", "model-download-network-error"),
 ]
 
 
@@ -179,6 +182,8 @@ NOT_HANGING = {
                                      "    return await dependant.call(**values)\n",
     "a stack frame": "Error: llama runner process has terminated unexpectedly\n    at runner.go:12 (main)\n",
     "the same indent": "main: loading\n  llama_model_load: error loading model: check_tensor_dims\n  tensor not found in file\n",
+    "a colon without its space": 'Error: max retries exceeded: Get "https://huggingface.co/v2/...":\n'
+                                 "dial tcp 128.242.240.59:443: connectex: A connection attempt failed...\n",
     "a capitalised line": "llama_model_load: error loading model architecture\n    Device 0: NVIDIA GeForce RTX 3090\n",
 }
 

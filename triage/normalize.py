@@ -789,6 +789,9 @@ def _soft_candidates(source: bytes, joined: set[int], continued: set[int]) -> se
         # quote mark, a container's or journald's prefix, a timestamp: a quoted or prefixed copy of a wrapped paste).
         if _continues(raw, raw_next):
             line, nxt = raw, raw_next
+            if raw[-1:] == b":" and source[m.start() + len(raw) : m.start() + len(raw) + 1] == b" " and raw_next[:1].islower():
+                wrapped.add(i)  # `Get "...": ` / `dial tcp ...`: a break where a chain of errors had its space
+                continue
         elif _hangs(raw, raw_next):
             wrapped.add(i)  # broken by hand: no wrap width to check
             continue
