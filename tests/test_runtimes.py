@@ -136,6 +136,12 @@ UNDETECTABLE = {
     # Gemini chat export); the prompt's path is the only runtime word and it names the web UI, whose own remedy
     # (its installer's prebuilt wheels) is a fair first step for someone building inside its tree.
     "r91b-gemini-chatlog-wsl-llamacpp-ggml-cuda-nvcc-not-found.log",
+    # round 92j: llama.cpp's `main` (2024) loading `../../ollama_gguf/gguf/command-r-plus.gguf`: the one product word
+    # in the paste is that folder's name, so Ollama is what the text says; the run itself was llama.cpp's.
+    "r92j-vllmexp-llamacpp-8207-rocm-2x7900xtx-command-r-plus-device0-oom.log",
+    # round 92b: ik_llama.cpp's llama-quantize prints the same `main: build = ...` banner as llama.cpp's; only the
+    # target type IQ2_BN (an ik_llama.cpp quant) hints at the fork, which the runtime markers do not read.
+    "r92b-ik-llama-cpp-365-bitnet-b158-quantize.log",
 }
 
 
