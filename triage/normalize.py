@@ -758,6 +758,13 @@ def _hangs(line: bytes, nxt: bytes) -> bool:
     )
 
 
+def _broken_after_colon(written: bytes, nxt: bytes) -> bool:
+    """Whether `written` (a line as the paste has it) stops at `: ` with its space kept before a lower-case `nxt`: a
+    chain of errors broken where it had its space (Go's `Get "...": ` / `dial tcp ...`), which no width tells."""
+    line = written.rstrip(b" \t\r")
+    return line[-1:] == b":" and written[len(line) : len(line) + 1] == b" " and nxt[:1].islower()
+
+
 def _soft_widths(source: bytes) -> tuple[int, ...]:
     """The widths a paste may be soft-wrapped at: the common ones and the paste's own widest line."""
     widest = max(map(len, source.split(b"\n")), default=0)
@@ -789,8 +796,8 @@ def _soft_candidates(source: bytes, joined: set[int], continued: set[int]) -> se
         # quote mark, a container's or journald's prefix, a timestamp: a quoted or prefixed copy of a wrapped paste).
         if _continues(raw, raw_next):
             line, nxt = raw, raw_next
-            if raw[-1:] == b":" and source[m.start() + len(raw) : m.start() + len(raw) + 1] == b" " and raw_next[:1].islower():
-                wrapped.add(i)  # `Get "...": ` / `dial tcp ...`: a break where a chain of errors had its space
+            if _broken_after_colon(source[m.start() : m.end() - 1], raw_next):
+                wrapped.add(i)  # broken where a chain of errors had its space: no wrap width to check
                 continue
         elif _hangs(raw, raw_next):
             wrapped.add(i)  # broken by hand: no wrap width to check
