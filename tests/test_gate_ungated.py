@@ -240,6 +240,14 @@ def test_malformed_reference_and_a_set_in_the_anchor_regex_are_errors(tmp_path: 
 
 # A veto on the anchor line itself names a set too: the look-alike list is the same on the line or beside it.
 UNLESS_SET_SIG = ANYWHERE_SIG.replace("unless = ['''RuntimeError''']", "unless = ['''RuntimeError''', '''\\L<demo-veto>''']")
+LOOP_SETS = SETS + """[set.demo-a]
+description = "a"
+patterns = ['\\L<demo-b>']
+[set.demo-b]
+description = "b"
+patterns = ['x', '\\L<demo-a>']
+"""
+
 VETO_SETS = SETS + """[set.demo-veto]
 description = "another program's hint on the same line"
 patterns = ['torch[.]cuda', 'TORCH_USE_CUDA_DSA']
@@ -256,6 +264,17 @@ def test_named_set_in_unless_is_expanded_and_vetoes_the_line(tmp_path: Path) -> 
     assert _answer(engine, "ggml\nGPU fault at 0x10 (set TORCH_USE_CUDA_DSA)\n") is None
     # the veto is on the line only: the same words on another line leave the answer alone
     assert _answer(engine, "ggml\nTORCH_USE_CUDA_DSA\nGPU fault at 0x10\n") == (0.9, "confident", ["demo-gpu-fault"])
+
+
+def test_a_set_may_name_another_set(tmp_path: Path) -> None:
+    """One list in one place: a veto set built from the family words expands them where it is used."""
+    nested = SETS + """[set.demo-veto]
+description = "a family word, then a torch hint"
+patterns = ['\\L<demo-family> then torch[.]cuda']
+"""
+    kb = load_kb([_kb(tmp_path, UNLESS_SET_SIG, nested)], builtin=False, use_cache=False)
+    (sig,) = kb.signatures
+    assert sig.unless_src == ("RuntimeError", "(?:(?:ggml|llama|koboldcpp) then torch[.]cuda)")
 
 
 def test_unknown_set_in_unless_names_the_field(tmp_path: Path) -> None:
@@ -275,7 +294,9 @@ def test_without_a_set_file_a_reference_is_an_error(tmp_path: Path) -> None:
         (SETS.replace('description = "demo sets"\n', ""), "tables/gate-sets.toml: description: the gate-sets file needs"),
         (SETS + "values = 1\n", "tables/gate-sets.toml: set.demo-family.values: unknown field"),
         (SETS.replace("'koboldcpp'", "'kobold(cpp'"), "tables/gate-sets.toml: set.demo-family.patterns[2]: does not compile"),
-        (SETS.replace("'koboldcpp'", "'\\L<other>'"), "tables/gate-sets.toml: set.demo-family.patterns[2]: a set cannot name another set"),
+        (SETS.replace("'koboldcpp'", "'\\L<other>'"), "tables/gate-sets.toml: set.demo-family.patterns[2]: names unknown set 'other'"),
+        (SETS.replace("'koboldcpp'", "'\\L<demo-family>'"), "set.demo-family.patterns[2]: sets name each other in a loop (demo-family -> demo-family)"),
+        (LOOP_SETS, "set.demo-b.patterns[1]: sets name each other in a loop (demo-a -> demo-b -> demo-a)"),
         (SETS.replace("patterns = ['ggml', 'llama', 'koboldcpp']", "patterns = []"), "tables/gate-sets.toml: set.demo-family.patterns: a list of non-empty"),
         (SETS.replace("[set.demo-family]", "[set.Demo_Family]"), "tables/gate-sets.toml: set.Demo_Family: a set name is kebab-case"),
         (SETS.replace('description = "words of the demo runtimes"\n', ""), "tables/gate-sets.toml: set.demo-family.description: say what"),

@@ -4,7 +4,8 @@ Gates such as "a llama.cpp-family word is somewhere in the log" were copied into
 small differences, so adding a runtime meant editing every copy. A gate pattern now names the set instead:
 `\\L<ggml-family>` (regex's own spelling of a named list; `\\L` is no escape in any other sense, so an
 unexpanded reference can never silently match something else). Expansion is plain text substitution into
-`(?:a|b|...)` before the pattern is compiled or cached: the engine never sees a reference.
+`(?:a|b|...)` before the pattern is compiled or cached: the engine never sees a reference. A set may name other sets
+(a veto built from the family words, say), so a list lives in one place; a loop of sets naming each other is an error.
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ def expand(pattern: str, sets: dict[str, str]) -> tuple[str, list[str]]:
     return _REF.sub(sub, pattern), problems
 
 
-def parse_gate_sets(raw: dict[str, Any], shown: str, errors: list[DataError]) -> dict[str, str]:
-    """name -> `(?:a|b|...)` from the parsed TOML of a gate-sets file; problems go to `errors`, naming the field."""
+def parse_gate_sets(
+    raw: dict[str, Any], shown: str, errors: list[DataError], known: dict[str, str] | None = None
+) -> dict[str, str]:
+    """name -> `(?:a|b|...)` from the parsed TOML of a gate-sets file; problems go to `errors`, naming the field.
+
+    `known`: sets loaded before this file (the built-in ones, for a `--kb-dir`), which its sets may name."""
+    earlier = known or {}
     import regex
 
     before = len(errors)
@@ -67,7 +73,7 @@ def parse_gate_sets(raw: dict[str, Any], shown: str, errors: list[DataError]) ->
     if not isinstance(table, dict) or not table:
         errors.append(DataError(shown, "set", "needs at least one [set.<name>] table"))
         return {}
-    out: dict[str, str] = {}
+    fragments: dict[str, list[str]] = {}
     for name, spec in table.items():
         where = f"set.{name}"
         if not _NAME_RE.match(name):
@@ -84,17 +90,51 @@ def parse_gate_sets(raw: dict[str, Any], shown: str, errors: list[DataError]) ->
         if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
             errors.append(DataError(shown, f"{where}.patterns", "a list of non-empty regex fragments"))
             continue
-        ok = True
-        for j, fragment in enumerate(patterns):
+        fragments[name] = patterns
+    out: dict[str, str] = {}
+    failed: set[str] = set()
+
+    def resolve(name: str, chain: tuple[str, ...]) -> str | None:
+        """The set's alternation with the sets it names expanded first; None (and an error) if it cannot be built."""
+        if name in out:
+            return out[name]
+        if name in failed:
+            return None
+        parts: list[str] = []
+        for j, fragment in enumerate(fragments[name]):
+            field = f"set.{name}.patterns[{j}]"
             if _ANY_REF.search(fragment):
-                errors.append(DataError(shown, f"{where}.patterns[{j}]", "a set cannot name another set"))
-                ok = False
-                continue
+                if len(_ANY_REF.findall(fragment)) != len(_REF.findall(fragment)):
+                    errors.append(DataError(shown, field, "malformed named-set reference: write \\L<name> with a kebab-case name"))
+                    failed.add(name)
+                    return None
+                for ref in references(fragment):
+                    if ref in chain or ref == name:
+                        loop = " -> ".join((*chain, name, ref)[(*chain, name).index(ref):])
+                        errors.append(DataError(shown, field, f"sets name each other in a loop ({loop})"))
+                        failed.add(name)
+                        return None
+                    if ref not in fragments:
+                        if ref in earlier:
+                            continue
+                        defined = ", ".join(sorted({*fragments, *earlier}))
+                        errors.append(DataError(shown, field, f"names unknown set {ref!r} (defined: {defined})"))
+                        failed.add(name)
+                        return None
+                    if resolve(ref, (*chain, name)) is None:
+                        failed.add(name)
+                        return None
+                fragment = _REF.sub(lambda m: out.get(m.group(1)) or earlier[m.group(1)], fragment)
             try:
                 regex.compile(fragment)
             except regex.error as exc:
-                errors.append(DataError(shown, f"{where}.patterns[{j}]", f"does not compile: {exc}"))
-                ok = False
-        if ok:
-            out[name] = "(?:" + "|".join(patterns) + ")"
+                errors.append(DataError(shown, field, f"does not compile: {exc}"))
+                failed.add(name)
+                return None
+            parts.append(fragment)
+        out[name] = "(?:" + "|".join(parts) + ")"
+        return out[name]
+
+    for name in fragments:
+        resolve(name, ())
     return out if len(errors) == before else {}

@@ -375,7 +375,7 @@ def validate_dirs(dirs: list[Path]) -> KnowledgeBase:
             if path.name == GATE_SETS_FILE:  # named gate alternations, not a lookup table: see gatesets.py
                 raw_sets = _read_toml(path, errors)
                 if raw_sets is not None:
-                    gate_sets.update(parse_gate_sets(raw_sets, _display(path), errors))
+                    gate_sets.update(parse_gate_sets(raw_sets, _display(path), errors, gate_sets))
                 continue
             table = _load_table(path, errors)
             if table is not None:
