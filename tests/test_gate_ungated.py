@@ -277,6 +277,22 @@ patterns = ['\\L<demo-family> then torch[.]cuda']
     assert sig.unless_src == ("RuntimeError", "(?:(?:ggml|llama|koboldcpp) then torch[.]cuda)")
 
 
+def test_a_kb_dir_set_may_name_a_builtin_set(tmp_path: Path) -> None:
+    from triage.datadir import builtin_dir
+
+    if not (builtin_dir() / "tables" / "gate-sets.toml").is_file():
+        pytest.skip("no built-in gate sets in this tree")
+    sets = """description = "demo sets"
+[set.demo-family]
+description = "the built-in family words and the demo server"
+patterns = ['\\L<ggml-family>', 'demo-server']
+"""
+    kb = load_kb([_kb(tmp_path, ANYWHERE_SIG, sets)], use_cache=False)
+    demo = next(s for s in kb.signatures if s.id == "demo-gpu-fault")
+    assert demo.anywhere_src[0].startswith("(?:(?:ggml|llama|koboldcpp|"), demo.anywhere_src
+    assert Engine(kb).analyse(b"ggml_init: ok\nGPU fault at 0x10\n").matches[0].kb_id == "demo-crash"
+
+
 def test_unknown_set_in_unless_names_the_field(tmp_path: Path) -> None:
     errors = _errors(tmp_path, UNLESS_SET_SIG, SETS)
     assert any("signature[0].unless[1]: unknown named set 'demo-veto' (tables/gate-sets.toml defines: demo-family)" in e
