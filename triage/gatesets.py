@@ -96,39 +96,33 @@ def parse_gate_sets(
 
     def resolve(name: str, chain: tuple[str, ...]) -> str | None:
         """The set's alternation with the sets it names expanded first; None (and an error) if it cannot be built."""
-        if name in out:
-            return out[name]
-        if name in failed:
-            return None
+        if name in out or name in failed:
+            return out.get(name)
+        path = (*chain, name)
         parts: list[str] = []
         for j, fragment in enumerate(fragments[name]):
-            field = f"set.{name}.patterns[{j}]"
+            problem = None
             if _ANY_REF.search(fragment):
-                if len(_ANY_REF.findall(fragment)) != len(_REF.findall(fragment)):
-                    errors.append(DataError(shown, field, "malformed named-set reference: write \\L<name> with a kebab-case name"))
-                    failed.add(name)
-                    return None
                 for ref in references(fragment):
-                    if ref in chain or ref == name:
-                        loop = " -> ".join((*chain, name, ref)[(*chain, name).index(ref):])
-                        errors.append(DataError(shown, field, f"sets name each other in a loop ({loop})"))
-                        failed.add(name)
+                    if ref in path:
+                        problem = f"sets name each other in a loop ({' -> '.join((*path[path.index(ref):], ref))})"
+                    elif ref not in fragments and ref not in earlier:
+                        problem = f"names unknown set {ref!r} (defined: {', '.join(sorted({*fragments, *earlier}))})"
+                    elif ref in fragments and resolve(ref, path) is None:
+                        failed.add(name)  # the set it names failed, and said why on its own field
                         return None
-                    if ref not in fragments:
-                        if ref in earlier:
-                            continue
-                        defined = ", ".join(sorted({*fragments, *earlier}))
-                        errors.append(DataError(shown, field, f"names unknown set {ref!r} (defined: {defined})"))
-                        failed.add(name)
-                        return None
-                    if resolve(ref, (*chain, name)) is None:
-                        failed.add(name)
-                        return None
-                fragment = _REF.sub(lambda m: out.get(m.group(1)) or earlier[m.group(1)], fragment)
-            try:
-                regex.compile(fragment)
-            except regex.error as exc:
-                errors.append(DataError(shown, field, f"does not compile: {exc}"))
+                    if problem:
+                        break
+                else:
+                    fragment, problems = expand(fragment, {**earlier, **out})  # a malformed reference is its problem
+                    problem = problems[0] if problems else None
+            if problem is None:
+                try:
+                    regex.compile(fragment)
+                except regex.error as exc:
+                    problem = f"does not compile: {exc}"
+            if problem is not None:
+                errors.append(DataError(shown, f"set.{name}.patterns[{j}]", problem))
                 failed.add(name)
                 return None
             parts.append(fragment)
