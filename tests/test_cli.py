@@ -148,3 +148,21 @@ def test_a_wrapper_only_log_gets_the_follow_up_and_no_nearest_entry(capsys: pyte
     out = capsys.readouterr().out
     assert "Completeness: wrapper-only" in out and "Please post the Ollama *server* log" in out
     assert "Nearest KB entries" not in out
+
+
+def test_nearest_entries_compare_the_specific_line_not_the_boilerplate_beside_it(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Round 94f (docker/model-runner#672): a split-file error nothing in the KB explains was shown as 1.00 "near"
+    speculative-decoding-crash, because llama-server's generic `main: exiting due to model loading error` beside it
+    is word for word a line of that entry's example. When a log has a specific error line, only such lines count."""
+    log = tmp_path / "split.log"
+    log.write_text(
+        "llama_model_load: error loading model: illegal split file idx: 3 (file: /models/m-00004-of-00004.gguf),"
+        " model must be loaded with the first split\n"
+        "llama_model_load_from_file_impl: failed to load model\n"
+        "srv    load_model: failed to load model, '/models/m-00004-of-00004.gguf'\n"
+        "main: exiting due to model loading error\n")
+    assert main(["--format", "json", str(log)]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["matches"] == []
+    assert "speculative-decoding-crash" not in [s["kb_id"] for s in data["suggestions"]]

@@ -59,8 +59,13 @@ def suggest(
     Similarity is rapidfuzz's normalised edit-distance ratio of whole lines, so a
     shared word ("model", "failed") alone does not make a suggestion. `index` is called only when the log has a
     specific line to compare: most logs nothing matched have none, and building the index (and importing
-    rapidfuzz) costs a one-shot `triage` about 6 ms."""
-    specific = [k.text for k in keylines if k.score >= 60][:4]
+    rapidfuzz) costs a one-shot `triage` about 6 ms.
+
+    Only the log's best tier of lines is compared: when it has a specific error line (score 90), a generic one beside
+    it ("main: exiting due to model loading error") would otherwise pull in whichever entry happens to quote that
+    boilerplate in an example, at a score of 1.00 (docker/model-runner#672, round 94f)."""
+    top = max((k.score for k in keylines), default=0)
+    specific = [k.text for k in keylines if k.score >= max(60, top)][:4]
     if not specific:
         return []
     from rapidfuzz import fuzz, process, utils
