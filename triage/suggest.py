@@ -30,27 +30,40 @@ def search_kb(kb: KnowledgeBase, query: str, limit: int = 5, cutoff: float = 40.
     return [Suggestion(kb_id=key, title=kb.entries[key].title, score=round(score / 100, 2)) for _, score, key in results]
 
 
-def build_suggestion_index(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
-    """(lines, kb_id of each) from every signature's positive examples; an Engine builds it once. The lines are
+CONTEXT_WEIGHT = 0.75  # an example's context line counts this much of its similarity (1.00 -> 0.75)
+
+
+def build_suggestion_index(kb: KnowledgeBase) -> tuple[list[str], list[str], list[float]]:
+    """(lines, kb_id of each, weight of each) from every signature's positive examples; an Engine builds it once. The lines are
     stored already put through rapidfuzz's `default_process`, so a lookup processes only its query (processing
     every example line on each lookup was the largest single cost for a log nothing matched: 2 ms a call)."""
     from rapidfuzz import utils
 
-    lines: list[str] = []
-    owners: list[str] = []
+    found: dict[str, set[str]] = {}
+    weight: dict[str, float] = {}
     for sig in kb.signatures:
+        words = [k.decode("utf-8", "replace") for k in sig.keywords]
         for example in sig.examples_match + sig.examples_match_ungated:
-            for line in example.splitlines():
-                if len(line.strip()) >= 12:
-                    lines.append(utils.default_process(line.strip()[:300]))
-                    owners.append(sig.kb_id)
-    return lines, owners
+            lines = [line.strip() for line in example.splitlines() if len(line.strip()) >= 12]
+            # The lines that carry one of the signature's keywords are its evidence; the rest of a multi-line example
+            # is context (the command typed, a pull that failed first): a log showing only that context is less near
+            # (round 94p: Ollama's bare `Error: pull model manifest: file does not exist` was 1.00 near an entry whose
+            # example merely printed it before its own error).
+            evidence = {line for line in lines if any(w in line.lower() for w in words)} or set(lines)
+            for line in lines:
+                key = utils.default_process(line[:300])
+                found.setdefault(key, set()).add(sig.kb_id)
+                weight[key] = max(weight.get(key, 0.0), 1.0 if line in evidence else CONTEXT_WEIGHT)
+    # A line the examples of two or more entries share (a traceback header, `Segmentation fault (core dumped)`) cannot
+    # tell them apart, so only lines of one entry are kept.
+    kept = [(line, next(iter(ids))) for line, ids in found.items() if len(ids) == 1]
+    return [line for line, _ in kept], [owner for _, owner in kept], [weight[line] for line, _ in kept]
 
 
 def suggest(
     kb: KnowledgeBase,
     keylines: list[KeyLine],
-    index: Callable[[], tuple[list[str], list[str]]],
+    index: Callable[[], tuple[list[str], list[str], list[float]]],
     limit: int = 3,
     cutoff: float = 60.0,
 ) -> list[Suggestion]:
@@ -70,13 +83,14 @@ def suggest(
         return []
     from rapidfuzz import fuzz, process, utils
 
-    lines, owners = index()
+    lines, owners, weights = index()
     best: dict[str, float] = {}
     for text in specific:
         for _, score, position in process.extract(
             utils.default_process(text[:300]), lines, scorer=fuzz.ratio, limit=10, score_cutoff=cutoff
         ):
-            kb_id = owners[position]
-            best[kb_id] = max(best.get(kb_id, 0.0), score)
+            kb_id, weighted = owners[position], score * weights[position]
+            if weighted >= cutoff:
+                best[kb_id] = max(best.get(kb_id, 0.0), weighted)
     ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
     return [Suggestion(kb_id=k, title=kb.entries[k].title, score=round(s / 100, 2)) for k, s in ranked]
