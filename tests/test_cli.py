@@ -168,10 +168,10 @@ def test_nearest_entries_compare_the_specific_line_not_the_boilerplate_beside_it
     assert "speculative-decoding-crash" not in [s["kb_id"] for s in data["suggestions"]]
 
 
-def test_nearest_entries_skip_lines_several_entries_quote(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_nearest_entries_weigh_an_examples_context_lines_less(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Round 94p: Ollama's bare `Error: pull model manifest: file does not exist` was 1.00 "near"
-    bad-magic-legacy-format, one of three entries whose examples quote that line as context. A line the examples of
-    two or more entries share cannot tell them apart, so it draws no suggestion."""
+    bad-magic-legacy-format, whose example prints that line only as context before its own error (no keyword of the
+    signature is on it). An example's context lines count less than its evidence lines, so it is not near-identical."""
     log = tmp_path / "pull.log"
     log.write_text("Error: pull model manifest: file does not exist\n")
     assert main(["--format", "json", str(log)]) == 1
