@@ -180,3 +180,25 @@ def test_existing_names_still_work():
     assert out["device_cc"] == "6.1" and out["cmake_arch"] == "61"
     old = compute_values({}, _facts(gpus=[Gpu(name="GTX 750 Ti", compute_capability="5.0", backend="cuda")]))
     assert old["old_gpu"] == "GTX 750 Ti"
+
+
+def test_endpoint_joins_host_and_port_or_names_what_is_there():
+    assert compute_values({"host": "127.0.0.1", "port": "11434"}, _facts())["endpoint"] == "127.0.0.1:11434"
+    assert compute_values({"host": "host.docker.internal"}, _facts())["endpoint"] == "host.docker.internal"
+    assert compute_values({"port": "1234"}, _facts())["endpoint"] == "port 1234"
+    assert "endpoint" not in compute_values({}, _facts())
+
+
+def test_godot_result_number_reads_as_the_error_it_stands_for():
+    assert "TIMEOUT" in compute_values({"godot_result": "13"}, _facts())["os_error"]
+    assert "CANT_CONNECT" in compute_values({"godot_result": "2"}, _facts())["os_error"]
+    assert "os_error" not in compute_values({"godot_result": "7"}, _facts())  # the server was reached: no meaning
+
+
+def test_godot_timeout_report_says_timeout_not_refused():
+    log = (b"ERROR: core/variant/variant_utility.cpp:1024 - Something went wrong with last AI API call: "
+           b"http://localhost/api/tags\nERROR: core/variant/variant_utility.cpp:1024 - HTTP response: Result: 13, "
+           b"Response Code: 0, Headers: [], Body: []\n")
+    match = shared_engine().analyse(log).matches[0]
+    assert match.kb_id == "client-cannot-reach-server"
+    assert "TIMEOUT" in match.root_cause and "connection refused" not in match.root_cause

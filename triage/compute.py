@@ -63,6 +63,8 @@ COMPUTED_NAMES = (
     "mem_shortfall",
     "exit_code_hex",
     "exit_code_meaning",
+    "endpoint",
+    "os_error",
     *(f"setting_{key}" for key in SETTING_LABELS),
 )
 
@@ -228,6 +230,8 @@ def compute_values(
             if meaning:
                 out["exit_code_meaning"] = meaning
 
+    out.update(_endpoint(groups, tables))
+
     old = [g for g in facts.gpus if g.compute_capability and _cc_value(g.compute_capability) is not None
            and _cc_value(g.compute_capability) < 6.1 and g.backend in (None, "cuda")]  # type: ignore[operator]
     if old:
@@ -243,6 +247,26 @@ def compute_values(
         cc = facts.gpus[0].compute_capability or ""
         out["device_cc"] = cc
         out["cmake_arch"] = cc.replace(".", "")
+    return out
+
+
+def _endpoint(groups: dict[str, str], tables: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Where a client failed to connect, as one phrase (`host:port`, the host, or `port N`), and what an HTTP
+    library's result number means when the log prints a number instead of the OS error. A captured `os_error`
+    group still wins: the rank stage lays the groups over these values."""
+    out: dict[str, str] = {}
+    host, port = groups.get("host"), groups.get("port")
+    if host and port:
+        out["endpoint"] = f"{host}:{port}"
+    elif host:
+        out["endpoint"] = host
+    elif port:
+        out["endpoint"] = f"port {port}"
+    result = groups.get("godot_result")
+    if result:
+        meaning = tables.get("godot-http-result", {}).get(result)
+        if meaning:
+            out["os_error"] = meaning
     return out
 
 
